@@ -1,0 +1,56 @@
+"""wuwei_analysis — 武威市妇女儿童发展规划（2021—2030年）监测与预测工作台.
+
+Public API (imported lazily, so ``import wuwei_analysis as wa`` stays fast)::
+
+    wa.catalog()                 # one row per indicator of both plans
+    wa.indicator("婴儿死亡率")    # an Indicator; .target.meets(value)
+    wa.regions()                 # 武威市, its four counties, 甘肃省 and 全国
+    wa.observations(...)         # tidy observations from the monitoring database
+    wa.forecast_series(...)      # trend model + forecast to 2030 for any series
+    wa.forecast(id, region)      # the same, reading the series from the database
+    wa.backtest(...)             # rolling-origin evaluation of a model
+    wa.assess(region=..., year=...)  # status and early warnings, one row per indicator
+
+Data flow (one-way imports): catalog/regions → store → models → assess → charts →
+briefs / app.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "catalog": "catalog",
+    "indicator": "catalog",
+    "indicators": "catalog",
+    "domains": "catalog",
+    "member_units": "catalog",
+    "Indicator": "catalog",
+    "Target": "targets",
+    "regions": "regions",
+    "region": "regions",
+    "WuweiError": "errors",
+    "observations": "store",
+    "open_db": "store",
+    "forecast_series": "models",
+    "forecast": "models",
+    "backtest": "models",
+    "assess": "assess",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wuwei_analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
