@@ -21,26 +21,24 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# Light modules are imported eagerly: this also keeps ``wa.catalog`` and ``wa.regions`` the
+# functions, not the submodules of the same name.
+from .catalog import Indicator, catalog, domains, indicator, indicators, member_units  # noqa: E402
+from .errors import WuweiError  # noqa: E402
+from .regions import region, regions  # noqa: E402
+from .targets import Target  # noqa: E402
+
 _API = {
-    "catalog": "catalog",
-    "indicator": "catalog",
-    "indicators": "catalog",
-    "domains": "catalog",
-    "member_units": "catalog",
-    "Indicator": "catalog",
-    "Target": "targets",
-    "regions": "regions",
-    "region": "regions",
-    "WuweiError": "errors",
     "observations": "store",
     "open_db": "store",
     "forecast_series": "models",
     "forecast": "models",
     "backtest": "models",
-    "assess": "assess",
+    "assess": "assessment",
 }
 
-__all__ = sorted(_API)
+__all__ = sorted([*_API, "Indicator", "Target", "WuweiError", "catalog", "domains", "indicator",
+                  "indicators", "member_units", "region", "regions"])
 
 
 def __getattr__(name: str) -> Any:

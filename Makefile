@@ -1,0 +1,25 @@
+# The two commands README.md gives. Both install what they need on a new machine.
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+
+.PHONY: run test install install-test system-deps
+
+## run: install the workbench and run the main job
+run: install
+	wuwei catalog
+
+## test: install the test extra (and headless Chromium + CJK fonts), run the whole suite
+test: install-test system-deps
+	$(PYTHON) -m pytest
+
+install:
+	$(PIP) install -q -e .
+
+install-test:
+	$(PIP) install -q -e ".[test]"
+
+# Debian's chromium (browser tests) and Noto CJK fonts (Chinese glyphs in screenshots/PNG).
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; \
+	fi
