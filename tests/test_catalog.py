@@ -160,3 +160,10 @@ def test_mortality_baselines_are_stored_in_per_mille_and_the_slip_is_noted():
     imr = wa.indicator("c_infant_mortality")
     assert imr.unit == "‰"
     assert any("%" in str(b.get("note", "")) for b in imr.baselines)
+
+
+def test_a_goal_shared_by_both_plans_stores_its_data_once():
+    women = wa.indicator("w_compulsory_education_retention_rate")
+    assert women.same_as == "c_compulsory_education_retention"
+    assert women.data_id == "c_compulsory_education_retention"
+    assert wa.indicator("九年义务教育巩固率").id == "c_compulsory_education_retention"

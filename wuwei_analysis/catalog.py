@@ -28,7 +28,7 @@ SECTIONS = ("主要目标", "策略措施")
 _INDICATOR_FIELDS = {
     "id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source",
     "levels", "breakdowns", "age_groups", "monitorable", "reporter", "reporter_inferred",
-    "counts", "baselines", "definition", "aliases", "notes",
+    "counts", "baselines", "definition", "aliases", "notes", "same_as",
 }
 _REQUIRED = ("id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source")
 
@@ -61,7 +61,13 @@ class Indicator:
     definition: str = ""
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    same_as: str | None = None  # another entry measuring the same quantity: data are shared
     extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def data_id(self) -> str:
+        """The id under which this indicator's observations are stored (``same_as`` or own)."""
+        return self.same_as or self.id
 
     @property
     def plan_zh(self) -> str:
@@ -154,6 +160,7 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
         counts=raw.get("counts"), baselines=tuple(raw.get("baselines", ())),
         definition=str(raw.get("definition", "")).strip(),
         aliases=tuple(raw.get("aliases", ())), notes=str(raw.get("notes", "")).strip(),
+        same_as=raw.get("same_as"),
     )
 
 
@@ -169,6 +176,10 @@ def indicators() -> tuple[Indicator, ...]:
             doc = yaml.safe_load(fh) or {}
         for raw in doc.get("indicators", []) or []:
             out.append(_build(raw, plan, str(path.name)))
+    ids = {i.id for i in out}
+    for ind in out:
+        if ind.same_as and ind.same_as not in ids:
+            raise CatalogError(f"same_as 指向不存在的指标 {ind.same_as!r}", indicator=ind.id)
     seen: dict[str, str] = {}
     for ind in out:
         if ind.id in seen:
@@ -184,7 +195,9 @@ def _lookup() -> dict[str, Indicator]:
     table: dict[str, Indicator] = {}
     for ind in indicators():
         table[ind.id] = ind
-    for ind in indicators():  # names and aliases never shadow an id
+    # names and aliases never shadow an id; a name shared by two plans finds the entry that
+    # holds the data (the one without ``same_as``)
+    for ind in sorted(indicators(), key=lambda i: i.same_as is not None):
         for key in (ind.name_zh, *ind.aliases):
             table.setdefault(key, ind)
     return table

@@ -64,6 +64,8 @@ def render_catalog(df, meta: dict, kind_zh: dict) -> str:
                  len(df)))
     out.append(format_table(rows, ["目标类型", "kind", "妇女规划", "儿童规划", "合计"]))
     monit = int(df["monitorable"].sum())
-    out.append(f"\n可由数据监测的指标 {monit} 项；定性目标 {len(df) - monit} 项。"
+    qual = int((df["target_kind"] == "qualitative").sum())
+    out.append(f"\n可由数据监测的指标 {monit} 项；暂不能由常规数据监测的 {len(df) - monit} 项"
+               f"（其中定性目标 {qual} 项）。"
                "报送单位后的 * 表示规划未明确、按领域推定。")
     return "\n".join(out)
