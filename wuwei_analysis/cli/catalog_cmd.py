@@ -51,7 +51,7 @@ def render_catalog(df, meta: dict, kind_zh: dict) -> str:
                 for r in ddf.itertuples()
             ]
             out.append(format_table(rows, ["编号", "指标", "单位", "目标", "类型", "出处", "报送单位"],
-                                    max_widths=[40, 36, 12, 28, 14, 8, 14]))
+                                    max_widths=[40, 36, 12, 28, 14, 8, 18]))
     out.append("\n按目标类型统计：")
     counts = df.groupby(["plan", "target_kind"]).size().unstack(fill_value=0)
     rows = []
