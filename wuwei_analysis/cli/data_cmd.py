@@ -1,0 +1,140 @@
+"""``wuwei template | import | export | db``: reporting templates, imports, the database.
+
+Examples::
+
+    wuwei template --unit 卫健委 --year 2024 --region 古浪县 -o 古浪县卫健委2024.xlsx
+    wuwei import 古浪县卫健委2024.xlsx 民勤县教育局2024.csv
+    wuwei export -o 监测数据.xlsx --indicator 婴儿死亡率 --region 古浪县
+    wuwei db info | init | submissions | rejections
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("template", help="生成成员单位数据填报模板（Excel）",
+                       description="为一个成员单位生成当年的数据填报模板（.xlsx）。")
+    p.add_argument("--unit", required=True, help="成员单位，如 卫健委、教育局")
+    p.add_argument("--year", required=True, type=int, help="填报年份，如 2024")
+    p.add_argument("--region", help="只列一个地区（如 古浪县）；默认武威市及各县区")
+    p.add_argument("-o", "--output", help="输出文件（.xlsx）；默认按单位、地区、年份命名")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("import", help="导入填报文件（.xlsx / .csv），校验后入库",
+                       description="校验并导入填报文件。每个文件一个事务；拒收原因写入同目录的"
+                                   "“…_导入报告.xlsx/.csv”。退出码：0 全部接收，1 部分接收，2 未接收或失败。")
+    p.add_argument("files", nargs="+", metavar="FILE", help="填报文件")
+    p.add_argument("--unit", help="报送单位（默认取自模板或文件名）")
+    p.add_argument("--force", action="store_true", help="即使同一文件已导入过，也重新校验入库")
+    p.add_argument("--no-report", action="store_true", help="不写导入报告文件")
+    p.add_argument("-q", "--quiet", action="store_true", help="只输出每个文件的一行结果")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="导出监测数据（.csv / .xlsx）",
+                       description="把监测数据库中的当前值（或某一版本）导出为 .csv 或 .xlsx。")
+    p.add_argument("-o", "--output", required=True, help="输出文件（.csv 或 .xlsx）")
+    p.add_argument("--indicator", action="append", help="指标编号或名称（可多次）")
+    p.add_argument("--region", action="append", help="地区（可多次）")
+    p.add_argument("--breakdown", default="all",
+                   help="分组：all（默认，全部）、total（只要合计）、sex、urban_rural、age_group")
+    p.add_argument("--vintage", help="版本：提交编号或时间（如 2024-06-30），导出当时的数值")
+    p.add_argument("--no-benchmarks", action="store_true", help="不含甘肃省、全国对比数据")
+    p.add_argument("--english-headers", action="store_true", help="列名用英文字段名")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("db", help="监测数据库：信息、初始化、提交记录、拒收记录",
+                       description="查看或初始化监测数据库。")
+    p.add_argument("action", nargs="?", default="info",
+                   choices=["info", "init", "submissions", "rejections"],
+                   help="info（默认）| init | submissions | rejections")
+    p.add_argument("--no-defaults", action="store_true", help="init：不载入内置默认数据")
+    p.add_argument("--reload-defaults", action="store_true",
+                   help="init：重新载入内置默认数据（只补充新增或变化的部分）")
+    p.add_argument("--submission", type=int, help="rejections：只看某次提交")
+    p.set_defaults(func=cmd_db)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from ..ingest.template import template_rows, write_template
+
+    path = write_template(args.output, args.unit, args.year, args.region)
+    n_rows = len(template_rows(args.unit, args.year, args.region))
+    print(f"已生成填报模板：{path}（{n_rows} 行待填）")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..ingest.importer import import_file, overall_exit_code
+
+    results = []
+    for f in args.files:
+        res = import_file(f, db=args.db, reporting_unit=args.unit, force=args.force,
+                          write_report=not args.no_report)
+        results.append(res)
+        text = res.summary_zh(max_issues=0 if args.quiet else 20)
+        print(text.splitlines()[0] if args.quiet else text, flush=True)
+    code = overall_exit_code(results)
+    if len(results) > 1:
+        ok = sum(r.exit_code == 0 for r in results)
+        print(f"共 {len(results)} 个文件：{ok} 个全部接收，"
+              f"{sum(r.exit_code == 1 for r in results)} 个部分接收，"
+              f"{sum(r.exit_code == 2 for r in results)} 个未接收或失败。")
+    return code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .. import store
+
+    breakdown = None if args.breakdown in ("total", "合计") else args.breakdown
+    df = store.observations(args.indicator, args.region, breakdown, db=args.db,
+                            vintage=args.vintage, include_benchmarks=not args.no_benchmarks)
+    path = store.write_table(store.to_export_frame(df, chinese=not args.english_headers),
+                             args.output)
+    n_illus = int(df["illustrative"].sum())
+    note = f"，其中 {n_illus} 行为示意数据（非真实统计）" if n_illus else ""
+    print(f"已导出 {len(df)} 行到 {path}{note}")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from .. import store
+
+    if args.action == "init":
+        if args.reload_defaults:
+            conn = store.open_db(args.db)
+            try:
+                store.load_default_dataset(conn)
+            finally:
+                conn.close()
+        else:
+            store.init_db(args.db, with_defaults=not args.no_defaults)
+        args.action = "info"
+    if args.action == "info":
+        info = store.db_info(args.db)
+        labels = {"path": "路径", "schema_version": "结构版本", "created_at": "创建时间",
+                  "defaults_loaded": "默认数据载入时间", "observations": "观测值（含历史版本）",
+                  "illustrative_observations": "其中示意数据", "submissions": "提交次数",
+                  "rejections": "拒收记录", "journal_mode": "日志模式"}
+        for k, v in info.items():
+            print(f"{labels.get(k, k)}：{v if v != '' else '—'}")
+        return 0
+    if args.action == "submissions":
+        df = store.submissions(args.db)
+        cols = ["id", "kind", "file_name", "reporting_unit", "received_at", "rows_read",
+                "rows_accepted", "rows_rejected", "rows_new", "rows_revised", "status"]
+        zh = ["编号", "类型", "文件", "报送单位", "接收时间", "读取", "接收", "拒收", "新增", "修订", "状态"]
+        print(df[cols].rename(columns=dict(zip(cols, zh))).to_string(index=False))
+        return 0
+    df = store.rejections(args.submission, db=args.db)
+    if df.empty:
+        print("没有拒收记录。")
+        return 0
+    for r in df.itertuples(index=False):
+        print(f"#{r.submission_id} {r.file_name} 第{r.row}行 字段「{r.field}」：{r.reason}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(1)
