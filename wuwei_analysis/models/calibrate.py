@@ -1,0 +1,285 @@
+"""Honest forecast intervals: textbook intervals widened by a calibrated trend-drift term.
+
+Why
+    Published series are often smoothed estimates: their year-to-year noise around a trend is
+    tiny, so a textbook interval (parameter uncertainty + residual noise) is very narrow —
+    yet the trend itself bends. On the national series such intervals cover about a third of
+    later outcomes instead of 80 %.
+
+What
+    On the modelling scale (log, logit or identity; see :mod:`.fit`) the predictive standard
+    deviation h years ahead is::
+
+        sd(h)² = s_model(h)² · infl(df)  +  (c · u · h)²
+
+    * ``s_model(h)`` — the model's own (textbook) sd of a new observation; ``infl(df)``
+      = (t₀.₉,df / z₀.₉)² keeps the small-sample t width of that part;
+    * ``u`` — the series' own pace: |OLS slope of the modelling-scale values per year| over
+      the fitted years, at least ``U_FLOOR`` of the scale (a flat series still may drift);
+    * ``c`` — how much the pace may change, as a fraction of itself per year ahead, pooled
+      over series of the same kind by maximum likelihood on rolling-origin errors.
+
+    The 80 % and 95 % intervals are ``m ± k80·sd`` and ``m ± k95·sd``, where k80 and k95 are
+    the empirical 80 % / 95 % quantiles of |error| / sd in the same rolling-origin pool
+    (never below the normal values 1.2816 / 1.9600). p_meet uses a Student t shaped to pass
+    through both: a t with ν degrees of freedom chosen so t₀.₉₇₅/t₀.₉ = k95/k80, scaled so its
+    0.9 quantile is k80·sd.
+
+    Constants below come from ``benchmarks/backtest_national.py`` (rolling origin, training
+    ≥ 4 points, horizons 1–6, on the real national series of ``data/public``); that script
+    recomputes them and checks them by leave-one-series-out. For count models (Poisson) the
+    log-scale constants apply to the log-rate, and Poisson (or negative-binomial) count noise
+    at the expected denominator is added by simulation.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .fit import Fit
+
+Z80 = 1.2815515655446004
+Z95 = 1.959963984540054
+#: Smallest pace u (per year, on the modelling scale): 1 % a year on log and logit scales;
+#: on the identity scale 1 % of the series' mean absolute level a year.
+U_FLOOR = {"log": 0.01, "logit": 0.01, "identity": 0.01}
+
+#: Calibration constants per model: c (drift of the pace per year ahead, as a fraction of
+#: the pace), k80 and k95 (interval multipliers), n (rolling-origin errors they rest on).
+#: Regenerate with ``python benchmarks/backtest_national.py --calibrate``.
+CALIBRATION: dict[str, dict[str, float]] = {
+    "loglinear": {"c": 0.2952, "k80": 1.136, "k95": 1.8747, "n": 146},
+    "logit": {"c": 0.4453, "k80": 1.2816, "k95": 1.96, "n": 35},
+    # too few linear series: c and k pooled over all trend models (n = pooled errors)
+    "linear": {"c": 0.3191, "k80": 1.068, "k95": 1.8952, "n": 184},
+    "damped": {"c": 0.1189, "k80": 1.1264, "k95": 2.161, "n": 138},
+    "naive": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 184},
+}
+# Poisson models use the log-linear constants for the log-rate.
+CALIBRATION_KEY = {"poisson": "loglinear", "quasi_poisson": "loglinear"}
+
+#: Seed and size of the simulation behind count-model intervals (fixed: same input, same
+#: output).
+SIM_SEED = 20212030
+SIM_DRAWS = 8000
+
+
+def constants(model: str) -> dict[str, float]:
+    return CALIBRATION[CALIBRATION_KEY.get(model, model)]
+
+
+def pace(fit: Fit) -> float:
+    """u: the series' pace per year on the modelling scale (floored, see U_FLOOR)."""
+    x, z = fit.years, fit.z
+    if fit.is_count_model:
+        b = abs(float(fit.params.get("slope", 0.0)))
+    elif len(x) >= 2 and x[-1] > x[0]:
+        xc = x - x.mean()
+        b = abs(float((xc * (z - z.mean())).sum() / (xc ** 2).sum()))
+    else:
+        b = 0.0
+    floor = U_FLOOR[fit.scale.kind]
+    if fit.scale.kind == "identity":
+        floor = floor * max(float(np.mean(np.abs(fit.values))), 1e-9)
+    return max(b, floor)
+
+
+@lru_cache(maxsize=256)
+def _tq90(nu: float) -> float:
+    from scipy import special
+
+    return float(special.stdtrit(nu, 0.9))
+
+
+@lru_cache(maxsize=64)
+def t_infl(df: int) -> float:
+    from scipy import stats
+
+    return (float(stats.t.ppf(0.9, df)) / Z80) ** 2
+
+
+@lru_cache(maxsize=64)
+def shape_nu(k80: float, k95: float) -> float:
+    """Degrees of freedom ν of a t whose 0.975/0.9 quantile ratio is k95/k80 (∞ → 1e6)."""
+    from scipy import optimize, stats
+
+    ratio = k95 / k80
+    if ratio <= Z95 / Z80 + 1e-9:
+        return 1e6
+    f = lambda nu: float(stats.t.ppf(0.975, nu) / stats.t.ppf(0.9, nu)) - ratio  # noqa: E731
+    if f(1.0) < 0:
+        return 1.0
+    return float(optimize.brentq(f, 1.0, 1e6))
+
+
+@dataclass
+class Predictive:
+    """Predictive distribution of future values (original scale) for a fitted model."""
+
+    fit: Fit
+    years: np.ndarray
+    m: np.ndarray           # centre on the modelling scale
+    sd: np.ndarray          # sd on the modelling scale (calibrated, or textbook)
+    k80: float
+    k95: float
+    nu: float               # t shape for the cdf (1e6 ≈ normal)
+    method: str             # "calibrated" or "model"
+    samples: np.ndarray | None = None   # count models: simulated values, draws × years
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Point forecast: the trend's value (the median of the predictive distribution)."""
+        return self.fit.scale.inv(self.m) * (self.fit.rate_scale if self.fit.is_count_model
+                                             else 1.0)
+
+    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        if self.samples is not None:
+            a = (1 - level) / 2
+            lo = np.quantile(self.samples, a, axis=0, method="inverted_cdf")
+            hi = np.quantile(self.samples, 1 - a, axis=0, method="inverted_cdf")
+            return lo, hi
+        k = self.k80 if level == 0.8 else self.k95 if level == 0.95 else self._k(level)
+        sc = self.fit.scale
+        return sc.inv(self.m - k * self.sd), sc.inv(self.m + k * self.sd)
+
+    def _k(self, level: float) -> float:
+        from scipy import special
+
+        return self.k80 * float(special.stdtrit(self.nu, 0.5 + level / 2)
+                                / special.stdtrit(self.nu, 0.9))
+
+    def cdf(self, threshold: float, year_index: int) -> float:
+        """P(value ≤ threshold) in the year at ``year_index``."""
+        if self.samples is not None:
+            return float(np.mean(self.samples[:, year_index] <= threshold + 1e-12))
+        from scipy import special
+
+        sc = self.fit.scale
+        zt = float(sc.fwd(np.array([sc.clamp_threshold(threshold)]))[0])
+        s = float(self.sd[year_index])
+        m = float(self.m[year_index])
+        if sc.kind == "logit" and threshold >= (1 - 1e-12) * sc.top:
+            return 1.0
+        if sc.kind in ("log", "logit") and threshold <= 0:
+            return 0.0
+        if s <= 0:
+            return 1.0 if m <= zt + 1e-12 else 0.0
+        tq = _tq90(self.nu)
+        return float(special.stdtr(self.nu, (zt - m) / (s * self.k80 / tq)))
+
+
+def predictive(fit: Fit, years, *, method: str = "calibrated") -> Predictive:
+    """The predictive distribution of ``fit`` at ``years``.
+
+    ``method="calibrated"`` (default) adds the drift term and uses calibrated multipliers;
+    ``method="model"`` gives the textbook interval (t with the model's df, no drift).
+    """
+    years = np.asarray(years, dtype=float)
+    m, s = fit.predict(years)
+    h = np.maximum(years - fit.last_year, 0.0)
+    if method == "model":
+        from scipy import stats
+
+        k80 = float(stats.t.ppf(0.9, fit.df))
+        k95 = float(stats.t.ppf(0.975, fit.df))
+        sd, nu = s, float(fit.df)
+        if fit.is_count_model:
+            k80, k95, nu = Z80, Z95, 1e6
+    elif method == "calibrated":
+        cst = constants(fit.model)
+        u = pace(fit)
+        infl = 1.0 if fit.is_count_model else t_infl(fit.df)
+        sd = np.sqrt(s ** 2 * infl + (cst["c"] * u * h) ** 2)
+        k80, k95 = cst["k80"], cst["k95"]
+        nu = shape_nu(round(k80, 6), round(k95, 6))
+    else:
+        raise ValueError(f"interval method must be 'calibrated' or 'model', not {method!r}")
+    pred = Predictive(fit=fit, years=years, m=m, sd=sd, k80=k80, k95=k95, nu=nu, method=method)
+    if fit.is_count_model:
+        pred.samples = _simulate_counts(fit, m, sd * (k80 / Z80))
+    return pred
+
+
+def _simulate_counts(fit: Fit, m: np.ndarray, sd_eta: np.ndarray) -> np.ndarray:
+    """Simulated future rates: log-rate ~ N(m, sd), events ~ Poisson / negative binomial
+    (variance φ·μ) at the expected denominator, rate = events / denominator × scale."""
+    rng = np.random.default_rng(SIM_SEED)
+    e = float(fit.exposure_future)
+    zs = rng.standard_normal((SIM_DRAWS, len(m)))
+    eta = m[None, :] + zs * sd_eta[None, :]
+    mu = np.exp(np.clip(eta, -700, 50)) * e
+    if fit.phi > 1.0:
+        shape = mu / (fit.phi - 1.0)
+        mu = rng.gamma(np.maximum(shape, 1e-12), fit.phi - 1.0)
+    counts = rng.poisson(np.minimum(mu, 1e12))
+    return counts / e * fit.rate_scale
+
+
+def fit_drift(errors: np.ndarray, s_model: np.ndarray, u: np.ndarray, h: np.ndarray
+              ) -> float:
+    """Maximum-likelihood c for errors ~ N(0, s_model² + (c·u·h)²) (a 1-D search)."""
+    from scipy import optimize
+
+    e2 = np.asarray(errors, float) ** 2
+    s2 = np.asarray(s_model, float) ** 2
+    w2 = (np.asarray(u, float) * np.asarray(h, float)) ** 2
+
+    def nll(logc: float) -> float:
+        v = s2 + math.exp(2 * logc) * w2 + 1e-12
+        return float(np.sum(np.log(v) + e2 / v))
+
+    res = optimize.minimize_scalar(nll, bounds=(math.log(1e-3), math.log(50.0)),
+                                   method="bounded")
+    return float(math.exp(res.x))
+
+
+#: A model's own pool needs this many rolling-origin errors; smaller pools borrow c from all
+#: trend models together (c is a scale-free fraction of the pace, so it can be shared).
+MIN_POOL = 30
+#: With at least this many errors the empirical k80 / k95 are used even when below the
+#: normal values; smaller pools never go below 1.2816 / 1.96.
+MIN_POOL_EMPIRICAL_K = 50
+TREND_MODELS = ("loglinear", "logit", "linear")
+
+
+def calibrate_pool(errors, s_model, u, h) -> dict[str, float]:
+    """c by maximum likelihood, then k80 / k95 as empirical quantiles of |error| / sd."""
+    errors = np.asarray(errors, float)
+    s_model = np.asarray(s_model, float)
+    u = np.asarray(u, float)
+    h = np.asarray(h, float)
+    c = fit_drift(errors, s_model, u, h)
+    sd = np.sqrt(s_model ** 2 + (c * u * h) ** 2) + 1e-12
+    r = np.abs(errors) / sd
+    k80 = float(np.quantile(r, 0.8)) if len(r) >= 10 else Z80
+    k95 = float(np.quantile(r, 0.95)) if len(r) >= 20 else Z95
+    if len(r) < MIN_POOL_EMPIRICAL_K:
+        k80, k95 = max(k80, Z80), max(k95, Z95)
+    return {"c": round(c, 4), "k80": round(k80, 4), "k95": round(max(k95, k80 * 1.05), 4),
+            "n": int(len(r))}
+
+
+def calibrate_rows(rows) -> dict[str, dict[str, float]]:
+    """Calibration constants per model from backtest rows of fixed-model runs.
+
+    ``rows`` needs columns model, z_error, z_sd_model, pace_u, h (as returned by
+    :func:`~wuwei_analysis.models.backtest.backtest`, ``interval="model"``). A model with
+    fewer than MIN_POOL errors gets the constants of all trend models pooled.
+    """
+    rows = rows[np.isfinite(rows["z_error"])]
+    out: dict[str, dict[str, float]] = {}
+    trend = rows[rows["model"].isin(TREND_MODELS)]
+    pooled = calibrate_pool(trend["z_error"], trend["z_sd_model"], trend["pace_u"],
+                            trend["h"]) if len(trend) >= MIN_POOL else None
+    for model in ("loglinear", "logit", "linear", "damped", "naive"):
+        g = rows[rows["model"] == model]
+        if len(g) >= MIN_POOL:
+            out[model] = calibrate_pool(g["z_error"], g["z_sd_model"], g["pace_u"], g["h"])
+        elif pooled is not None and model in TREND_MODELS:
+            out[model] = {**pooled, "pooled": "trend"}
+        else:
+            out[model] = dict(CALIBRATION[model])
+    return out

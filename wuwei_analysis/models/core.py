@@ -1,0 +1,184 @@
+"""Which model a series gets, and the ``model="auto"`` rule.
+
+Family (from the unit and the target)
+    ===============================================  =====================================
+    series                                           primary model
+    ===============================================  =====================================
+    counts and denominators known, a rate unit       poisson (quasi_poisson if overdispersed)
+    a rate without counts (‰, 1/10万)                 loglinear
+    other positive quantities (per capita, counts)   loglinear
+    a percentage (%)                                 logit
+    a target "around" a value, or a gap (差距)        linear
+    years, ratios, scores                            linear
+    ===============================================  =====================================
+
+``model="auto"`` (AUTO RULE)
+    1. Fewer than MIN_POINTS (3) points: no model (``none``).
+    2. Fewer than AUTO_MIN_POINTS (6) points: the primary model, without selection — there is
+       too little history to compare models honestly.
+    3. Otherwise the candidates are the primary model, ``naive`` (last value carried
+       forward) and, with at least DAMPED_MIN_POINTS (12) points and no counts, ``damped``
+       (with counts the Poisson model's count noise is what the intervals rest on). Each is
+       evaluated by rolling origin on the series itself: for each of the last
+       AUTO_MAX_ORIGINS origins with at least AUTO_MIN_TRAIN points before it, fit up to the
+       origin and forecast the observed years up to AUTO_HORIZON years ahead; the score is
+       the mean absolute error on the modelling scale (log / logit / identity, so the score
+       is scale-free and the same for all candidates).
+    4. The primary model is kept unless another candidate's score is below
+       SELECT_MARGIN × the primary's score (then the best of them is used): a
+       simpler or different model has to be clearly better on this series' own history to
+       replace the one the indicator's nature suggests.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .fit import MIN_POINTS, Fit, ForecastError, Scale, fit_model, to_model_scale
+
+AUTO_MIN_POINTS = 6
+DAMPED_MIN_POINTS = 12
+AUTO_MAX_ORIGINS = 5
+AUTO_MIN_TRAIN = 4
+AUTO_HORIZON = 3
+SELECT_MARGIN = 0.9
+
+_KINDS = ("rate", "percent", "per_capita", "count", "years", "ratio", "score", "none")
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """How a series is modelled: its unit, scale, primary model and rate scale."""
+
+    unit: str
+    unit_kind: str
+    scale: Scale
+    primary: str
+    rate_scale: float = 1.0
+
+
+def unit_info(unit: str | None) -> tuple[str, float | None]:
+    """(kind, scale) for a unit of ``data/units.yaml`` or a bare kind name."""
+    from ..catalog import units
+
+    if unit is None:
+        return "none", None
+    table = units()
+    if unit in table:
+        u = table[unit]
+        return str(u.get("kind", "none")), (float(u["scale"]) if u.get("scale") else None)
+    if unit in _KINDS:
+        return unit, None
+    alias = {"‰": "rate", "%": "percent", "1/100000": "rate", "per 1000": "rate"}
+    if unit in alias:
+        return alias[unit], None
+    raise ForecastError(f"未知单位 {unit!r}（应为 units.yaml 中的单位或 {', '.join(_KINDS)}）")
+
+
+def resolve_spec(unit: str | None, *, has_counts: bool = False, target_kind: str | None = None,
+                 direction: str | None = None) -> SeriesSpec:
+    kind, rscale = unit_info(unit)
+    if target_kind in ("around", "gap") or direction == "target":
+        return SeriesSpec(unit or "", kind, Scale("identity"), "linear", rscale or 1.0)
+    if has_counts and kind in ("rate", "per_capita"):
+        return SeriesSpec(unit or "", kind, Scale("log"), "poisson", rscale or 1.0)
+    if kind in ("rate", "per_capita", "count"):
+        return SeriesSpec(unit or "", kind, Scale("log"), "loglinear", rscale or 1.0)
+    if kind == "percent":
+        return SeriesSpec(unit or "", kind, Scale("logit", 100.0), "logit", 100.0)
+    return SeriesSpec(unit or "", kind, Scale("identity"), "linear", rscale or 1.0)
+
+
+def fit_named(spec: SeriesSpec, model: str, years, values, counts=None, exposures=None,
+              notes: list[str] | None = None) -> Fit:
+    """Fit ``model`` (a name) to a series under ``spec``."""
+    if model in ("poisson", "quasi_poisson") and (counts is None or exposures is None):
+        raise ForecastError("泊松模型需要事件数（分子）和分母")
+    if model == "logit" and spec.scale.kind != "logit":
+        return fit_model("logit", years, values, Scale("logit", 100.0), notes=notes)
+    if model == "loglinear" and spec.scale.kind != "log":
+        return fit_model("loglinear", years, values, Scale("log"), notes=notes)
+    if model == "linear" and spec.scale.kind != "identity":
+        return fit_model("linear", years, values, Scale("identity"), notes=notes)
+    return fit_model(model, years, values, spec.scale, counts=counts, exposures=exposures,
+                     rate_scale=spec.rate_scale, notes=notes)
+
+
+def _z_actual(spec: SeriesSpec, values, counts, exposures) -> np.ndarray:
+    if spec.primary == "poisson" and counts is not None:
+        d = np.asarray(counts, float)
+        e = np.asarray(exposures, float)
+        return np.log((d + 0.5) / e * spec.rate_scale)
+    try:
+        return to_model_scale(spec.scale, np.asarray(values, float))
+    except ForecastError:
+        return np.asarray(values, float)
+
+
+def _on_scale(fit: Fit, m: np.ndarray) -> np.ndarray:
+    """Forecast centre on the comparison scale (log-rate in the unit for count models)."""
+    if fit.is_count_model:
+        return m + np.log(fit.rate_scale)
+    return m
+
+
+def selection_scores(spec: SeriesSpec, years, values, counts=None, exposures=None,
+                     candidates: tuple[str, ...] = ()) -> dict[str, float]:
+    """Mean absolute rolling-origin error (modelling scale) of each candidate."""
+    x = np.asarray(years, float)
+    n = len(x)
+    za = _z_actual(spec, values, counts, exposures)
+    first = max(AUTO_MIN_TRAIN, n - 1 - AUTO_MAX_ORIGINS)
+    errs: dict[str, list[float]] = {c: [] for c in candidates}
+    for o in range(first, n - 1):
+        tgt = [j for j in range(o + 1, n) if x[j] - x[o] <= AUTO_HORIZON]
+        if not tgt:
+            continue
+        sl = slice(0, o + 1)
+        cnt = None if counts is None else np.asarray(counts)[sl]
+        exp_ = None if exposures is None else np.asarray(exposures)[sl]
+        fits: dict[str, Fit | None] = {}
+        for c in candidates:
+            try:
+                fits[c] = fit_named(spec, c, x[sl], np.asarray(values)[sl], cnt, exp_)
+            except (ForecastError, ValueError, np.linalg.LinAlgError):
+                fits[c] = None
+        if any(f is None for f in fits.values()):
+            continue  # compare candidates on the same forecasts only
+        for c, f in fits.items():
+            m, _ = f.predict(x[tgt])
+            errs[c].extend(np.abs(_on_scale(f, m) - za[tgt]).tolist())
+    return {c: float(np.mean(v)) if v else float("nan") for c, v in errs.items()}
+
+
+def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
+                 ) -> tuple[str, dict[str, float]]:
+    """The AUTO RULE (module docstring): the model name and the candidates' scores."""
+    n = len(years)
+    if n < MIN_POINTS:
+        return "none", {}
+    if n < AUTO_MIN_POINTS:
+        return spec.primary, {}
+    cands = [spec.primary, "naive"]
+    if n >= DAMPED_MIN_POINTS and spec.primary != "poisson":
+        cands.append("damped")
+    scores = _cached_scores(spec, tuple(map(float, years)), tuple(map(float, values)),
+                            None if counts is None else tuple(map(float, counts)),
+                            None if exposures is None else tuple(map(float, exposures)),
+                            tuple(cands))
+    base = scores.get(spec.primary, float("nan"))
+    best = spec.primary
+    if np.isfinite(base):
+        others = {c: s for c, s in scores.items() if c != spec.primary and np.isfinite(s)}
+        if others:
+            c, s = min(others.items(), key=lambda kv: kv[1])
+            if s < SELECT_MARGIN * base:
+                best = c
+    return best, scores
+
+
+@lru_cache(maxsize=512)
+def _cached_scores(spec, years, values, counts, exposures, cands) -> dict[str, float]:
+    return selection_scores(spec, years, values, counts, exposures, cands)
