@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: run test install install-test system-deps
+.PHONY: run test install install-test system-deps slim
 
 ## run: install the workbench and run the main job
 run: install
@@ -14,9 +14,16 @@ test: install-test system-deps
 
 install:
 	$(PIP) install -q -e .
+	$(MAKE) -s slim
 
 install-test:
 	$(PIP) install -q -e ".[test]"
+	$(MAKE) -s slim
+
+# rfc3987-syntax (pulled in by jupyter-events' jsonschema extras) builds a grammar on every
+# import of altair/nbformat/papermill/voila: 2.4 s each time. Nothing here needs it.
+slim:
+	-$(PIP) uninstall -y -q rfc3987-syntax 2>/dev/null
 
 # Debian's chromium (browser tests) and Noto CJK fonts (Chinese glyphs in screenshots/PNG).
 system-deps:

@@ -703,6 +703,20 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
     return df.reset_index(drop=True)
 
 
+def latest_year(db: "str | os.PathLike | sqlite3.Connection | None" = None) -> int:
+    """The latest year with data for a monitored region (the default report year)."""
+    from .regions import monitored
+
+    codes = [r.code for r in monitored()]
+    with connect(db) as conn:
+        row = conn.execute(
+            f"SELECT MAX(year) FROM observations WHERE region_code IN ({','.join('?' * len(codes))})",
+            codes).fetchone()
+    if not row or row[0] is None:
+        raise DataError("数据库中没有市、县（区）的监测数据，无法确定报告年份；请用 --year 指定")
+    return int(row[0])
+
+
 def revisions(indicator: Any = None, region: Any = None, breakdown: Any = "all", *,
               db: "str | os.PathLike | sqlite3.Connection | None" = None,
               year: Any = None) -> "pd.DataFrame":

@@ -1,0 +1,225 @@
+"""The yearly briefs: run ``notebooks/county_brief.ipynb`` with papermill for each region,
+convert each to offline HTML, and write an ``index.html`` linking them.
+
+One region failing does not stop the others. Outputs are written atomically: a brief is
+first written to a temporary file and only renamed over the previous one when both the
+executed notebook and its HTML are complete. Executed notebooks are kept beside the HTML
+for audit (a failed run's notebook is kept as ``<code>.failed.ipynb``).
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import WuweiError
+from .regions import monitored, region as find_region
+from .settings import PACKAGE_DIR
+
+#: The brief notebook (thin: it calls ``wuwei_analysis.brief``).
+NOTEBOOK = PACKAGE_DIR.parent / "notebooks" / "county_brief.ipynb"
+KINDS = {"annual": "年度监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
+#: Seconds a single notebook cell may run before the brief is abandoned (never hang).
+CELL_TIMEOUT = 300
+
+
+class BriefError(WuweiError):
+    """A brief could not be produced."""
+
+
+@dataclass
+class BriefResult:
+    """What happened to one region's brief."""
+
+    region: str
+    code: str
+    ok: bool
+    seconds: float
+    html: str | None = None
+    notebook: str | None = None
+    error: str | None = None
+    headline: dict = field(default_factory=dict)
+
+
+def brief_dir(out: Path, year: int, kind: str) -> Path:
+    return Path(out) / f"{year}_{kind}"
+
+
+def notebook_parameters(path: Path = NOTEBOOK) -> dict:
+    """The brief notebook's declared parameters ``{name: {default, type, help}}``."""
+    import papermill as pm
+
+    return pm.inspect_notebook(str(path))
+
+
+def check_parameters(params: dict, path: Path = NOTEBOOK) -> None:
+    """Reject parameters the notebook does not declare (papermill would silently add them)."""
+    known = notebook_parameters(path)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise BriefError(f"简报笔记本没有参数 {unknown}；可用参数：{sorted(known)}", file=str(path))
+
+
+def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path = "outputs",
+              db: str | None = None, notebook: str | Path = NOTEBOOK,
+              timeout: int = CELL_TIMEOUT) -> BriefResult:
+    """Execute the brief for one region and convert it to HTML. Never raises: failures are
+    returned in the result."""
+    started = time.perf_counter()
+    try:
+        reg = find_region(region)
+    except WuweiError as exc:
+        return BriefResult(str(region), "", False, 0.0, error=str(exc))
+    folder = brief_dir(Path(out), year, kind)
+    folder.mkdir(parents=True, exist_ok=True)
+    final_nb, final_html = folder / f"{reg.code}.ipynb", folder / f"{reg.code}.html"
+    tmp_nb = folder / f".{reg.code}.{os.getpid()}.tmp.ipynb"
+    tmp_html = folder / f".{reg.code}.{os.getpid()}.tmp.html"
+    summary = folder / f".{reg.code}.{os.getpid()}.summary.json"
+    params = {"region": reg.name, "year": int(year), "kind": kind, "db": str(db or ""),
+              "summary_path": str(summary)}
+    try:
+        import papermill as pm
+
+        from .render import notebook_to_html
+
+        check_parameters(params, Path(notebook))
+        pm.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
+                            progress_bar=False, execution_timeout=timeout,
+                            cwd=str(Path(notebook).parent))
+        notebook_to_html(tmp_nb, tmp_html, hide_code=True)
+        headline = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else {}
+        os.replace(tmp_nb, final_nb)
+        os.replace(tmp_html, final_html)
+        (folder / f"{reg.code}.failed.ipynb").unlink(missing_ok=True)
+        return BriefResult(reg.name, reg.code, True, time.perf_counter() - started,
+                           html=str(final_html), notebook=str(final_nb), headline=headline)
+    except Exception as exc:  # noqa: BLE001 — one region's failure is reported, not raised
+        if tmp_nb.exists():
+            os.replace(tmp_nb, folder / f"{reg.code}.failed.ipynb")
+        return BriefResult(reg.name, reg.code, False, time.perf_counter() - started,
+                           error=_short_error(exc))
+    finally:
+        for p in (tmp_html, summary):
+            p.unlink(missing_ok=True)
+
+
+def _short_error(exc: Exception) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        return f"{ename}: {evalue}"
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = None, *,
+               out: str | Path = "outputs", db: str | None = None, jobs: int = 2,
+               notebook: str | Path = NOTEBOOK, timeout: int = CELL_TIMEOUT,
+               progress: Callable[[str], None] | None = None) -> list[BriefResult]:
+    """Run the briefs for ``regions`` (default: the city and its four counties) in parallel
+    processes, then write ``out/index.html``. Returns one result per region."""
+    if kind not in KINDS:
+        raise BriefError(f"未知的报告类型 {kind!r}，应为 {', '.join(KINDS)}")
+    say = progress or (lambda msg: None)
+    results: list[BriefResult] = []
+    names: list[str] = []
+    order: dict[str, int] = {}  # results are listed in the order asked for
+    for i, key in enumerate(regions or [r.name for r in monitored()]):
+        try:
+            names.append(find_region(key).name)
+            order[names[-1]] = i
+        except WuweiError as exc:  # an unknown region fails alone; the others still run
+            results.append(BriefResult(str(key), "", False, 0.0, error=str(exc)))
+            order[str(key)] = i
+            say(f"{key} 失败：{exc}")
+    say(f"生成 {year} 年{KINDS[kind]}：{len(names)} 个地区，{jobs} 个并行进程")
+    if not names:
+        pass
+    elif jobs <= 1 or len(names) == 1:
+        for i, name in enumerate(names, 1):
+            say(f"[{i}/{len(names)}] {name} 运行中…")
+            res = run_brief(name, year, kind, out=out, db=db, notebook=notebook, timeout=timeout)
+            results.append(res)
+            say(_progress_line(res, i, len(names)))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_brief, n, year, kind, out=out, db=db, notebook=notebook,
+                                   timeout=timeout): n for n in names}
+            for i, fut in enumerate(as_completed(futures), 1):
+                res = fut.result()
+                results.append(res)
+                say(_progress_line(res, i, len(names)))
+    results.sort(key=lambda r: order.get(r.region, 99))
+    write_index(results, Path(out), year, kind)
+    return results
+
+
+def _progress_line(res: BriefResult, i: int, n: int) -> str:
+    if res.ok:
+        return f"[{i}/{n}] {res.region} 完成（{res.seconds:.1f} 秒）→ {res.html}"
+    return f"[{i}/{n}] {res.region} 失败（{res.seconds:.1f} 秒）：{res.error}"
+
+
+STATUS_KEYS = [("achieved", "已实现"), ("on_track", "按期可达"), ("at_risk", "有风险"),
+               ("off_track", "难以实现"), ("insufficient", "数据不足")]
+
+
+def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> Path:
+    """Write ``out/index.html`` (self-contained, offline) linking every brief with its
+    headline counts, and ``out/index.json`` with the same facts. Atomic."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for r in results:
+        if r.ok:
+            rel = os.path.relpath(r.html, out)
+            counts = "".join(f"<td class='n {k}'>{r.headline.get(k, '–')}</td>" for k, _ in STATUS_KEYS)
+            note = "示意数据" if r.headline.get("illustrative") else ""
+            rows.append(f"<tr><td><a href='{html.escape(rel)}'>{html.escape(r.region)}</a></td>"
+                        f"{counts}<td>{note}</td></tr>")
+        else:
+            rows.append(f"<tr class='failed'><td>{html.escape(r.region)}</td>"
+                        f"<td colspan='{len(STATUS_KEYS) + 1}'>生成失败：{html.escape(r.error or '')}"
+                        "</td></tr>")
+    any_illustrative = any(r.headline.get("illustrative") for r in results if r.ok)
+    banner = ("<p class='illustrative'>注意：本批简报基于演示用的示意数据（由程序按固定随机种子生成），"
+              "并非官方统计数据。</p>") if any_illustrative else ""
+    head = "".join(f"<th>{zh}</th>" for _, zh in STATUS_KEYS)
+    page = f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>武威市妇女儿童发展规划 {year}年{KINDS[kind]}</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif;
+       margin: 2em auto; max-width: 60em; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .5em .7em; text-align: left; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.achieved {{ color: #1a7f37; }} td.on_track {{ color: #0969da; }}
+td.at_risk {{ color: #bc4c00; }} td.off_track {{ color: #cf222e; }}
+tr.failed td {{ color: #cf222e; }}
+.illustrative {{ background: #fff8c5; border: 1px solid #d4a72c; padding: .6em 1em; }}
+</style></head>
+<body>
+<h1>武威市妇女儿童发展规划（2021—2030年）{year}年{KINDS[kind]}</h1>
+{banner}
+<table><thead><tr><th>地区</th>{head}<th>备注</th></tr></thead>
+<tbody>{''.join(rows)}</tbody></table>
+<p>生成时间：{datetime.now().strftime('%Y-%m-%d %H:%M')}。
+成功 {sum(r.ok for r in results)} 个，失败 {sum(not r.ok for r in results)} 个。</p>
+</body></html>
+"""
+    target = out / "index.html"
+    tmp = out / f".index.{os.getpid()}.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, target)
+    tmpj = out / f".index.{os.getpid()}.json.tmp"
+    tmpj.write_text(json.dumps({"year": year, "kind": kind,
+                                "results": [asdict(r) for r in results]},
+                               ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmpj, out / "index.json")
+    return target

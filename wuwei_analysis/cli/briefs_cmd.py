@@ -1,0 +1,37 @@
+"""``wuwei briefs``: run the yearly brief notebook for each region and publish offline HTML."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("briefs", help="为市及各县（区）生成监测简报（papermill → 离线 HTML）",
+                       description="逐地区运行 notebooks/county_brief.ipynb，转为不含代码的离线 HTML，"
+                                   "并生成汇总页 index.html。某一地区失败不影响其他地区。")
+    p.add_argument("--year", type=int, default=None, help="报告年份（默认：数据库中最新的数据年份）")
+    p.add_argument("--kind", choices=["annual", "midterm", "final"], default="annual",
+                   help="报告类型：annual 年度监测、midterm 中期评估（2025）、final 终期评估（2030）")
+    p.add_argument("--regions", nargs="+", metavar="地区", help="只生成这些地区（名称、简称或代码）")
+    p.add_argument("--out", default="outputs", help="输出目录（默认 outputs/）")
+    p.add_argument("--jobs", type=int, default=2, help="并行进程数（默认 2）")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..briefs import run_briefs
+
+    year = args.year
+    if year is None:
+        from ..store import latest_year
+
+        year = latest_year(db=args.db)
+    results = run_briefs(year, args.kind, args.regions, out=args.out, db=args.db,
+                         jobs=args.jobs, progress=lambda m: print(m, flush=True))
+    failed = [r for r in results if not r.ok]
+    print(f"汇总页：{args.out}/index.html")
+    if failed:
+        print(f"{len(failed)} 个地区失败：{'、'.join(r.region for r in failed)}", file=sys.stderr)
+        return 1
+    print(f"全部 {len(results)} 份简报已生成。")
+    return 0

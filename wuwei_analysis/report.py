@@ -1,0 +1,257 @@
+"""The content of one brief (年度监测报告 / 中期评估 / 终期评估) for one region.
+
+``notebooks/county_brief.ipynb`` is thin: it calls :func:`prepare` once and then displays
+the sections built here. Each section is plain HTML (charts as inline SVG), so the brief
+converts to an offline HTML page with no script, stylesheet or font from the internet.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .regions import monitored, region as find_region
+
+KIND_ZH = {"annual": "年度监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
+STATUS_ORDER = ["achieved", "on_track", "at_risk", "off_track", "insufficient"]
+STATUS_ZH = {"achieved": "已实现", "on_track": "按期可达", "at_risk": "有风险",
+             "off_track": "难以实现", "insufficient": "数据不足", "not_applicable": "不适用"}
+STATUS_CSS = {"achieved": "#1a7f37", "on_track": "#0969da", "at_risk": "#bc4c00",
+              "off_track": "#cf222e", "insufficient": "#6e7781", "not_applicable": "#6e7781"}
+ILLUSTRATIVE_NOTE = ("示意数据：本简报中标注为示意的数据由程序按固定随机种子生成，仅用于演示工作台功能，"
+                     "并非官方统计数据；全国、甘肃省对照数据为公开发布数据，出处见数据表。")
+#: At most this many warned indicators get a chart of their own (the rest are listed).
+MAX_CHARTS = 8
+
+
+@dataclass
+class BriefContext:
+    """Everything one brief shows, computed once."""
+
+    region: str
+    region_code: str
+    year: int
+    kind: str
+    db: str | None
+    assessment: pd.DataFrame       # one row per indicator (see wuwei_analysis.assessment)
+    others: dict[str, pd.DataFrame]  # assessments of the other monitored regions
+    illustrative: bool
+
+    @property
+    def monitored(self) -> pd.DataFrame:
+        return self.assessment[self.assessment.status_code != "not_applicable"]
+
+    def counts(self) -> dict[str, int]:
+        c = self.monitored.status_code.value_counts()
+        return {k: int(c.get(k, 0)) for k in STATUS_ORDER}
+
+    @property
+    def warned(self) -> pd.DataFrame:
+        """Indicators at risk or off track, and those with data warnings, worst first."""
+        a = self.monitored
+        mask = a.status_code.isin(["at_risk", "off_track"])
+        rank = {"off_track": 0, "at_risk": 1}
+        out = a[mask].copy()
+        out["_rank"] = out.status_code.map(rank)
+        out = out.sort_values(["_rank", "p_meet"], na_position="last")
+        return out.drop(columns="_rank")
+
+
+def prepare(region: str, year: int, kind: str = "annual", db: str | None = None) -> BriefContext:
+    """Assess ``region`` for ``year``; for comparison, assess the indicators it has at risk or
+    off track in the other monitored regions too. Observations are read once."""
+    from .assessment import assess_frame
+    from .store import observations
+
+    reg = find_region(region)
+    dbp = db or None
+    obs = observations(breakdown="all", db=dbp)
+    a = assess_frame(obs, reg.name, int(year), kind=kind)
+    illustrative = bool(a["illustrative"].fillna(False).any())
+    ctx = BriefContext(reg.name, reg.code, int(year), kind, dbp, a, {}, illustrative)
+    warned = list(ctx.warned.indicator)
+    if warned:
+        for r in monitored():
+            if r.code != reg.code:
+                ctx.others[r.name] = assess_frame(obs, r.name, int(year), indicators=warned,
+                                                  kind=kind)
+    return ctx
+
+
+# ----------------------------------------------------------------------- sections
+
+def _esc(x: object) -> str:
+    return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
+
+
+def _fmt(v: object, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "—"
+    v = float(v)
+    digits = 2 if unit == "‰" or abs(v) < 10 else 1
+    return f"{v:.{digits}f}{unit}"
+
+
+def _pct(p: object) -> str:
+    if p is None or (isinstance(p, float) and pd.isna(p)):
+        return "—"
+    return f"{float(p) * 100:.0f}%"
+
+
+def _badge(code: str) -> str:
+    return (f"<span style='color:#fff;background:{STATUS_CSS.get(code, '#6e7781')};"
+            f"padding:0 .4em;border-radius:3px;white-space:nowrap'>{STATUS_ZH.get(code, code)}</span>")
+
+
+def title_html(ctx: BriefContext) -> str:
+    note = (f"<p style='background:#fff8c5;border:1px solid #d4a72c;padding:.6em 1em'>"
+            f"{ILLUSTRATIVE_NOTE}</p>") if ctx.illustrative else ""
+    return (f"<h1>{_esc(ctx.region)}妇女儿童发展规划（2021—2030年）{ctx.year}年{KIND_ZH[ctx.kind]}</h1>"
+            f"{note}")
+
+
+def headline_html(ctx: BriefContext) -> str:
+    """How many indicators are achieved / on track / at risk / off track, and which are off track."""
+    c = ctx.counts()
+    total = sum(c.values())
+    cells = "".join(
+        f"<td style='text-align:center;padding:.4em 1em'><div style='font-size:1.8em;"
+        f"color:{STATUS_CSS[k]}'>{c[k]}</div>{STATUS_ZH[k]}</td>" for k in STATUS_ORDER)
+    off = ctx.monitored[ctx.monitored.status_code == "off_track"]
+    off_list = "、".join(off.name_zh) if len(off) else "无"
+    qual = int((ctx.assessment.status_code == "not_applicable").sum())
+    mode = {"annual": "按当前趋势判断能否在目标年实现",
+            "midterm": "按2025年应达到的进度（2020年基期到目标值的线性路径）判断",
+            "final": "按2030年终期目标判断"}[ctx.kind]
+    return (f"<h2>总体情况</h2><p>{_esc(ctx.region)}共监测 {total} 项可量化指标（另有定性目标 {qual} 项），"
+            f"{mode}：</p><table><tr>{cells}</tr></table>"
+            f"<p><b>难以实现的指标：</b>{_esc(off_list)}</p>")
+
+
+def overview_html(ctx: BriefContext) -> str:
+    from .charts import status_overview_chart
+    from .render import chart_to_svg
+
+    return "<h2>各领域指标状态一览</h2>" + chart_to_svg(status_overview_chart(ctx.monitored))
+
+
+def status_table_html(ctx: BriefContext) -> str:
+    """Status by domain: one table row per monitorable indicator."""
+    parts = ["<h2>分领域监测状态</h2>"]
+    for (plan, dom), g in ctx.monitored.groupby(["plan", "domain"], sort=False):
+        rows = "".join(
+            f"<tr><td>{_esc(r.name_zh)}</td><td>{_fmt(r.latest_value, r.unit)}</td>"
+            f"<td>{_esc('' if pd.isna(r.latest_year) else int(r.latest_year))}</td>"
+            f"<td>{_esc(r.target_text)}</td><td>{_badge(r.status_code)}</td>"
+            f"<td>{_pct(r.p_meet)}</td><td>{_esc(r.warnings)}</td></tr>"
+            for r in g.itertuples())
+        parts.append(
+            f"<h3>{_esc(dom)}</h3><table class='status'><thead><tr><th>指标</th><th>最新值</th>"
+            f"<th>年份</th><th>目标</th><th>状态</th><th>实现概率</th><th>提示</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+    return "".join(parts)
+
+
+def warned_html(ctx: BriefContext) -> str:
+    """For each indicator at risk or off track: its chart and a plain-Chinese sentence."""
+    from .catalog import indicator
+    from .charts import forecast_chart
+    from .models import forecast
+    from .render import chart_to_svg
+    from .store import observations
+
+    w = ctx.warned
+    if w.empty:
+        return "<h2>预警指标</h2><p>本期没有有风险或难以实现的指标。</p>"
+    parts = [f"<h2>预警指标（{len(w)} 项）</h2>"]
+    for i, r in enumerate(w.itertuples()):
+        parts.append(f"<h3>{_esc(r.name_zh)} {_badge(r.status_code)}</h3><p>{_esc(r.reason)}</p>")
+        if r.warnings:
+            parts.append(f"<p style='color:#6e7781'>数据提示：{_esc(r.warnings)}</p>")
+        if i >= MAX_CHARTS:
+            continue
+        ind = indicator(r.indicator)
+        hist = observations(indicator=ind.id, db=ctx.db)
+        hist = hist[hist.year <= ctx.year]
+        own = hist[hist.region_code == ctx.region_code]
+        bench = hist[hist.region.isin(["甘肃省", "全国"])]
+        try:
+            fc = forecast(ind.id, ctx.region, db=ctx.db, year=ctx.year)
+        except TypeError:  # forecast without a report-year cut-off
+            fc = forecast(ind.id, ctx.region, db=ctx.db)
+        chart = forecast_chart(own, fc, target=ind.target, unit=ind.unit,
+                               title=f"{ctx.region}：{ind.name_zh}", benchmarks=bench)
+        parts.append(chart_to_svg(chart))
+    return "".join(parts)
+
+
+def comparison_html(ctx: BriefContext) -> str:
+    """The warned indicators' latest values and status in every monitored region."""
+    w = ctx.warned
+    if w.empty or not ctx.others:
+        return ""
+    names = [ctx.region, *ctx.others]
+    frames = {ctx.region: ctx.assessment, **ctx.others}
+    head = "".join(f"<th>{_esc(n)}</th>" for n in names)
+    rows = []
+    for r in w.itertuples():
+        cells = []
+        for n in names:
+            a = frames[n]
+            hit = a[a.indicator == r.indicator]
+            if hit.empty:
+                cells.append("<td>—</td>")
+                continue
+            h = hit.iloc[0]
+            cells.append(f"<td>{_fmt(h.latest_value, h.unit)} {_badge(h.status_code)}</td>")
+        rows.append(f"<tr><td>{_esc(r.name_zh)}</td><td>{_esc(r.target_text)}</td>{''.join(cells)}</tr>")
+    return (f"<h2>与其他县（区）比较</h2><table class='status'><thead><tr><th>指标</th><th>目标</th>"
+            f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def gaps_html(ctx: BriefContext) -> str:
+    """Monitorable indicators with no data for this region, by reporting unit."""
+    from .catalog import indicator
+
+    a = ctx.monitored
+    gaps = a[a.status_code == "insufficient"]
+    if gaps.empty:
+        return "<h2>数据缺口</h2><p>所有可监测指标均有数据。</p>"
+    by_unit: dict[str, list[str]] = {}
+    for r in gaps.itertuples():
+        by_unit.setdefault(indicator(r.indicator).reporter, []).append(r.name_zh)
+    items = "".join(f"<li><b>{_esc(u)}</b>（{len(v)} 项）：{_esc('、'.join(v))}</li>"
+                    for u, v in sorted(by_unit.items(), key=lambda kv: -len(kv[1])))
+    return (f"<h2>数据缺口</h2><p>{len(gaps)} 项可监测指标本地区数据不足（少于3年或缺失），"
+            f"按报送单位列出：</p><ul>{items}</ul>")
+
+
+def write_summary(ctx: BriefContext, path: str | Path | None) -> None:
+    """Write the headline counts as JSON for the batch's index page (atomic)."""
+    if not path:
+        return
+    path = Path(path)
+    data = {**ctx.counts(), "region": ctx.region, "year": ctx.year, "kind": ctx.kind,
+            "illustrative": ctx.illustrative, "warned": int(len(ctx.warned))}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+STYLE = """<style>
+table.status { border-collapse: collapse; width: 100%; margin-bottom: 1em; table-layout: auto; }
+table.status th, table.status td { border-bottom: 1px solid #ddd; padding: .3em .5em;
+  text-align: left !important; vertical-align: top; }
+table.status td:last-child { color: #57606a; font-size: .9em; }
+body, .jp-RenderedHTMLCommon { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
+</style>"""
+
+
+def sections(ctx: BriefContext) -> list[str]:
+    """All sections of the brief, in order, as HTML strings."""
+    return [STYLE + title_html(ctx), headline_html(ctx), overview_html(ctx),
+            status_table_html(ctx), warned_html(ctx), comparison_html(ctx), gaps_html(ctx)]
