@@ -4,9 +4,10 @@ PIP := $(PYTHON) -m pip
 
 .PHONY: run test install install-test system-deps slim
 
-## run: install the workbench and run the main job
+## run: install the workbench and run the main job: the briefs of the city and its four
+## counties from the embedded default dataset, in outputs/ (index.html links them)
 run: install
-	wuwei catalog
+	wuwei briefs --out outputs
 
 ## test: install the test extra (and headless Chromium + CJK fonts), run the whole suite
 test: install-test system-deps
