@@ -25,7 +25,8 @@ What it makes
   (probability 0.6) and missed otherwise; ``around`` stays within (or drifts out of) the
   tolerance; ``direction`` moves the good way (probability 0.7) or stalls; ``gap``
   indicators narrow (0.6) or not. Levels start from the plan's 2020 baseline when there is
-  one (the city's 2020 value then equals it exactly), else from the target, else from a
+  one (the city's 2020 value then equals it exactly), else from a plausible range for the
+  indicator (``data/illustrative_levels.yaml``), else from the target, else from a
   typical level for the unit (``TYPICAL_LEVEL``; shares of women in a group 15–45 %).
   Year noise sd 0.02 (city) on that scale; life expectancy, years of schooling and hours
   vary ten times less (``DAMPING``).
@@ -241,6 +242,17 @@ def _rng(ind) -> np.random.Generator:
     return np.random.default_rng([SEED, zlib.crc32(ind.name_zh.encode("utf-8"))])
 
 
+@lru_cache(maxsize=1)
+def plausible_levels() -> dict[str, tuple[float, float]]:
+    """Per-indicator ranges for the 2020 level (``data/illustrative_levels.yaml``)."""
+    import yaml
+
+    from ..settings import DATA_DIR
+
+    with open(DATA_DIR / "illustrative_levels.yaml", encoding="utf-8") as fh:
+        return {k: (float(v[0]), float(v[1])) for k, v in (yaml.safe_load(fh) or {}).items()}
+
+
 def _baseline_2020(ind) -> float | None:
     """The plan's 2020 baseline of this indicator."""
     return ind.baseline(2020)
@@ -258,6 +270,8 @@ def _level_and_end(ind, rng) -> tuple[float, float, bool]:
     if unit == "%" and re.search(r"女", ind.name_zh) and re.search(r"比例|比重", ind.name_zh):
         lo_hi = WOMEN_SHARE_LEVEL
     typical = float(rng.uniform(*lo_hi))
+    if base is None and ind.id in plausible_levels():
+        base = float(rng.uniform(*plausible_levels()[ind.id]))
     target_value = t.value
     if t.kind == "relative_change" and t.change is not None:
         base_level = base if base is not None else typical
@@ -274,6 +288,8 @@ def _level_and_end(ind, rng) -> tuple[float, float, bool]:
             end = min(L, T) * float(rng.uniform(0.75, 0.95))
         else:
             end = T * float(rng.uniform(1.1, 1.5)) if L > T else T * float(rng.uniform(1.05, 1.3))
+            if kind == "percent":  # a share near 100 % does not run off to 100 %
+                end = min(end, L + (100 - L) * 0.2)
         return L, end, on
     if t.kind == "at_least" and target_value:
         T = float(target_value)
