@@ -46,6 +46,9 @@ class BriefResult:
     notebook: str | None = None
     error: str | None = None
     headline: dict = field(default_factory=dict)
+    #: seconds spent in: kernel (start-up and papermill overhead), imports, compute
+    #: (assessment), render (charts and tables), html (conversion)
+    timings: dict = field(default_factory=dict)
 
 
 def brief_dir(out: Path, year: int, kind: str) -> Path:
@@ -91,16 +94,20 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
         from .render import notebook_to_html
 
         check_parameters(params, Path(notebook))
+        t0 = time.perf_counter()
         pm.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
                             progress_bar=False, execution_timeout=timeout,
                             cwd=str(Path(notebook).parent))
+        t1 = time.perf_counter()
         notebook_to_html(tmp_nb, tmp_html, hide_code=True)
+        timings = {**cell_timings(tmp_nb, t1 - t0), "html": time.perf_counter() - t1}
         headline = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else {}
         os.replace(tmp_nb, final_nb)
         os.replace(tmp_html, final_html)
         (folder / f"{reg.code}.failed.ipynb").unlink(missing_ok=True)
         return BriefResult(reg.name, reg.code, True, time.perf_counter() - started,
-                           html=str(final_html), notebook=str(final_nb), headline=headline)
+                           html=str(final_html), notebook=str(final_nb), headline=headline,
+                           timings=timings)
     except Exception as exc:  # noqa: BLE001 — one region's failure is reported, not raised
         if tmp_nb.exists():
             os.replace(tmp_nb, folder / f"{reg.code}.failed.ipynb")
@@ -109,6 +116,25 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
     finally:
         for p in (tmp_html, summary):
             p.unlink(missing_ok=True)
+
+
+def cell_timings(executed: Path, wall: float) -> dict[str, float]:
+    """Seconds per tagged cell group (imports / compute / render) of an executed brief, from
+    papermill's per-cell durations; what the cells do not account for is kernel start-up
+    and papermill's own overhead."""
+    import nbformat
+
+    nb = nbformat.read(str(executed), as_version=4)
+    out = {"imports": 0.0, "compute": 0.0, "render": 0.0}
+    total = 0.0
+    for cell in nb.cells:
+        d = float(cell.metadata.get("papermill", {}).get("duration") or 0.0)
+        total += d
+        for tag in cell.metadata.get("tags", []):
+            if tag in out:
+                out[tag] += d
+    out["kernel"] = max(wall - total, 0.0)
+    return out
 
 
 def _short_error(exc: Exception) -> str:

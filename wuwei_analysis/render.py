@@ -58,7 +58,9 @@ def chart_spec(chart: Any) -> dict:
     """
     from .charts import theme_config
 
-    spec = chart.to_dict() if hasattr(chart, "to_dict") else dict(chart)
+    # the chart functions' specs are checked by tests; skipping Altair's JSON-schema
+    # validation here saves ~0.3 s per chart
+    spec = chart.to_dict(validate=False) if hasattr(chart, "to_dict") else dict(chart)
     spec["config"] = _merge(theme_config(), spec.get("config") or {})
     return spec
 

@@ -25,7 +25,7 @@ STATUS_CSS = {"achieved": "#1a7f37", "on_track": "#0969da", "at_risk": "#bc4c00"
 ILLUSTRATIVE_NOTE = ("示意数据：本简报中标注为示意的数据由程序按固定随机种子生成，仅用于演示工作台功能，"
                      "并非官方统计数据；全国、甘肃省对照数据为公开发布数据，出处见数据表。")
 #: At most this many warned indicators get a chart of their own (the rest are listed).
-MAX_CHARTS = 8
+MAX_CHARTS = 6
 
 
 @dataclass
@@ -38,7 +38,7 @@ class BriefContext:
     kind: str
     db: str | None
     assessment: pd.DataFrame       # one row per indicator (see wuwei_analysis.assessment)
-    others: dict[str, pd.DataFrame]  # assessments of the other monitored regions
+    latest: pd.DataFrame           # latest total value per indicator × monitored region
     illustrative: bool
 
     @property
@@ -61,9 +61,25 @@ class BriefContext:
         return out.drop(columns="_rank")
 
 
+def load_dependencies() -> None:
+    """Import the modules a brief needs up front (so a run's timings separate imports from
+    computation)."""
+    from . import assessment, charts, models, render, store  # noqa: F401
+
+
+def latest_values(obs: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The latest total (no breakdown) value up to ``year`` of every indicator in every
+    monitored region: columns indicator, region_code, year, value, illustrative."""
+    codes = {r.code for r in monitored()}
+    tot = obs[(obs.sex == "") & (obs.urban_rural == "") & (obs.age_group == "")
+              & obs.region_code.isin(codes) & (obs.year <= year)]
+    tot = tot.sort_values("year").groupby(["indicator", "region_code"], as_index=False).last()
+    return tot[["indicator", "region_code", "year", "value", "illustrative"]]
+
+
 def prepare(region: str, year: int, kind: str = "annual", db: str | None = None) -> BriefContext:
-    """Assess ``region`` for ``year``; for comparison, assess the indicators it has at risk or
-    off track in the other monitored regions too. Observations are read once."""
+    """Assess ``region`` for ``year`` and collect the other regions' latest values for the
+    comparison. Observations are read once."""
     from .assessment import assess_frame
     from .store import observations
 
@@ -72,14 +88,8 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None)
     obs = observations(breakdown="all", db=dbp)
     a = assess_frame(obs, reg.name, int(year), kind=kind)
     illustrative = bool(a["illustrative"].fillna(False).any())
-    ctx = BriefContext(reg.name, reg.code, int(year), kind, dbp, a, {}, illustrative)
-    warned = list(ctx.warned.indicator)
-    if warned:
-        for r in monitored():
-            if r.code != reg.code:
-                ctx.others[r.name] = assess_frame(obs, r.name, int(year), indicators=warned,
-                                                  kind=kind)
-    return ctx
+    return BriefContext(reg.name, reg.code, int(year), kind, dbp, a, latest_values(obs, int(year)),
+                        illustrative)
 
 
 # ----------------------------------------------------------------------- sections
@@ -190,27 +200,36 @@ def warned_html(ctx: BriefContext) -> str:
 
 
 def comparison_html(ctx: BriefContext) -> str:
-    """The warned indicators' latest values and status in every monitored region."""
+    """The warned indicators' latest values in every monitored region, marked when they
+    already meet the target."""
+    from .catalog import indicator
+
     w = ctx.warned
-    if w.empty or not ctx.others:
+    if w.empty:
         return ""
-    names = [ctx.region, *ctx.others]
-    frames = {ctx.region: ctx.assessment, **ctx.others}
-    head = "".join(f"<th>{_esc(n)}</th>" for n in names)
+    regions = monitored()
+    latest = ctx.latest.set_index(["indicator", "region_code"])
+    head = "".join(f"<th>{_esc(r.name)}</th>" for r in regions)
     rows = []
     for r in w.itertuples():
+        ind = indicator(r.indicator)
         cells = []
-        for n in names:
-            a = frames[n]
-            hit = a[a.indicator == r.indicator]
-            if hit.empty:
+        for reg in regions:
+            key = (ind.data_id, reg.code)
+            if key not in latest.index:
                 cells.append("<td>—</td>")
                 continue
-            h = hit.iloc[0]
-            cells.append(f"<td>{_fmt(h.latest_value, h.unit)} {_badge(h.status_code)}</td>")
+            v = latest.loc[key]
+            met = ind.target.meets(float(v.value)) if ind.target.kind in (
+                "at_most", "at_least", "around") else None
+            mark = " ✓" if met else ""
+            style = " style='font-weight:bold'" if reg.code == ctx.region_code else ""
+            cells.append(f"<td{style}>{_fmt(v.value, ind.unit)}{mark}"
+                         f"<span style='color:#6e7781'>（{int(v.year)}）</span></td>")
         rows.append(f"<tr><td>{_esc(r.name_zh)}</td><td>{_esc(r.target_text)}</td>{''.join(cells)}</tr>")
-    return (f"<h2>与其他县（区）比较</h2><table class='status'><thead><tr><th>指标</th><th>目标</th>"
-            f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    return (f"<h2>与其他县（区）比较</h2><p>本地区预警指标在各县（区）的最新值（括号内为年份；✓ 表示已达到目标值）。</p>"
+            f"<table class='status'><thead><tr><th>指标</th><th>目标</th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
 
 def gaps_html(ctx: BriefContext) -> str:
