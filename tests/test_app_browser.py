@@ -1,0 +1,273 @@
+"""The forecast app in a real browser: `wuwei app` served by Voila, driven by Playwright.
+
+Debian's chromium (``/usr/bin/chromium``, installed by ``make test``) runs headless with
+every external host made unresolvable, so the page must work offline. One server (with a
+new temporary database holding the default dataset) and one page serve all the tests; the
+page's requests and console messages are recorded from the start and checked at the end.
+A screenshot is saved to ``test-artifacts/app.png``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # offline: any host but the app's own cannot be resolved
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`wuwei app` on a free port with a new database in a temporary WUWEI_HOME."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM}: run `make test` "
+                    "(it installs chromium and fonts-noto-cjk) or "
+                    "`apt-get install chromium fonts-noto-cjk`", pytrace=False)
+    home = tmp_path_factory.mktemp("wuwei_app_home")
+    port = _free_port()
+    env = dict(os.environ, WUWEI_HOME=str(home), WUWEI_DB=str(home / "wuwei.sqlite"),
+               PYTHONUNBUFFERED="1")
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "wuwei_analysis", "app", "--port", str(port),
+                             "--no-browser"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    t0 = time.time()
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"wuwei app exited with {proc.returncode}:\n"
+                        + (home / "server.log").read_text(), pytrace=False)
+        try:
+            urllib.request.urlopen(url + "voila/static/voila.js", timeout=2).close()
+            break
+        except OSError:
+            if time.time() - t0 > 120:
+                pytest.fail("wuwei app did not answer within 120 s", pytrace=False)
+            time.sleep(0.3)
+    yield {"url": url, "port": port, "home": home, "proc": proc}
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("browser tests need the Playwright package: pip install -e '.[test]'",
+                    pytrace=False)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def session(browser, server):
+    """One page on the app, with every request and console message recorded."""
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN",
+                              accept_downloads=True)
+    requests: list[str] = []
+    console: list[tuple[str, str]] = []
+    ctx.on("request", lambda r: requests.append(r.url))
+    page = ctx.new_page()
+    page.on("console", lambda m: console.append((m.type, m.text)))
+    page.on("pageerror", lambda e: console.append(("pageerror", str(e))))
+    t0 = time.time()
+    page.goto(server["url"], wait_until="commit")
+    page.wait_for_selector(".wuwei-chart svg.wuwei-forecast-svg, :text('应用无法启动')",
+                           timeout=180_000)
+    if page.locator(":text('应用无法启动')").count():
+        pytest.fail("the app could not start: " + page.inner_text("body"), pytrace=False)
+    page.wait_for_selector(".wuwei-table table", timeout=60_000)
+    yield {"page": page, "requests": requests, "console": console, "url": server["url"],
+           "first_render_s": time.time() - t0}
+    ctx.close()
+
+
+def chart_key(page) -> tuple[str, str]:
+    return tuple(page.eval_on_selector(".wuwei-chart svg.wuwei-forecast-svg",
+                                       "s => [s.dataset.region, s.dataset.indicator]"))
+
+
+def wait_chart(page, region: str, indicator: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        "([r, i]) => { const s = document.querySelector('.wuwei-chart svg.wuwei-forecast-svg');"
+        " return s && s.dataset.region === r && s.dataset.indicator === i; }",
+        arg=[region, indicator], timeout=timeout)
+
+
+def test_page_loads_with_chart_table_and_chinese_labels(session):
+    page = session["page"]
+    assert chart_key(page) == ("武威市", "c_infant_mortality")
+    assert page.title() == "武威市妇女儿童发展规划监测预测"
+    body = page.inner_text("body")
+    for text in ("武威市妇女儿童发展规划（2021—2030年）监测预测", "地区", "领域", "指标",
+                 "情景推演", "各指标状态一览", "达标概率", "最新值", "规划目标"):
+        assert text in body, text
+    assert "示意数据：基于演示用模拟数据，非官方统计" in page.inner_text(".wuwei-banner")
+    svg_text = page.inner_text(".wuwei-chart")
+    assert "武威市 · 婴儿死亡率" in svg_text and "2030年目标" in svg_text
+    assert page.locator(".wuwei-chart svg .fan80").count() == 1       # the forecast fan
+    assert page.locator(".wuwei-chart svg .target").count() == 1      # the target line
+    assert page.locator(".wuwei-chart svg .benchmark").count() >= 1   # 甘肃省 / 全国
+    rows = page.locator(".wuwei-table tbody tr")
+    assert rows.count() >= 10
+    assert page.locator(".wuwei-table .ww-badge").count() >= rows.count()
+    assert "from wuwei_analysis" not in page.content()                 # sources stripped
+    page.wait_for_function("() => !document.querySelector('.wuwei-table .ww-pending')",
+                           timeout=120_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    # Voila scrolls inside the page: a tall viewport shows the whole app in one picture
+    height = page.evaluate("document.querySelector('.wuwei-app').getBoundingClientRect()"
+                           ".bottom + 40")
+    page.set_viewport_size({"width": 1360, "height": int(min(max(height, 1000), 6000))})
+    page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+    page.set_viewport_size({"width": 1360, "height": 1000})
+    assert (ARTIFACTS / "app.png").stat().st_size > 50_000
+
+
+def test_changing_indicator_and_region_updates_chart_and_table(session):
+    page = session["page"]
+    page.select_option(".wuwei-indicator select", label="5岁以下儿童死亡率（‰）")
+    wait_chart(page, "武威市", "c_under5_mortality")
+    page.wait_for_selector('.wuwei-table tr.ww-selected[data-indicator="c_under5_mortality"]')
+    page.wait_for_function(
+        "() => document.querySelector('.wuwei-summary').innerText.includes('5岁以下儿童死亡率')")
+    table_before = page.inner_html(".wuwei-table")
+
+    page.select_option(".wuwei-region select", label="古浪县")
+    wait_chart(page, "古浪县", "c_under5_mortality")
+    page.wait_for_function(
+        "() => document.querySelector('.wuwei-table').innerText.includes('古浪县')"
+        " || document.body.innerText.includes('各指标状态一览：古浪县')")
+    assert "古浪县 · 5岁以下儿童死亡率" in page.inner_text(".wuwei-chart")
+    assert "各指标状态一览：古浪县" in page.inner_text("body")
+    page.wait_for_function("(before) => document.querySelector('.wuwei-table').innerHTML "
+                           "!== before", arg=table_before)
+
+
+def test_domain_picker_narrows_the_indicators(session):
+    page = session["page"]
+    page.select_option(".wuwei-domain select", label="妇女与健康")
+    page.wait_for_function(
+        "() => document.querySelector('.wuwei-chart svg').dataset.indicator.startsWith('w_')",
+        timeout=60_000)
+    labels = page.eval_on_selector(".wuwei-indicator select",
+                                   "s => Array.from(s.options).map(o => o.textContent)")
+    assert "孕产妇死亡率（1/10万）" in labels and "婴儿死亡率（‰）" not in labels
+    page.select_option(".wuwei-domain select", label="儿童与健康")
+    page.select_option(".wuwei-indicator select", label="婴儿死亡率（‰）")
+    wait_chart(page, "古浪县", "c_infant_mortality")
+
+
+def test_whatif_control_changes_the_projected_value(session):
+    page = session["page"]
+
+    def set_rate(value: str) -> float:
+        """Type a rate into the slider's readout; wait for chart and sentence; return the
+        projected 2030 value."""
+        readout = page.locator(".wuwei-rate .widget-readout")
+        readout.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f'.wuwei-chart svg[data-whatif="{value}"]', timeout=30_000)
+        page.wait_for_function(
+            "(v) => document.querySelector('.wuwei-whatif').innerText.includes(v)",
+            arg=f"每年下降 {float(value):.1f}%", timeout=30_000)
+        text = page.inner_text(".wuwei-whatif .ww-whatif-value")
+        return float(re.sub(r"[^\d.]", "", text))
+
+    flat = set_rate("0")
+    better = set_rate("12")
+    assert better < flat
+    text = page.inner_text(".wuwei-whatif")
+    assert "2030年将为" in text and "达标所需" in text
+    assert page.locator(".wuwei-chart svg .whatif").count() == 1
+
+
+def test_status_table_sorts_by_a_chosen_column(session):
+    page = session["page"]
+    page.select_option(".wuwei-sort-key select", label="达标概率")
+    page.wait_for_selector('.wuwei-table table[data-sort-key="p_meet"]')
+    pct = [int(x) for x in re.findall(r"(\d+)%", " ".join(
+        page.locator(".wuwei-table tbody tr td.ww-num:nth-last-child(3)").all_inner_texts()))]
+    assert pct == sorted(pct)                                   # ascending by default
+    page.select_option(".wuwei-sort-key select", label="规划顺序")
+    page.wait_for_selector('.wuwei-table table[data-sort-key="order"]')
+
+
+def test_shown_data_downloads_as_csv_and_xlsx(session, tmp_path):
+    page = session["page"]
+    page.wait_for_selector(".wuwei-downloads a.ww-dl-csv", timeout=30_000)
+    with page.expect_download() as info:
+        page.click(".wuwei-downloads a.ww-dl-csv")
+    dl = info.value
+    assert dl.suggested_filename == "古浪县_婴儿死亡率.csv"
+    path = tmp_path / dl.suggested_filename
+    dl.save_as(path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert "指标编号,指标,单位,系列,地区,年份,数值" in text and "古浪县" in text
+    with page.expect_download() as info:
+        page.click(".wuwei-downloads a.ww-dl-xlsx")
+    xlsx = tmp_path / info.value.suggested_filename
+    info.value.save_as(xlsx)
+    assert xlsx.suffix == ".xlsx" and xlsx.read_bytes()[:2] == b"PK"
+
+
+def test_no_notebook_tree_terminal_or_file_is_reachable(server):
+    base = server["url"].rstrip("/")
+    for path in ("/tree", "/tree/", "/api/contents", "/api/contents/forecast_app.ipynb",
+                 "/terminals/1", "/api/terminals", "/notebooks/forecast_app.ipynb", "/lab",
+                 "/voila/tree", "/voila/render/forecast_app.ipynb", "/api/sessions",
+                 "/voila/files/forecast_app.ipynb", "/files/forecast_app.ipynb",
+                 "/api/kernels"):
+        try:
+            with urllib.request.urlopen(base + path, timeout=10) as r:
+                status, body = r.status, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, ""
+        assert status in (403, 404, 405), (path, status)
+        assert "build_app" not in body and '"cells"' not in body, path
+
+
+def test_no_request_leaves_127_0_0_1(session):
+    host = session["url"].rstrip("/")
+    ws = host.replace("http://", "ws://")
+    outside = [u for u in session["requests"]
+               if not (u.startswith(host) or u.startswith(ws) or u.startswith("data:")
+                       or u.startswith("blob:"))]
+    assert session["requests"] and not outside, outside
+
+
+def test_no_errors_in_the_browser_console(session):
+    errors = [(t, m) for t, m in session["console"] if t in ("error", "pageerror")]
+    assert not errors, errors

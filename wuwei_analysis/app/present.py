@@ -1,0 +1,542 @@
+"""What the page shows, as HTML strings and file bytes (pure functions of a View).
+
+The chart (:func:`chart_svg`), the summary card, the what-if sentence, the status table
+(sortable by any column) and the CSV / Excel download of the shown data. No widgets here,
+so everything is unit-tested as plain strings and bytes.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..catalog import indicator as _indicator, indicators as _indicators, units as _units
+from .svgchart import ILLUSTRATIVE_NOTE, ChartData, fmt_num, render_svg
+from .whatif import WhatIf, required_rate, whatif
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .data import View
+
+#: Status labels (as ``assess`` writes them), legend order, colours (= charts.STATUS_*).
+STATUS_CODES = ("achieved", "on_track", "at_risk", "off_track", "insufficient", "not_applicable")
+STATUS_ZH = {"achieved": "已实现", "on_track": "按期可达", "at_risk": "有风险",
+             "off_track": "难以实现", "insufficient": "数据不足", "not_applicable": "不适用"}
+STATUS_ORDER = tuple(STATUS_ZH[c] for c in STATUS_CODES)
+STATUS_CODE_COLORS = {"achieved": "#2e7d32", "on_track": "#1f78b4", "at_risk": "#f28e2b",
+                      "off_track": "#d62728", "insufficient": "#9e9e9e",
+                      "not_applicable": "#d9d9d9"}
+STATUS_COLORS = {STATUS_ZH[c]: STATUS_CODE_COLORS[c] for c in STATUS_CODES}
+#: Status shown while a row is still being computed.
+PENDING = "计算中"
+
+#: How the status follows from the forecast (shown under the table).
+STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标；按期可达＝按趋势预测，目标年达标概率较高；"
+                  "有风险＝达标概率居中；难以实现＝达标概率低；数据不足＝数据点太少无法判断。"
+                  "方向性目标（逐步提高、持续下降）看趋势方向的把握程度。")
+
+#: Sort keys of the status table: key -> (Chinese label, default descending?).
+SORT_KEYS = {
+    "order": ("规划顺序", False),
+    "status": ("状态", False),
+    "p_meet": ("达标概率", False),
+    "name": ("指标名称", False),
+    "latest_year": ("最新年份", True),
+    "required": ("达标所需年均改善", True),
+}
+
+MODE_VERB = {"down": "下降", "up": "提高", "toward": "向目标值靠拢"}
+
+
+_BY_ID: dict[str, Any] = {}
+
+
+def _ind(iid: str):
+    """Catalogue entry by id (a dict lookup; ``catalog.indicator`` also resolves names)."""
+    if not _BY_ID:
+        _BY_ID.update({i.id: i for i in _indicators()})
+    hit = _BY_ID.get(iid)
+    return hit if hit is not None else _indicator(iid)
+
+
+def esc(s: Any) -> str:
+    return html.escape("" if s is None else str(s), quote=True)
+
+
+def _finite(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def fmt_value(v: Any, unit: str = "", decimals: int = 2) -> str:
+    f = _finite(v)
+    if f is None:
+        return "—"
+    return f"{fmt_num(f, decimals)}{unit}"
+
+
+def fmt_pct(p: Any) -> str:
+    f = _finite(p)
+    return "—" if f is None else f"{f * 100:.0f}%"
+
+
+def status_badge(status: str | None) -> str:
+    s = status or "数据不足"
+    if s == PENDING:
+        return f'<span class="ww-badge ww-pending">{PENDING}…</span>'
+    color = STATUS_COLORS.get(s, "#9e9e9e")
+    fg = "#222" if s == "不适用" else "white"
+    return (f'<span class="ww-badge" style="background:{color};color:{fg}">{esc(s)}</span>')
+
+
+def illustrative_banner() -> str:
+    return f'<div class="ww-illustrative" role="note">⚠ {esc(ILLUSTRATIVE_NOTE)}</div>'
+
+
+def target_text(view: "View") -> str:
+    t = view.ind.target
+    txt = t.describe_zh(view.ind.unit)
+    year = f"（{t.year}年）" if t.kind != "qualitative" else ""
+    if t.kind == "relative_change" and view.threshold is not None:
+        txt += f"，即≤{fmt_value(view.threshold, view.ind.unit, view.decimals)}" \
+            if (t.change or 0) < 0 else \
+            f"，即≥{fmt_value(view.threshold, view.ind.unit, view.decimals)}"
+    return txt + year
+
+
+# --------------------------------------------------------------------------- what-if
+def scenario(view: "View", rate: float) -> WhatIf:
+    """The what-if for a view at ``rate`` % improvement per year."""
+    y, v = view.latest
+    lo, hi = view.bounds
+    return whatif(view.ind.target, y, v, rate, direction=view.ind.direction,
+                  threshold=view.threshold, base_value=view.base_value, lower=lo, upper=hi)
+
+
+def required_text(w: WhatIf, unit: str, decimals: int = 2) -> str:
+    """"每年下降至少3.2%（约0.15‰/年）" — what it takes to meet the target."""
+    if w.mode is None or w.start_value is None:
+        return "—"
+    if w.threshold is None:
+        if w.mode in ("down", "up"):
+            return f"保持每年{MODE_VERB[w.mode]}即可（方向性目标）"
+        return "—"
+    if w.required_rate is None:
+        if w.target_year is not None and w.start_year is not None \
+                and w.target_year <= w.start_year:
+            return "目标年份已过，以实际值评价"
+        return "按固定比例无法达到（目标值为0或超出取值范围）"
+    if w.required_rate == 0.0:
+        return "已达到目标，保持现有水平即可"
+    verb = MODE_VERB[w.mode]
+    abs_txt = ""
+    if w.required_abs is not None:
+        abs_txt = f"（约{fmt_num(abs(w.required_abs), max(decimals, 2))}{unit}/年）"
+    return f"每年{verb}至少{w.required_rate:.1f}%{abs_txt}"
+
+
+def whatif_html(view: "View", w: WhatIf) -> str:
+    """The what-if result: the value in the target year and whether the target is met."""
+    unit, dec = view.ind.unit, view.decimals
+    if not w.applicable:
+        if view.ind.target.kind == "qualitative":
+            return '<div class="ww-whatif-result">定性目标，不作情景推演。</div>'
+        return '<div class="ww-whatif-result">该地区暂无此指标的数据，无法推演。</div>'
+    verb = MODE_VERB.get(w.mode, "改善")
+    if w.rate >= 0:
+        how = f"每年{verb} {abs(w.rate):.1f}%" if w.mode != "toward" \
+            else f"与目标值的差距每年缩小 {abs(w.rate):.1f}%"
+    else:
+        how = f"每年恶化 {abs(w.rate):.1f}%"
+    if w.meets is True:
+        verdict = '<span class="ww-yes">✔ 可以实现目标</span>'
+    elif w.meets is False:
+        verdict = '<span class="ww-no">✘ 不能实现目标</span>'
+    else:
+        verdict = '<span class="ww-na">无法判断是否达标</span>'
+    target = esc(target_text(view))
+    return (
+        '<div class="ww-whatif-result">'
+        f'<div>若自{w.start_year}年（{fmt_value(w.start_value, unit, dec)}）起{esc(how)}，'
+        f'{w.target_year}年将为 <b class="ww-whatif-value">{fmt_value(w.final_value, unit, dec)}'
+        f'</b>：{verdict}（目标 {target}）。</div>'
+        f'<div class="ww-required">达标所需：<b>{esc(required_text(w, unit, dec))}</b></div>'
+        '</div>')
+
+
+# --------------------------------------------------------------------------- chart
+def chart_data(view: "View", w: WhatIf | None = None) -> ChartData:
+    ind, unit = view.ind, view.ind.unit
+    hist = view.history
+    subtitle: list[str] = []
+    if view.illustrative:
+        subtitle.append(ILLUSTRATIVE_NOTE)
+    fc = view.forecast
+    if fc is not None and len(fc):
+        bits = []
+        model = (fc.attrs or {}).get("model_zh")
+        if model:
+            bits.append(f"预测模型：{model}")
+        p = _finite((fc.attrs or {}).get("p_meet"))
+        if p is not None:
+            bits.append(f"{ind.target.year}年达标概率 {p:.0%}")
+        if bits:
+            subtitle.append("；".join(bits))
+    elif view.forecast_error and len(hist):
+        subtitle.append(view.forecast_error)
+    if not len(hist):
+        subtitle.append(f"{view.region}暂无此指标的数据" + ("（仅显示对照）" if view.benchmarks else ""))
+    labels = []
+    srcs = hist["source"].tolist() if "source" in hist else [""] * len(hist)
+    provs = hist["provisional"].tolist() if "provisional" in hist else [False] * len(hist)
+    for src, prov in zip(srcs, provs):
+        extra = []
+        if src and str(src) != "nan":
+            extra.append(f"来源：{src}")
+        if prov is True:
+            extra.append("初步数")
+        labels.append(("（" + "；".join(extra) + "）") if extra else "")
+    t = ind.target
+    band = None
+    if t.kind == "around" and view.threshold is not None and t.tolerance:
+        band = (view.threshold - float(t.tolerance), view.threshold + float(t.tolerance))
+    tlabel = ""
+    if t.kind != "qualitative":
+        tv = view.threshold
+        if tv is not None:
+            sign = {"at_most": "≤", "at_least": "≥", "around": "≈"}.get(t.kind, "")
+            if t.kind == "relative_change":
+                sign = "≤" if (t.change or 0) < 0 else "≥"
+            tlabel = f"{t.year}年目标 {sign}{fmt_num(tv, view.decimals)}{unit}"
+        else:
+            tlabel = f"{t.year}年目标：{t.describe_zh(unit)}"
+    # benchmarks are drawn over the region's own years (from 2015 when it has none)
+    first_year = int(hist["year"].min()) if len(hist) else 2015
+    whatif_pts: list[tuple[float, float]] = []
+    wlabel = ""
+    if w is not None and w.applicable and len(w.years) >= 2:
+        whatif_pts = [(float(y), float(v)) for y, v in zip(w.years, w.values)]
+        wlabel = f"情景：每年改善{w.rate:g}%"
+    forecast_rows = []
+    if fc is not None and len(fc):
+        cols = {k: fc[k].tolist() for k in ("year", "mean", "lo80", "hi80", "lo95", "hi95")}
+        forecast_rows = [{k: (int(cols[k][j]) if k == "year" else _finite(cols[k][j]))
+                          for k in cols} for j in range(len(fc))]
+    return ChartData(
+        title=f"{view.region} · {ind.name_zh}",
+        unit=unit, subtitle=subtitle, region=view.region,
+        history=[(float(y), float(v)) for y, v in zip(hist["year"], hist["value"])],
+        history_labels=labels,
+        benchmarks={b: [(float(y), float(v)) for y, v in zip(df["year"], df["value"])
+                        if y >= first_year]
+                    for b, df in view.benchmarks.items()},
+        forecast=forecast_rows,
+        target_value=view.threshold, target_year=int(t.year) if t.kind != "qualitative" else None,
+        target_label=tlabel, target_band=band,
+        whatif=whatif_pts, whatif_label=wlabel, decimals=view.decimals,
+        key={"region": view.region, "indicator": ind.id,
+             "whatif": "" if w is None else f"{w.rate:g}"},
+    )
+
+
+def chart_svg(view: "View", w: WhatIf | None = None) -> str:
+    return render_svg(chart_data(view, w))
+
+
+# --------------------------------------------------------------------------- summary card
+def summary_html(view: "View", w: WhatIf | None = None) -> str:
+    ind, unit, dec = view.ind, view.ind.unit, view.decimals
+    st = view.status
+    y, v = view.latest
+    fc = view.forecast
+    rows: list[tuple[str, str]] = []
+    rows.append(("最新值", f"{fmt_value(v, unit, dec)}（{y}年）" if y else "暂无数据"))
+    rows.append(("规划目标", esc(target_text(view))))
+    ty = ind.target.year
+    if fc is not None and len(fc):
+        at = fc[fc["year"] == ty]
+        if len(at):
+            r = at.iloc[0]
+            rows.append((f"{ty}年预测", f"{fmt_value(r['mean'], unit, dec)}"
+                         f"<span class='ww-muted'>（80%区间 {fmt_num(_finite(r['lo80']), dec)}"
+                         f"–{fmt_num(_finite(r['hi80']), dec)}）</span>"))
+    p = st.get("p_meet") if st else None
+    if _finite(p) is None and fc is not None:
+        p = (fc.attrs or {}).get("p_meet")
+    rows.append(("达标概率", fmt_pct(p)))
+    rows.append(("状态", status_badge(st.get("status")) if st else status_badge("数据不足")))
+    if w is not None:
+        rows.append(("达标所需", esc(required_text(w, unit, dec))))
+    model = st.get("model") if st else None
+    if fc is not None and (fc.attrs or {}).get("model_zh"):
+        model = fc.attrs["model_zh"]
+    if model:
+        rows.append(("预测模型", esc(model)))
+    body = "".join(f"<tr><th>{k}</th><td>{val}</td></tr>" for k, val in rows)
+    warn = st.get("warnings") if st else None
+    warn_html = ""
+    if isinstance(warn, (list, tuple)):
+        warn = "；".join(str(x) for x in warn if x)
+    if warn and str(warn) not in ("nan", "None"):
+        warn_html = f'<div class="ww-warn">预警：{esc(warn)}</div>'
+    reason = st.get("reason") if st else None
+    reason_html = f'<div class="ww-muted ww-small">{esc(reason)}</div>' \
+        if reason and str(reason) not in ("nan", "None") else ""
+    src = f"{ind.plan_zh}·{ind.domain_zh}·{ind.source_section}{ind.source_number}"
+    return (f'<div class="ww-card"><div class="ww-card-title">{esc(ind.name_zh)}'
+            f'<span class="ww-muted">（{esc(unit) or "无单位"}）</span></div>'
+            f'<table class="ww-kv">{body}</table>{warn_html}{reason_html}'
+            f'<div class="ww-muted ww-small">出处：{esc(src)}</div></div>')
+
+
+# --------------------------------------------------------------------------- status table
+def table_rows(rows: Iterable[dict], indicators: Iterable[str]) -> list[dict]:
+    """Status table rows for the given indicator ids, in plan order.
+
+    ``rows`` are assessment rows (dicts with ASSESS_COLUMNS); an indicator without one yet
+    gets a placeholder row with status "计算中" (the page fills it in when it is ready).
+    """
+    ids = list(indicators)
+    order = {iid: k for k, iid in enumerate(ids)}
+    by_id = {r.get("indicator"): r for r in rows if r.get("indicator") in order}
+    out = []
+    for iid in ids:
+        ind = _ind(iid)
+        units = _units().get(ind.unit, {})
+        dec = int(units.get("decimals", 2))
+        rec = by_id.get(iid)
+        if rec is None:
+            out.append({
+                "indicator": iid, "order": order[iid], "name": ind.name_zh,
+                "domain": ind.domain_zh, "unit": ind.unit, "decimals": dec,
+                "latest_year": None, "latest_value": None,
+                "target_text": ind.describe_target(), "forecast_value": None,
+                "forecast_lo80": None, "forecast_hi80": None, "p_meet": None,
+                "status": PENDING, "status_rank": 100, "required": None,
+                "required_text": "", "illustrative": False, "pending": True})
+            continue
+        req_rate, req_txt = _row_required(ind, rec, units)
+        status = rec.get("status") or "数据不足"
+        out.append({
+            "indicator": ind.id, "order": order[ind.id], "name": ind.name_zh,
+            "domain": ind.domain_zh, "unit": ind.unit, "decimals": dec,
+            "latest_year": _finite(rec.get("latest_year")),
+            "latest_value": _finite(rec.get("latest_value")),
+            "target_text": rec.get("target_text") or ind.describe_target(),
+            "forecast_value": _finite(rec.get("forecast_value")),
+            "forecast_lo80": _finite(rec.get("forecast_lo80")),
+            "forecast_hi80": _finite(rec.get("forecast_hi80")),
+            "p_meet": _finite(rec.get("p_meet")), "status": status,
+            "status_rank": STATUS_ORDER.index(status) if status in STATUS_ORDER else 99,
+            "required": req_rate, "required_text": req_txt,
+            "illustrative": bool(rec.get("illustrative")), "pending": False,
+        })
+    return out
+
+
+def _row_required(ind, rec: dict, units: dict) -> tuple[float | None, str]:
+    """(required improvement % per year, text) for one assessment row."""
+    t = ind.target
+    from .whatif import scenario_mode
+
+    mode = scenario_mode(t, ind.direction)
+    lv, ly = _finite(rec.get("latest_value")), _finite(rec.get("latest_year"))
+    if mode is None or lv is None or ly is None:
+        return None, "—"
+    if t.kind in ("direction", "gap"):
+        return None, f"保持每年{MODE_VERB.get(mode, '改善')}"
+    thr = _finite(rec.get("threshold"))
+    if thr is None and t.kind != "relative_change":
+        thr = _finite(rec.get("target_value"))
+        if thr is None:
+            thr = t.threshold()
+    if thr is None:
+        return None, "—"
+    n = int(t.year) - int(ly)
+    req = required_rate(lv, thr, n, mode=mode, tolerance=t.tolerance,
+                        upper=_finite(units.get("max")))
+    if req is None:
+        return None, "目标年份已过" if n <= 0 else "无法按固定比例达到"
+    if req == 0.0:
+        return 0.0, "已达标"
+    return req, f"每年{MODE_VERB[mode]}{req:.1f}%"
+
+
+def sort_rows(rows: list[dict], key: str = "order", descending: bool = False) -> list[dict]:
+    """Rows sorted by a SORT_KEYS key; missing values always last."""
+    field = {"status": "status_rank", "name": "name"}.get(key, key)
+    present = [r for r in rows if r.get(field) is not None]
+    missing = [r for r in rows if r.get(field) is None]
+    present.sort(key=lambda r: (r[field], r["order"]), reverse=descending)
+    return present + sorted(missing, key=lambda r: r["order"])
+
+
+TABLE_HEADERS = [
+    ("order", "领域"), ("name", "指标"), ("latest_year", "最新值（年份）"), (None, "规划目标"),
+    (None, "2030年预测（80%区间）"), ("p_meet", "达标概率"), ("status", "状态"),
+    ("required", "达标所需年均改善"),
+]
+
+
+def table_html(rows: list[dict], *, sort_key: str = "order", descending: bool = False,
+               selected: str | None = None, region: str = "", show_domain: bool = True
+               ) -> str:
+    """The status table as HTML (status coloured; the sorted column marked)."""
+    if not rows:
+        return '<div class="ww-muted">暂无评估结果。</div>'
+    arrow = "▼" if descending else "▲"
+    headers = TABLE_HEADERS if show_domain else \
+        [(k if k != "order" else None, lab) for k, lab in TABLE_HEADERS[1:]]
+    if not show_domain and sort_key == "order":
+        headers = [("order", headers[0][1])] + headers[1:]
+    head = "".join(
+        f'<th class="{"ww-sorted" if k == sort_key else ""}" data-sort="{k or ""}">'
+        f'{esc(label)}{" " + arrow if k == sort_key else ""}</th>'
+        for k, label in headers)
+    body = []
+    for r in sort_rows(rows, sort_key, descending):
+        dec, unit = r["decimals"], r["unit"]
+        latest = "暂无数据" if r["latest_value"] is None else \
+            f'{fmt_value(r["latest_value"], unit, dec)}（{int(r["latest_year"])}）'
+        if r["forecast_value"] is None:
+            fc = "—"
+        else:
+            fc = fmt_value(r["forecast_value"], unit, dec)
+            if r["forecast_lo80"] is not None and r["forecast_hi80"] is not None:
+                fc += (f'<span class="ww-muted">（{fmt_num(r["forecast_lo80"], dec)}–'
+                       f'{fmt_num(r["forecast_hi80"], dec)}）</span>')
+        cls = ' class="ww-selected"' if r["indicator"] == selected else ""
+        body.append(
+            f'<tr{cls} data-indicator="{esc(r["indicator"])}">'
+            + (f'<td class="ww-muted ww-nowrap">{esc(r["domain"])}</td>' if show_domain else "")
+            + f'<td>{esc(r["name"])}</td>'
+            f'<td class="ww-num">{latest}</td><td>{esc(r["target_text"])}</td>'
+            f'<td class="ww-num">{fc}</td><td class="ww-num">{fmt_pct(r["p_meet"])}</td>'
+            f'<td>{status_badge(r["status"])}</td><td>{esc(r["required_text"])}</td></tr>')
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    summary = "　".join(f'{status_badge(s)} {counts[s]}项' for s in (*STATUS_ORDER, PENDING)
+                       if s in counts)
+    return (f'<div class="ww-status-summary">{esc(region)}共{len(rows)}项可监测指标：{summary}</div>'
+            f'<table class="ww-table" data-sort-key="{esc(sort_key)}" '
+            f'data-descending="{str(descending).lower()}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
+
+
+# --------------------------------------------------------------------------- downloads
+def chart_frame(view: "View", w: WhatIf | None = None) -> "pd.DataFrame":
+    """The shown chart's data, long form with Chinese headers."""
+    import pandas as pd
+
+    ind = view.ind
+    ill = "是" if view.illustrative else "否"
+
+    def observed(df: "pd.DataFrame", series: str, region: str) -> "pd.DataFrame":
+        return pd.DataFrame({
+            "系列": series, "地区": region, "年份": df["year"].astype(int).to_numpy(),
+            "数值": df["value"].astype(float).to_numpy(),
+            "来源": df["source"].fillna("").astype(str).to_numpy() if "source" in df else "",
+            "示意数据": df["illustrative"].astype(bool).map({True: "是", False: "否"}).to_numpy()
+            if "illustrative" in df else "否"})
+
+    parts = [observed(view.history, "实际值", view.region)]
+    parts += [observed(df, "对比", b) for b, df in view.benchmarks.items()]
+    fc = view.forecast
+    if fc is not None and len(fc):
+        model = (fc.attrs or {}).get("model_zh", "")
+        parts.append(pd.DataFrame({
+            "系列": "预测", "地区": view.region, "年份": fc["year"].astype(int).to_numpy(),
+            "数值": fc["mean"].to_numpy(float), "80%下限": fc["lo80"].to_numpy(float),
+            "80%上限": fc["hi80"].to_numpy(float), "95%下限": fc["lo95"].to_numpy(float),
+            "95%上限": fc["hi95"].to_numpy(float), "来源": f"模型：{model}", "示意数据": ill}))
+    if w is not None and w.applicable and len(w.years) > 1:
+        parts.append(pd.DataFrame({
+            "系列": f"情景（每年改善{w.rate:g}%）", "地区": view.region,
+            "年份": list(w.years[1:]), "数值": list(w.values[1:]), "来源": "情景推演",
+            "示意数据": ill}))
+    cols = ["指标编号", "指标", "单位", "系列", "地区", "年份", "数值", "80%下限", "80%上限",
+            "95%下限", "95%上限", "规划目标", "来源", "示意数据"]
+    df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
+        len(p) for p in parts) else pd.DataFrame(columns=cols)
+    df["指标编号"] = ind.id
+    df["指标"] = ind.name_zh
+    df["单位"] = ind.unit
+    df["规划目标"] = target_text(view)
+    for c in cols:
+        if c not in df:
+            df[c] = None
+    return df[cols]
+
+
+def table_frame(rows: list[dict]) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = [r for r in rows if not r.get("pending")]
+    return pd.DataFrame([{
+        "指标编号": r["indicator"], "领域": r["domain"], "指标": r["name"], "单位": r["unit"],
+        "最新年份": None if r["latest_year"] is None else int(r["latest_year"]),
+        "最新值": r["latest_value"], "规划目标": r["target_text"],
+        "2030年预测": r["forecast_value"], "80%下限": r["forecast_lo80"],
+        "80%上限": r["forecast_hi80"], "达标概率": r["p_meet"], "状态": r["status"],
+        "达标所需年均改善": r["required_text"], "示意数据": "是" if r["illustrative"] else "否",
+    } for r in rows])
+
+
+def export_csv(view: "View", w: WhatIf | None = None) -> bytes:
+    """The chart data as CSV (UTF-8 with BOM, so Excel opens the Chinese correctly)."""
+    text = chart_frame(view, w).to_csv(index=False)
+    if view.illustrative:
+        text = f"# {ILLUSTRATIVE_NOTE}\n" + text
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def export_xlsx(view: "View", w: WhatIf | None = None, rows: list[dict] | None = None) -> bytes:
+    """An Excel workbook: 图表数据, 状态一览 (the region's table), 说明."""
+    import pandas as pd
+
+    buf = io.BytesIO()
+    notes = [("地区", view.region), ("指标", f"{view.ind.name_zh}（{view.ind.id}）"),
+             ("单位", view.ind.unit), ("规划目标", target_text(view))]
+    if w is not None and w.applicable:
+        notes.append(("情景", f"自{w.start_year}年起每年改善{w.rate:g}%，{w.target_year}年为"
+                             f"{fmt_num(w.final_value, view.decimals)}{view.ind.unit}"))
+        notes.append(("达标所需", required_text(w, view.ind.unit, view.decimals)))
+    if view.forecast is not None:
+        notes.append(("预测模型", (view.forecast.attrs or {}).get("model_zh", "")))
+    notes.append(("导出时间", datetime.now().strftime("%Y-%m-%d %H:%M")))
+    if view.illustrative:
+        notes.insert(0, ("注意", ILLUSTRATIVE_NOTE))
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        chart_frame(view, w).to_excel(xw, index=False, sheet_name="图表数据")
+        if rows:
+            table_frame(rows).to_excel(xw, index=False, sheet_name="状态一览")
+        pd.DataFrame(notes, columns=["项目", "内容"]).to_excel(xw, index=False, sheet_name="说明")
+        for ws in xw.sheets.values():
+            ws.freeze_panes = "A2"
+            for col in ws.columns:
+                width = max(len(str(c.value or "")) for c in list(col)[:100])
+                ws.column_dimensions[col[0].column_letter].width = min(40, max(8, width * 1.8))
+    return buf.getvalue()
+
+
+def download_links(view: "View", w: WhatIf | None = None, rows: list[dict] | None = None
+                   ) -> str:
+    """Two links that download the shown data (data: URIs: no server route, works offline)."""
+    base = f"{view.region}_{view.ind.name_zh}"
+    base = "".join(c for c in base if c not in '\\/:*?"<>|').replace(" ", "")
+    csv = base64.b64encode(export_csv(view, w)).decode("ascii")
+    xlsx = base64.b64encode(export_xlsx(view, w, rows)).decode("ascii")
+    xmime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return (f'<div class="ww-downloads">下载所示数据：'
+            f'<a class="ww-dl ww-dl-csv" download="{esc(base)}.csv" '
+            f'href="data:text/csv;charset=utf-8;base64,{csv}">CSV</a>'
+            f'<a class="ww-dl ww-dl-xlsx" download="{esc(base)}.xlsx" '
+            f'href="data:{xmime};base64,{xlsx}">Excel（xlsx）</a></div>')
