@@ -237,3 +237,14 @@ def test_cli_prints_a_chinese_table(frame, monkeypatch, capsys, tmp_path):
                  "-o", str(out)]) == 0
     back = pd.read_csv(out, encoding="utf-8-sig")
     assert len(back) == len(indicators()) and "status_code" in back.columns
+
+
+def test_wuwei_status_prints_the_chinese_assessment_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WUWEI_HOME", str(tmp_path))
+    monkeypatch.delenv("WUWEI_DB", raising=False)
+    from wuwei_analysis.cli import main
+
+    assert main(["status", "--region", "古浪县", "--year", "2024"]) == 0
+    out = capsys.readouterr().out
+    assert "古浪县" in out and "婴儿死亡率" in out
+    assert any(s in out for s in ["已实现", "按期可达", "有风险", "难以实现"])

@@ -11,7 +11,8 @@ import importlib
 import sys
 
 #: Command modules, in the order ``wuwei --help`` lists them.
-COMMAND_MODULES = ["catalog_cmd", "data_cmd", "assess_cmd", "briefs_cmd", "app_cmd"]
+COMMAND_MODULES = ["catalog_cmd", "data_cmd", "assess_cmd", "status_cmd", "briefs_cmd",
+                   "app_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:
