@@ -424,7 +424,7 @@ def _base_row(ind: "Indicator", region_name: str) -> dict:
 
 
 def _assess_one(ind: "Indicator", obs: "pd.DataFrame", reg, year: int, kind: str,
-                known: set[str]) -> dict:
+                known: set[str], forecasts: dict | None = None) -> dict:
     from .models import forecast_series
     from .models.fit import ForecastError
 
@@ -489,6 +489,11 @@ def _assess_one(ind: "Indicator", obs: "pd.DataFrame", reg, year: int, kind: str
         return row
     a = dict(fc.attrs)
     fc.attrs = {}     # indexing a frame deep-copies its attrs (and the fitted table in them)
+    if forecasts is not None:   # the caller keeps the forecast table (e.g. for a chart)
+        kept = fc.copy()
+        kept.attrs = {k: v for k, v in a.items() if not hasattr(v, "shape")}
+        kept.attrs.update(illustrative=bool(illustrative), target_year=int(t.year))
+        forecasts[ind.id] = kept
     p_meet = a.get("p_meet")
     row.update(model=a.get("model", "none"), p_meet=p_meet,
                observed_annual_change=a.get("annual_change"), observed_aarr=a.get("aarr"))
@@ -705,7 +710,8 @@ def _progress(row, ind, s, fc, status, reason, eval_year, baseline_year, thresho
 
 # --------------------------------------------------------------------------- public API
 def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | None = None, *,
-                 indicators=None, kind: str = "annual") -> "pd.DataFrame":
+                 indicators=None, kind: str = "annual",
+                 forecasts: dict | None = None) -> "pd.DataFrame":
     """Assess every catalogue indicator (or ``indicators``) for a region from ``obs``.
 
     Args:
@@ -719,6 +725,10 @@ def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | Non
         indicators: ids / names / Indicator objects to assess (default: the whole
             catalogue, qualitative goals included as not_applicable).
         kind: "annual", "midterm" or "final" (see the module docstring).
+        forecasts: if a dict is given, the forecast table behind each assessed row is put
+            in it (``{indicator id: DataFrame year, mean, lo80 … hi95}``, attrs ``model``,
+            ``model_zh``, ``p_meet``, ``target_year``, ``illustrative``), so a chart shows
+            exactly the forecast the status rests on, without fitting again.
 
     Returns:
         One row per indicator, columns ASSESS_COLUMNS (see module docstring for the rules);
@@ -752,7 +762,7 @@ def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | Non
     from .models.series import index_series
 
     by_ind = index_series(obs)
-    rows = [_assess_one(ind, by_ind, reg, int(year), kind, known) for ind in inds]
+    rows = [_assess_one(ind, by_ind, reg, int(year), kind, known, forecasts) for ind in inds]
     df = pd.DataFrame(rows, columns=ASSESS_COLUMNS)
     df["status"] = df["status_code"].map(STATUS_ZH)
     for c in ("latest_year", "n_points", "target_year", "eval_year"):

@@ -92,12 +92,13 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
         import papermill as pm
 
         from .render import notebook_to_html
+        from .runner import ENGINE_NAME
 
         check_parameters(params, Path(notebook))
         t0 = time.perf_counter()
         pm.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
                             progress_bar=False, execution_timeout=timeout,
-                            cwd=str(Path(notebook).parent))
+                            cwd=str(Path(notebook).parent), engine_name=ENGINE_NAME)
         t1 = time.perf_counter()
         notebook_to_html(tmp_nb, tmp_html, hide_code=True)
         timings = {**cell_timings(tmp_nb, t1 - t0), "html": time.perf_counter() - t1}
@@ -168,11 +169,17 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
     if not names:
         pass
     elif jobs <= 1 or len(names) == 1:
-        for i, name in enumerate(names, 1):
-            say(f"[{i}/{len(names)}] {name} 运行中…")
-            res = run_brief(name, year, kind, out=out, db=db, notebook=notebook, timeout=timeout)
-            results.append(res)
-            say(_progress_line(res, i, len(names)))
+        from .runner import shutdown_kernels
+
+        try:
+            for i, name in enumerate(names, 1):
+                say(f"[{i}/{len(names)}] {name} 运行中…")
+                res = run_brief(name, year, kind, out=out, db=db, notebook=notebook,
+                                timeout=timeout)
+                results.append(res)
+                say(_progress_line(res, i, len(names)))
+        finally:
+            shutdown_kernels()   # the warm kernel belongs to this batch, not to the caller
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(run_brief, n, year, kind, out=out, db=db, notebook=notebook,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +40,10 @@ class BriefContext:
     assessment: pd.DataFrame       # one row per indicator (see wuwei_analysis.assessment)
     latest: pd.DataFrame           # latest total value per indicator × monitored region
     illustrative: bool
+    #: every observation up to the report year (all regions, totals and breakdowns)
+    obs: pd.DataFrame | None = None
+    #: the forecast table behind each assessed indicator (``assess_frame(forecasts=...)``)
+    forecasts: dict = field(default_factory=dict)
 
     @property
     def monitored(self) -> pd.DataFrame:
@@ -86,10 +90,12 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None)
     reg = find_region(region)
     dbp = db or None
     obs = observations(breakdown="all", db=dbp)
-    a = assess_frame(obs, reg.name, int(year), kind=kind)
+    obs = obs[obs.year <= int(year)]
+    forecasts: dict = {}
+    a = assess_frame(obs, reg.name, int(year), kind=kind, forecasts=forecasts)
     illustrative = bool(a["illustrative"].fillna(False).any())
     return BriefContext(reg.name, reg.code, int(year), kind, dbp, a, latest_values(obs, int(year)),
-                        illustrative)
+                        illustrative, obs, forecasts)
 
 
 # ----------------------------------------------------------------------- sections
@@ -166,13 +172,26 @@ def status_table_html(ctx: BriefContext) -> str:
     return "".join(parts)
 
 
+def _history(ctx: BriefContext, data_id: str) -> pd.DataFrame:
+    """Total (no breakdown) observations of one indicator up to the report year."""
+    if ctx.obs is None:
+        from .store import observations
+
+        obs = observations(indicator=data_id, db=ctx.db)
+    else:
+        obs = ctx.obs[ctx.obs.indicator == data_id]
+    obs = obs[obs.year <= ctx.year]
+    for col in ("sex", "urban_rural", "age_group"):
+        if col in obs.columns:
+            obs = obs[obs[col].fillna("") == ""]
+    return obs
+
+
 def warned_html(ctx: BriefContext) -> str:
     """For each indicator at risk or off track: its chart and a plain-Chinese sentence."""
     from .catalog import indicator
     from .charts import forecast_chart
-    from .models import forecast
     from .render import chart_to_svg
-    from .store import observations
 
     w = ctx.warned
     if w.empty:
@@ -185,14 +204,10 @@ def warned_html(ctx: BriefContext) -> str:
         if i >= MAX_CHARTS:
             continue
         ind = indicator(r.indicator)
-        hist = observations(indicator=ind.id, db=ctx.db)
-        hist = hist[hist.year <= ctx.year]
+        hist = _history(ctx, ind.data_id)
         own = hist[hist.region_code == ctx.region_code]
         bench = hist[hist.region.isin(["甘肃省", "全国"])]
-        try:
-            fc = forecast(ind.id, ctx.region, db=ctx.db, year=ctx.year)
-        except TypeError:  # forecast without a report-year cut-off
-            fc = forecast(ind.id, ctx.region, db=ctx.db)
+        fc = ctx.forecasts.get(ind.id)   # the forecast the status rests on
         chart = forecast_chart(own, fc, target=ind.target, unit=ind.unit,
                                title=f"{ctx.region}：{ind.name_zh}", benchmarks=bench)
         parts.append(chart_to_svg(chart))
