@@ -82,7 +82,7 @@ def test_observed_rate_recovers_a_constant_rate():
 
 
 # --------------------------------------------------------------------------- the SVG chart
-from wuwei_analysis.app.svgchart import ChartData, nice_ticks, render_svg  # noqa: E402
+from wuwei_analysis.svgchart import ChartData, nice_ticks, render_svg  # noqa: E402
 
 
 def test_chart_svg_is_self_contained_with_chinese_text():
@@ -114,7 +114,8 @@ def test_nice_ticks_cover_the_range_with_round_steps():
 
 def test_app_colours_and_note_match_the_charts_module():
     from wuwei_analysis import charts
-    from wuwei_analysis.app import present, svgchart
+    from wuwei_analysis import svgchart
+    from wuwei_analysis.app import present
 
     assert svgchart.ILLUSTRATIVE_NOTE == charts.ILLUSTRATIVE_NOTE
     assert svgchart.FONT_FAMILY == charts.FONT_FAMILY
@@ -197,7 +198,7 @@ def rows_in_table(app) -> list[str]:
 
 
 def test_the_first_screen_shows_chart_summary_whatif_table_and_note(app):
-    from wuwei_analysis.app.svgchart import ILLUSTRATIVE_NOTE
+    from wuwei_analysis.svgchart import ILLUSTRATIVE_NOTE
 
     assert chart_key(app) == ("武威市", "c_infant_mortality")
     assert "<svg" in app.chart.value and "2030年目标 ≤5" in app.chart.value

@@ -73,7 +73,12 @@ def test_a_brief_shows_headline_status_table_warnings_comparison_and_gaps(batch)
     for heading in ["总体情况", "分领域监测状态", "预警指标", "数据缺口"]:
         assert heading in page
     assert "示意数据" in page  # the default dataset is illustrative and the page says so
-    assert page.count("<svg") >= 2
+    # every warned indicator has its own section with a sentence and a chart
+    warned = results[2].headline["warned"]
+    assert warned > 0
+    assert len(re.findall(r"class=[\"']warned-item[\"']", page)) == warned
+    assert len(re.findall(r"class=[\"']wuwei-forecast-svg[\"']", page)) == warned
+    assert "实现“" in page or "把握约为" in page   # the plain-Chinese sentences
 
 
 def test_a_brief_contains_no_code_and_no_external_url(batch):
@@ -166,6 +171,13 @@ def test_a_brief_opened_offline_in_a_browser_draws_every_chart(batch):
                          (s.textContent || '')])""")
         charts = [d for d in drawn if d[1] > 3]
         assert len(charts) >= 2
+        # one drawn forecast chart per warned indicator (history line, fan, axes)
+        per_item = page.evaluate("""() => Array.from(document.querySelectorAll('section.warned-item'))
+              .map(s => { const g = s.querySelector('svg');
+                          return g ? [g.getBoundingClientRect().width,
+                                      g.querySelectorAll('path,polygon,line,circle').length] : [0, 0]; })""")
+        assert len(per_item) == results[3].headline["warned"] > 0
+        assert all(w > 200 and marks > 10 for w, marks in per_item), per_item
         assert all(re.search(r"[\u4e00-\u9fff]", d[2]) for d in charts), "图表中应有中文文字"
         Path("test-artifacts").mkdir(exist_ok=True)
         page.screenshot(path="test-artifacts/brief.png", full_page=True)

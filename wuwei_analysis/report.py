@@ -24,8 +24,10 @@ STATUS_CSS = {"achieved": "#1a7f37", "on_track": "#0969da", "at_risk": "#bc4c00"
               "off_track": "#cf222e", "insufficient": "#6e7781", "not_applicable": "#6e7781"}
 ILLUSTRATIVE_NOTE = ("示意数据：本简报中标注为示意的数据由程序按固定随机种子生成，仅用于演示工作台功能，"
                      "并非官方统计数据；全国、甘肃省对照数据为公开发布数据，出处见数据表。")
-#: At most this many warned indicators get a chart of their own (the rest are listed).
-MAX_CHARTS = 6
+#: Benchmarks drawn on every forecast chart (when the database has them).
+BENCHMARKS = ("甘肃省", "全国")
+#: Size (viewBox, px) of a warned indicator's chart; it scales down to its column.
+CHART_SIZE = (640, 340)
 
 
 @dataclass
@@ -155,15 +157,40 @@ def overview_html(ctx: BriefContext) -> str:
     return "<h2>各领域指标状态一览</h2>" + chart_to_svg(status_overview_chart(ctx.monitored))
 
 
+def common_notes(ctx: BriefContext) -> list[str]:
+    """Data notes every indicator with data carries (e.g. 含示例数据): said once per
+    section instead of on every row."""
+    rows = [w for w, n in zip(ctx.monitored.warnings, ctx.monitored.n_points)
+            if not pd.isna(n) and n > 0]
+    if not rows:
+        return []
+    sets = [set(str(w).split("；")) if w else set() for w in rows]
+    common = set.intersection(*sets)
+    return [f for f in str(rows[0]).split("；") if f in common]
+
+
+def row_notes(warnings: object, common: list[str]) -> str:
+    """A row's data notes without the ones every row has."""
+    if not warnings or (isinstance(warnings, float) and pd.isna(warnings)):
+        return ""
+    return "；".join(f for f in str(warnings).split("；") if f not in common)
+
+
+def _common_line(common: list[str]) -> str:
+    return (f"<p class='data-note'>各项共同的数据提示：{_esc('；'.join(common))}。</p>"
+            if common else "")
+
+
 def status_table_html(ctx: BriefContext) -> str:
     """Status by domain: one table row per monitorable indicator."""
-    parts = ["<h2>分领域监测状态</h2>"]
+    common = common_notes(ctx)
+    parts = ["<h2>分领域监测状态</h2>", _common_line(common)]
     for (plan, dom), g in ctx.monitored.groupby(["plan", "domain"], sort=False):
         rows = "".join(
             f"<tr><td>{_esc(r.name_zh)}</td><td>{_fmt(r.latest_value, r.unit)}</td>"
             f"<td>{_esc('' if pd.isna(r.latest_year) else int(r.latest_year))}</td>"
             f"<td>{_esc(r.target_text)}</td><td>{_badge(r.status_code)}</td>"
-            f"<td>{_pct(r.p_meet)}</td><td>{_esc(r.warnings)}</td></tr>"
+            f"<td>{_pct(r.p_meet)}</td><td>{_esc(row_notes(r.warnings, common))}</td></tr>"
             for r in g.itertuples())
         parts.append(
             f"<h3>{_esc(dom)}</h3><table class='status'><thead><tr><th>指标</th><th>最新值</th>"
@@ -187,30 +214,53 @@ def _history(ctx: BriefContext, data_id: str) -> pd.DataFrame:
     return obs
 
 
-def warned_html(ctx: BriefContext) -> str:
-    """For each indicator at risk or off track: its chart and a plain-Chinese sentence."""
-    from .catalog import indicator
-    from .charts import forecast_chart
-    from .render import chart_to_svg
+def _threshold(ind, row) -> float | None:
+    """The target as a number in this region (the assessment's ``threshold``), for the
+    chart's target rule; None for direction-only targets."""
+    if ind.target.kind not in ("at_most", "at_least", "around", "relative_change"):
+        return None
+    v = row.threshold
+    return None if v is None or pd.isna(v) else float(v)
 
+
+def warned_chart(ctx: BriefContext, ind_id: str) -> str:
+    """The forecast chart (inline SVG) of one indicator: history, the forecast the status
+    rests on with its 80 %/95 % fans, the target, and the 甘肃省 / 全国 benchmarks."""
+    from .catalog import indicator, units
+    from .svgchart import chart_data, render_svg
+
+    ind = indicator(ind_id)
+    row = next(ctx.assessment[ctx.assessment.indicator == ind.id].itertuples())
+    hist = _history(ctx, ind.data_id)
+    own = hist[hist.region_code == ctx.region_code].sort_values("year")
+    bench = {b: g.sort_values("year") for b in BENCHMARKS
+             if len(g := hist[hist.region == b])}
+    illustrative = bool(own["illustrative"].fillna(False).astype(bool).any()) if len(own) else False
+    d = chart_data(ind, ctx.region, own, ctx.forecasts.get(ind.id), benchmarks=bench,
+                   threshold=_threshold(ind, row), illustrative=illustrative,
+                   decimals=int(units().get(ind.unit, {}).get("decimals", 2)))
+    return render_svg(d, width=CHART_SIZE[0], height=CHART_SIZE[1])
+
+
+def warned_html(ctx: BriefContext) -> str:
+    """For each indicator at risk or off track (worst first): a plain-Chinese sentence and
+    its chart."""
     w = ctx.warned
     if w.empty:
         return "<h2>预警指标</h2><p>本期没有有风险或难以实现的指标。</p>"
-    parts = [f"<h2>预警指标（{len(w)} 项）</h2>"]
-    for i, r in enumerate(w.itertuples()):
-        parts.append(f"<h3>{_esc(r.name_zh)} {_badge(r.status_code)}</h3><p>{_esc(r.reason)}</p>")
-        if r.warnings:
-            parts.append(f"<p style='color:#6e7781'>数据提示：{_esc(r.warnings)}</p>")
-        if i >= MAX_CHARTS:
-            continue
-        ind = indicator(r.indicator)
-        hist = _history(ctx, ind.data_id)
-        own = hist[hist.region_code == ctx.region_code]
-        bench = hist[hist.region.isin(["甘肃省", "全国"])]
-        fc = ctx.forecasts.get(ind.id)   # the forecast the status rests on
-        chart = forecast_chart(own, fc, target=ind.target, unit=ind.unit,
-                               title=f"{ctx.region}：{ind.name_zh}", benchmarks=bench)
-        parts.append(chart_to_svg(chart))
+    n_off = int((w.status_code == "off_track").sum())
+    parts = [f"<h2>预警指标（{len(w)} 项）</h2>"
+             f"<p>难以实现 {n_off} 项、有风险 {len(w) - n_off} 项，按严重程度排列。图中实线为实际值，"
+             "虚线为按当前趋势的预测，深浅阴影为 80%、95% 预测区间，橙色横线为规划目标，"
+             "菱形标出目标年；甘肃省、全国为对照。</p>"]
+    common = common_notes(ctx)
+    parts += [_common_line(common), "<div class='warned'>"]
+    for r in w.itertuples():
+        notes = row_notes(r.warnings, common)
+        note = f"<p class='data-note'>数据提示：{_esc(notes)}</p>" if notes else ""
+        parts.append(f"<section class='warned-item'><h3>{_esc(r.name_zh)} {_badge(r.status_code)}"
+                     f"</h3><p>{_esc(r.reason)}</p>{note}{warned_chart(ctx, r.indicator)}</section>")
+    parts.append("</div>")
     return "".join(parts)
 
 
@@ -280,7 +330,13 @@ STYLE = """<style>
 table.status { border-collapse: collapse; width: 100%; margin-bottom: 1em; table-layout: auto; }
 table.status th, table.status td { border-bottom: 1px solid #ddd; padding: .3em .5em;
   text-align: left !important; vertical-align: top; }
+table.status td:first-child { min-width: 11em; }
 table.status td:last-child { color: #57606a; font-size: .9em; }
+div.warned { display: grid; grid-template-columns: repeat(auto-fill, minmax(30em, 1fr));
+  gap: 1.2em 2em; }
+section.warned-item h3 { margin: .6em 0 .3em; }
+section.warned-item p { margin: .3em 0; }
+p.data-note { color: #6e7781; font-size: .9em; }
 body, .jp-RenderedHTMLCommon { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
 </style>"""
 

@@ -6,7 +6,7 @@
 * :mod:`.data` — cached observations, assessments and forecasts, and the background warmer;
 * :mod:`.whatif` — the what-if maths (pure functions);
 * :mod:`.present` — chart, summary, what-if sentence, status table, CSV / xlsx (strings, bytes);
-* :mod:`.svgchart` — the forecast chart as inline SVG (no Vega, no CDN);
+* :mod:`wuwei_analysis.svgchart` — the forecast chart as inline SVG (no Vega, no CDN);
 * :mod:`.ui` — the widgets and callbacks.
 """
 from __future__ import annotations

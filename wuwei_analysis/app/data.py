@@ -12,7 +12,6 @@ regions. Nothing here touches a widget.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -26,6 +25,7 @@ from ..catalog import indicators as _indicators
 from ..catalog import units as _units
 from ..regions import all_regions, monitored
 from ..regions import region as _region
+from ..svgchart import finite as _finite
 from .cache import DiskCache
 from .whatif import observed_rate, scenario_mode
 
@@ -48,14 +48,6 @@ def assessment_module():
         if not (exc.name or "").endswith("assessment"):
             raise
         return importlib.import_module("wuwei_analysis.assess")
-
-
-def _finite(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _clean(v: Any) -> Any:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..catalog import indicator as _indicator, indicators as _indicators, units as _units
-from .svgchart import ILLUSTRATIVE_NOTE, ChartData, fmt_num, render_svg
+from .. import svgchart
+from ..svgchart import ILLUSTRATIVE_NOTE, ChartData, finite as _finite, fmt_num, render_svg
 from .whatif import WhatIf, required_rate, whatif
 
 if TYPE_CHECKING:
@@ -65,14 +65,6 @@ def _ind(iid: str):
 
 def esc(s: Any) -> str:
     return html.escape("" if s is None else str(s), quote=True)
-
-
-def _finite(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def fmt_value(v: Any, unit: str = "", decimals: int = 2) -> str:
@@ -173,77 +165,17 @@ def whatif_html(view: "View", w: WhatIf) -> str:
 
 # --------------------------------------------------------------------------- chart
 def chart_data(view: "View", w: WhatIf | None = None) -> ChartData:
-    ind, unit = view.ind, view.ind.unit
-    hist = view.history
-    subtitle: list[str] = []
-    if view.illustrative:
-        subtitle.append(ILLUSTRATIVE_NOTE)
-    fc = view.forecast
-    if fc is not None and len(fc):
-        bits = []
-        model = (fc.attrs or {}).get("model_zh")
-        if model:
-            bits.append(f"预测模型：{model}")
-        p = _finite((fc.attrs or {}).get("p_meet"))
-        if p is not None:
-            bits.append(f"{ind.target.year}年达标概率 {p:.0%}")
-        if bits:
-            subtitle.append("；".join(bits))
-    elif view.forecast_error and len(hist):
-        subtitle.append(view.forecast_error)
-    if not len(hist):
-        subtitle.append(f"{view.region}暂无此指标的数据" + ("（仅显示对照）" if view.benchmarks else ""))
-    labels = []
-    srcs = hist["source"].tolist() if "source" in hist else [""] * len(hist)
-    provs = hist["provisional"].tolist() if "provisional" in hist else [False] * len(hist)
-    for src, prov in zip(srcs, provs):
-        extra = []
-        if src and str(src) != "nan":
-            extra.append(f"来源：{src}")
-        if prov is True:
-            extra.append("初步数")
-        labels.append(("（" + "；".join(extra) + "）") if extra else "")
-    t = ind.target
-    band = None
-    if t.kind == "around" and view.threshold is not None and t.tolerance:
-        band = (view.threshold - float(t.tolerance), view.threshold + float(t.tolerance))
-    tlabel = ""
-    if t.kind != "qualitative":
-        tv = view.threshold
-        if tv is not None:
-            sign = {"at_most": "≤", "at_least": "≥", "around": "≈"}.get(t.kind, "")
-            if t.kind == "relative_change":
-                sign = "≤" if (t.change or 0) < 0 else "≥"
-            tlabel = f"{t.year}年目标 {sign}{fmt_num(tv, view.decimals)}{unit}"
-        else:
-            tlabel = f"{t.year}年目标：{t.describe_zh(unit)}"
-    # benchmarks are drawn over the region's own years (from 2015 when it has none)
-    first_year = int(hist["year"].min()) if len(hist) else 2015
-    whatif_pts: list[tuple[float, float]] = []
-    wlabel = ""
+    """The view's chart, with the what-if path when one is given."""
+    d = svgchart.chart_data(
+        view.ind, view.region, view.history, view.forecast, benchmarks=view.benchmarks,
+        threshold=view.threshold, decimals=view.decimals, illustrative=view.illustrative,
+        forecast_error=view.forecast_error,
+        key={"region": view.region, "indicator": view.ind.id,
+             "whatif": "" if w is None else f"{w.rate:g}"})
     if w is not None and w.applicable and len(w.years) >= 2:
-        whatif_pts = [(float(y), float(v)) for y, v in zip(w.years, w.values)]
-        wlabel = f"情景：每年改善{w.rate:g}%"
-    forecast_rows = []
-    if fc is not None and len(fc):
-        cols = {k: fc[k].tolist() for k in ("year", "mean", "lo80", "hi80", "lo95", "hi95")}
-        forecast_rows = [{k: (int(cols[k][j]) if k == "year" else _finite(cols[k][j]))
-                          for k in cols} for j in range(len(fc))]
-    return ChartData(
-        title=f"{view.region} · {ind.name_zh}",
-        unit=unit, subtitle=subtitle, region=view.region,
-        history=[(float(y), float(v)) for y, v in zip(hist["year"], hist["value"])],
-        history_labels=labels,
-        benchmarks={b: [(float(y), float(v)) for y, v in zip(df["year"], df["value"])
-                        if y >= first_year]
-                    for b, df in view.benchmarks.items()},
-        forecast=forecast_rows,
-        target_value=view.threshold, target_year=int(t.year) if t.kind != "qualitative" else None,
-        target_label=tlabel, target_band=band,
-        whatif=whatif_pts, whatif_label=wlabel, decimals=view.decimals,
-        key={"region": view.region, "indicator": ind.id,
-             "whatif": "" if w is None else f"{w.rate:g}"},
-    )
+        d.whatif = [(float(y), float(v)) for y, v in zip(w.years, w.values)]
+        d.whatif_label = f"情景：每年改善{w.rate:g}%"
+    return d
 
 
 def chart_svg(view: "View", w: WhatIf | None = None) -> str:

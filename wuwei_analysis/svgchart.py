@@ -1,10 +1,11 @@
-"""The app's forecast chart as a hand-built inline SVG string (no Vega, no JavaScript).
+"""The forecast chart as a hand-built inline SVG string (no Vega, no JavaScript).
 
-Why not ``charts.forecast_chart`` + ``render.chart_to_svg`` here: the app redraws the chart
-on every widget change and every what-if move. vl-convert takes 100–250 ms per chart and
-holds the GIL while it does, and Altair adds ~3 s and ~45 MB to every kernel. Drawing the
-same picture directly takes a few milliseconds, so a change reaches the page in well under
-150 ms, with no cache to warm. The drawing conventions are those of :mod:`charts` (same
+Used where many forecast charts are drawn: the app (on every widget change and what-if
+move) and the briefs (one chart for every warned indicator, 50–60 per county). Why not
+``charts.forecast_chart`` + ``render.chart_to_svg`` there: vl-convert and Altair take about
+0.4 s per chart and Altair adds ~3 s and ~45 MB to every app kernel. Drawing the same
+picture directly takes a few milliseconds. ``charts.forecast_chart`` stays the researcher's
+(Altair, composable) version of this chart. The drawing conventions are those of :mod:`charts` (same
 colours, labels and note): history solid with points, forecast dashed with 80 % / 95 % fans
 anchored at the last observation, the target as a horizontal rule with a diamond at the
 target year, benchmarks as thin muted lines; here the what-if path is added as a dotted
@@ -52,6 +53,95 @@ class ChartData:
     whatif_label: str = ""
     decimals: int = 2
     key: dict[str, str] = field(default_factory=dict)          # data-* attributes
+
+
+def chart_data(ind, region: str, history, forecast=None, *, benchmarks=None,
+               threshold: float | None = None, decimals: int = 2, illustrative: bool = False,
+               forecast_error: str = "", key: dict | None = None) -> ChartData:
+    """The :class:`ChartData` of one indicator in one region.
+
+    Args:
+        ind: the catalogue Indicator (its ``name_zh``, ``unit`` and ``target`` are used).
+        region: the region's name (title and legend).
+        history: the region's total observations (columns year, value; optional source,
+            provisional), sorted by year.
+        forecast: ``year, mean, lo80, hi80, lo95, hi95`` with attrs ``model_zh`` and
+            ``p_meet`` (as ``forecast_series`` returns), or None.
+        benchmarks: ``{"甘肃省": frame, "全国": frame}`` (columns year, value), drawn from
+            the region's first year (from 2015 when the region has no data).
+        threshold: the target as a number on the indicator's scale (the assessment's
+            ``threshold``), drawn as a rule; None for a direction-only target.
+        decimals: digits shown for values.
+        illustrative: put the illustrative-data note under the title.
+        forecast_error: why there is no forecast (shown when there is none).
+    """
+    unit = ind.unit
+    benchmarks = benchmarks or {}
+    subtitle: list[str] = []
+    if illustrative:
+        subtitle.append(ILLUSTRATIVE_NOTE)
+    t = ind.target
+    if forecast is not None and len(forecast):
+        attrs = forecast.attrs or {}
+        bits = []
+        if attrs.get("model_zh"):
+            bits.append(f"预测模型：{attrs['model_zh']}")
+        p = finite(attrs.get("p_meet"))
+        if p is not None:
+            bits.append(f"{attrs.get('target_year') or t.year}年达标概率 {p:.0%}")
+        if bits:
+            subtitle.append("；".join(bits))
+    elif forecast_error and len(history):
+        subtitle.append(forecast_error)
+    if not len(history):
+        subtitle.append(f"{region}暂无此指标的数据" + ("（仅显示对照）" if benchmarks else ""))
+    labels = []
+    srcs = history["source"].tolist() if "source" in history else [""] * len(history)
+    provs = history["provisional"].tolist() if "provisional" in history else [False] * len(history)
+    for src, prov in zip(srcs, provs):
+        extra = []
+        if src and str(src) != "nan":
+            extra.append(f"来源：{src}")
+        if prov is True:
+            extra.append("初步数")
+        labels.append(("（" + "；".join(extra) + "）") if extra else "")
+    band = None
+    if t.kind == "around" and threshold is not None and t.tolerance:
+        band = (threshold - float(t.tolerance), threshold + float(t.tolerance))
+    tlabel = ""
+    if t.kind != "qualitative":
+        if threshold is not None:
+            sign = {"at_most": "≤", "at_least": "≥", "around": "≈"}.get(t.kind, "")
+            if t.kind == "relative_change":
+                sign = "≤" if (t.change or 0) < 0 else "≥"
+            tlabel = f"{t.year}年目标 {sign}{fmt_num(threshold, decimals)}{unit}"
+        else:
+            tlabel = f"{t.year}年目标：{t.describe_zh(unit)}"
+    first_year = int(history["year"].min()) if len(history) else 2015
+    rows = []
+    if forecast is not None and len(forecast):
+        cols = {k: forecast[k].tolist() for k in ("year", "mean", "lo80", "hi80", "lo95", "hi95")}
+        rows = [{k: (int(cols[k][j]) if k == "year" else finite(cols[k][j])) for k in cols}
+                for j in range(len(forecast))]
+    return ChartData(
+        title=f"{region} · {ind.name_zh}", unit=unit, subtitle=subtitle, region=region,
+        history=[(float(y), float(v)) for y, v in zip(history["year"], history["value"])],
+        history_labels=labels,
+        benchmarks={b: [(float(y), float(v)) for y, v in zip(df["year"], df["value"])
+                        if y >= first_year] for b, df in benchmarks.items()},
+        forecast=rows, target_value=threshold,
+        target_year=int(t.year) if t.kind != "qualitative" else None,
+        target_label=tlabel, target_band=band, decimals=decimals,
+        key=dict(key or {"region": region, "indicator": ind.id}))
+
+
+def finite(v: object) -> float | None:
+    """``v`` as a float, or None when it is missing, NaN or infinite."""
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def _esc(s: object) -> str:
