@@ -71,12 +71,16 @@ def check_parameters(params: dict, path: Path = NOTEBOOK) -> None:
 
 
 def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path = "outputs",
-              db: str | None = None, notebook: str | Path = NOTEBOOK,
+              db: str | None = None, data: str | None = None, notebook: str | Path = NOTEBOOK,
               timeout: int = CELL_TIMEOUT) -> BriefResult:
     """Execute the brief for one region and convert it to HTML. Never raises: failures are
-    returned in the result."""
+    returned in the result. ``data``: a long table file read instead of the database."""
     started = time.perf_counter()
     try:
+        if data:
+            from .report import read_table
+
+            read_table(data)   # registers the table's own regions for the look-up
         reg = find_region(region)
     except WuweiError as exc:
         return BriefResult(str(region), "", False, 0.0, error=str(exc))
@@ -87,7 +91,7 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
     tmp_html = folder / f".{reg.code}.{os.getpid()}.tmp.html"
     summary = folder / f".{reg.code}.{os.getpid()}.summary.json"
     params = {"region": reg.name, "year": int(year), "kind": kind, "db": str(db or ""),
-              "summary_path": str(summary)}
+              "data": str(Path(data).resolve()) if data else "", "summary_path": str(summary)}
     try:
         import papermill as pm
 
@@ -212,7 +216,8 @@ def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> 
         if r.ok:
             rel = os.path.relpath(r.html, out)
             counts = "".join(f"<td class='n {k}'>{r.headline.get(k, '–')}</td>" for k, _ in STATUS_KEYS)
-            note = "示意数据" if r.headline.get("illustrative") else ""
+            note = ("合成数据" if r.headline.get("synthetic")
+                    else "示意数据" if r.headline.get("illustrative") else "")
             rows.append(f"<tr><td><a href='{html.escape(rel)}'>{html.escape(r.region)}</a></td>"
                         f"{counts}<td>{note}</td></tr>")
         else:
@@ -220,12 +225,17 @@ def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> 
                         f"<td colspan='{len(STATUS_KEYS) + 1}'>生成失败：{html.escape(r.error or '')}"
                         "</td></tr>")
     any_illustrative = any(r.headline.get("illustrative") for r in results if r.ok)
-    banner = ("<p class='illustrative'>注意：本批简报基于演示用的示意数据（由程序按固定随机种子生成），"
-              "并非官方统计数据。</p>") if any_illustrative else ""
+    any_synthetic = any(r.headline.get("synthetic") for r in results if r.ok)
+    banner = ("<p class='illustrative'>注意：本批简报基于合成数据（wuwei scale-data 按固定随机种子生成，"
+              "仅用于性能测试），不是统计数据。</p>") if any_synthetic else (
+        "<p class='illustrative'>注意：本批简报基于演示用的示意数据（由程序按固定随机种子生成），"
+        "并非官方统计数据。</p>") if any_illustrative else ""
+    wuwei = {r.name for r in monitored()}
+    owner = "武威市" if all(r.region in wuwei for r in results) else ""
     head = "".join(f"<th>{zh}</th>" for _, zh in STATUS_KEYS)
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<title>武威市妇女儿童发展规划 {year}年{KINDS[kind]}</title>
+<title>{owner}妇女儿童发展规划 {year}年{KINDS[kind]}</title>
 <style>
 body {{ font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif;
        margin: 2em auto; max-width: 60em; color: #222; }}
@@ -238,7 +248,7 @@ tr.failed td {{ color: #cf222e; }}
 .illustrative {{ background: #fff8c5; border: 1px solid #d4a72c; padding: .6em 1em; }}
 </style></head>
 <body>
-<h1>武威市妇女儿童发展规划（2021—2030年）{year}年{KINDS[kind]}</h1>
+<h1>{owner}妇女儿童发展规划（2021—2030年）{year}年{KINDS[kind]}</h1>
 {banner}
 <table><thead><tr><th>地区</th>{head}<th>备注</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import yaml
 
@@ -39,12 +39,52 @@ def all_regions() -> tuple[Region, ...]:
     )
 
 
-def _table() -> dict[str, Region]:
+#: Regions a data table brought in this process (see :func:`register`).
+_EXTRA: dict[str, Region] = {}
+
+
+@lru_cache(maxsize=1)
+def _yaml_table() -> dict[str, Region]:
     table: dict[str, Region] = {}
     for r in all_regions():
         for key in (r.code, r.name, r.name_en, *r.aliases):
             table[str(key).casefold()] = r
     return table
+
+
+def _table() -> dict[str, Region]:
+    if not _EXTRA:
+        return _yaml_table()
+    return {**_EXTRA, **_yaml_table()}      # the YAML's regions win
+
+
+def register(extra: Iterable[Region]) -> None:
+    """Make regions known to :func:`region` for this process — the regions a long data
+    table brings that ``data/regions.yaml`` does not list (another province's counties, the
+    synthetic scale table's 合成县…). A code or name the YAML has keeps the YAML's region."""
+    for r in extra:
+        for key in (r.code, r.name):
+            _EXTRA.setdefault(str(key).casefold(), r)
+
+
+def from_table(df: "pd.DataFrame") -> list[Region]:
+    """The regions of a long table (columns region, region_code; optional region_level,
+    region_parent) that the YAML does not list, with role ``"table"``."""
+    cols = [c for c in ("region_code", "region", "region_level", "region_parent") if c in df]
+    if "region_code" not in cols or "region" not in cols:
+        return []
+    known = _yaml_table()
+    out = []
+    for row in df[cols].drop_duplicates("region_code").itertuples(index=False):
+        code, name = str(row.region_code), str(row.region)
+        if code.casefold() in known:
+            continue
+        level = str(getattr(row, "region_level", "") or "county")
+        parent = getattr(row, "region_parent", None)
+        out.append(Region(code=code, name=name, name_en=code, level=level,
+                          parent=None if parent is None or str(parent) in ("", "nan") else str(parent),
+                          role="table"))
+    return out
 
 
 def region(key: str | int) -> Region:

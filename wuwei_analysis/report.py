@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .regions import monitored, region as find_region
+from .regions import all_regions, monitored, region as find_region
 
 KIND_ZH = {"annual": "年度监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
 STATUS_ORDER = ["achieved", "on_track", "at_risk", "off_track", "insufficient"]
@@ -22,6 +22,8 @@ STATUS_ZH = {"achieved": "已实现", "on_track": "按期可达", "at_risk": "�
              "off_track": "难以实现", "insufficient": "数据不足", "not_applicable": "不适用"}
 STATUS_CSS = {"achieved": "#1a7f37", "on_track": "#0969da", "at_risk": "#bc4c00",
               "off_track": "#cf222e", "insufficient": "#6e7781", "not_applicable": "#6e7781"}
+SYNTHETIC_NOTE = ("合成数据：本简报的数据由 wuwei scale-data 按固定随机种子批量生成，仅用于检验工作台在"
+                  "全省、全国规模下的速度，不是统计数据，不反映任何真实地区的情况。")
 ILLUSTRATIVE_NOTE = ("示意数据：本简报中标注为示意的数据由程序按固定随机种子生成，仅用于演示工作台功能，"
                      "并非官方统计数据；全国、甘肃省对照数据为公开发布数据，出处见数据表。")
 #: Benchmarks drawn on every forecast chart (when the database has them).
@@ -46,6 +48,14 @@ class BriefContext:
     obs: pd.DataFrame | None = None
     #: the forecast table behind each assessed indicator (``assess_frame(forecasts=...)``)
     forecasts: dict = field(default_factory=dict)
+    #: the regions the comparison section compares with (this region included)
+    peers: list = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the brief rests on the scale generator's synthetic table."""
+        return self.obs is not None and "synthetic" in self.obs and \
+            bool(self.obs["synthetic"].fillna(False).astype(bool).any())
 
     @property
     def monitored(self) -> pd.DataFrame:
@@ -73,31 +83,98 @@ def load_dependencies() -> None:
     from . import assessment, charts, models, render, store  # noqa: F401
 
 
-def latest_values(obs: pd.DataFrame, year: int) -> pd.DataFrame:
+def latest_values(obs: pd.DataFrame, year: int, codes: set[str] | None = None) -> pd.DataFrame:
     """The latest total (no breakdown) value up to ``year`` of every indicator in every
-    monitored region: columns indicator, region_code, year, value, illustrative."""
-    codes = {r.code for r in monitored()}
+    region of ``codes`` (default: the monitored regions): columns indicator, region_code,
+    year, value, illustrative."""
+    codes = codes if codes is not None else {r.code for r in monitored()}
     tot = obs[(obs.sex == "") & (obs.urban_rural == "") & (obs.age_group == "")
               & obs.region_code.isin(codes) & (obs.year <= year)]
-    tot = tot.sort_values("year").groupby(["indicator", "region_code"], as_index=False).last()
+    tot = tot.sort_values("year").groupby(["indicator", "region_code"], as_index=False,
+                                           observed=True).last()
     return tot[["indicator", "region_code", "year", "value", "illustrative"]]
 
 
-def prepare(region: str, year: int, kind: str = "annual", db: str | None = None) -> BriefContext:
+#: The long table a batch reads from a file, kept for the life of the kernel (a warm brief
+#: kernel reads it once for all its briefs): (path, mtime, size) -> DataFrame.
+_TABLES: dict[tuple, pd.DataFrame] = {}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A long observation table from a file (``wuwei scale-data`` output or any table with
+    the store's columns: parquet, csv or csv.gz), in the store's column types; its regions
+    that ``data/regions.yaml`` does not list are registered for this process."""
+    from .regions import from_table, register
+
+    p = Path(path).resolve()
+    st = p.stat()
+    key = (str(p), st.st_mtime_ns, st.st_size)
+    if key not in _TABLES:
+        from .scale import read
+
+        df = read(p)
+        for c in ("sex", "urban_rural", "age_group"):
+            df[c] = df[c].astype("string").fillna("").astype(str) if c in df else ""
+        for c in ("indicator", "region", "region_code"):
+            df[c] = df[c].astype(str)
+        for c, default in (("illustrative", False), ("provisional", False),
+                           ("low_trust", False), ("source", "")):
+            if c not in df:
+                df[c] = default
+        _TABLES.clear()
+        _TABLES[key] = df
+        register(from_table(df))
+    return _TABLES[key]
+
+
+def peers(reg, obs: pd.DataFrame) -> list:
+    """The regions a brief compares with: the city and its counties for a monitored region;
+    otherwise every region of the table at the same level."""
+    from .regions import region as lookup
+
+    if reg.role == "monitored":
+        return monitored()
+    level = obs.get("region_level")
+    codes = obs.loc[level.astype(str) == reg.level, "region_code"] if level is not None \
+        else obs["region_code"]
+    out = []
+    for code in pd.unique(codes.astype(str)):
+        try:
+            out.append(lookup(code))
+        except Exception:  # noqa: BLE001 — a code with no region entry is left out
+            continue
+    return out
+
+
+def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
+            data: str | None = None) -> BriefContext:
     """Assess ``region`` for ``year`` and collect the other regions' latest values for the
-    comparison. Observations are read once."""
+    comparison. Observations are read once: from the database ``db`` (default database when
+    None), or from the long table file ``data`` when given."""
     from .assessment import assess_frame
     from .store import observations
 
-    reg = find_region(region)
     dbp = db or None
-    obs = observations(breakdown="all", db=dbp)
-    obs = obs[obs.year <= int(year)]
+    if data:
+        table = read_table(data)
+        reg = find_region(region)
+        bench = {r.code for r in all_regions() if r.role == "benchmark"}
+        obs_all = table[table.year <= int(year)]
+        # the assessment needs this region's rows and the benchmarks only
+        obs = obs_all[obs_all.region_code.isin(bench | {reg.code})]
+    else:
+        reg = find_region(region)
+        obs_all = observations(breakdown="all", db=dbp)
+        obs_all = obs = obs_all[obs_all.year <= int(year)]
     forecasts: dict = {}
     a = assess_frame(obs, reg.name, int(year), kind=kind, forecasts=forecasts)
     illustrative = bool(a["illustrative"].fillna(False).any())
-    return BriefContext(reg.name, reg.code, int(year), kind, dbp, a, latest_values(obs, int(year)),
-                        illustrative, obs, forecasts)
+    group = peers(reg, obs_all)
+    ctx = BriefContext(reg.name, reg.code, int(year), kind, dbp, a,
+                       latest_values(obs_all, int(year), {r.code for r in group}),
+                       illustrative, obs, forecasts)
+    ctx.peers = group
+    return ctx
 
 
 # ----------------------------------------------------------------------- sections
@@ -127,7 +204,8 @@ def _badge(code: str) -> str:
 
 def title_html(ctx: BriefContext) -> str:
     note = (f"<p style='background:#fff8c5;border:1px solid #d4a72c;padding:.6em 1em'>"
-            f"{ILLUSTRATIVE_NOTE}</p>") if ctx.illustrative else ""
+            f"{SYNTHETIC_NOTE if ctx.synthetic else ILLUSTRATIVE_NOTE}</p>") \
+        if ctx.illustrative or ctx.synthetic else ""
     return (f"<h1>{_esc(ctx.region)}妇女儿童发展规划（2021—2030年）{ctx.year}年{KIND_ZH[ctx.kind]}</h1>"
             f"{note}")
 
@@ -264,15 +342,22 @@ def warned_html(ctx: BriefContext) -> str:
     return "".join(parts)
 
 
-def comparison_html(ctx: BriefContext) -> str:
-    """The warned indicators' latest values in every monitored region, marked when they
-    already meet the target."""
-    from .catalog import indicator
+#: Up to this many regions, the comparison shows one column per region; beyond it, where
+#: the region stands among them (rank, median, best quarter).
+WIDE_COMPARISON = 8
 
+
+def comparison_html(ctx: BriefContext) -> str:
+    """The warned indicators' latest values in the other regions, marked when they already
+    meet the target."""
     w = ctx.warned
     if w.empty:
         return ""
-    regions = monitored()
+    regions = ctx.peers or monitored()
+    if len(regions) > WIDE_COMPARISON:
+        return _comparison_ranked(ctx, w, regions)
+    from .catalog import indicator
+
     latest = ctx.latest.set_index(["indicator", "region_code"])
     head = "".join(f"<th>{_esc(r.name)}</th>" for r in regions)
     rows = []
@@ -292,8 +377,48 @@ def comparison_html(ctx: BriefContext) -> str:
             cells.append(f"<td{style}>{_fmt(v.value, ind.unit)}{mark}"
                          f"<span style='color:#6e7781'>（{int(v.year)}）</span></td>")
         rows.append(f"<tr><td>{_esc(r.name_zh)}</td><td>{_esc(r.target_text)}</td>{''.join(cells)}</tr>")
-    return (f"<h2>与其他县（区）比较</h2><p>本地区预警指标在各县（区）的最新值（括号内为年份；✓ 表示已达到目标值）。</p>"
+    title = "与其他县（区）比较" if ctx.region in {x.name for x in monitored()} else "与其他地区比较"
+    return (f"<h2>{title}</h2><p>本地区预警指标在各地区的最新值（括号内为年份；✓ 表示已达到目标值）。</p>"
             f"<table class='status'><thead><tr><th>指标</th><th>目标</th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str:
+    """Where the region stands among many: its value, rank (1 = best), the median and the
+    best quarter's threshold, and how many regions already meet the target."""
+    from .catalog import indicator
+
+    lat = ctx.latest
+    rows = []
+    for r in w.itertuples():
+        ind = indicator(r.indicator)
+        vals = lat[lat.indicator == ind.data_id]
+        if vals.empty:
+            continue
+        v = vals.set_index("region_code")["value"].astype(float)
+        own = v.get(ctx.region_code)
+        lower_better = ind.target.lower_is_better
+        if lower_better is None and ind.direction in ("up", "down"):
+            lower_better = ind.direction == "down"
+        rank = best_q = None
+        if lower_better is not None:   # no "better" for an "around" target: no rank
+            ranked = v.sort_values(ascending=bool(lower_better))
+            if own is not None:
+                rank = int(list(ranked.index).index(ctx.region_code)) + 1
+            best_q = float(ranked.quantile(0.25 if lower_better else 0.75))
+        met = ""
+        if ind.target.kind in ("at_most", "at_least", "around"):
+            met = str(int(sum(bool(ind.target.meets(float(x))) for x in v)))
+        rows.append(
+            f"<tr><td>{_esc(r.name_zh)}</td><td>{_esc(r.target_text)}</td>"
+            f"<td style='font-weight:bold'>{_fmt(own, ind.unit)}</td>"
+            f"<td>{'—' if rank is None else f'{rank}/{len(v)}'}</td>"
+            f"<td>{_fmt(float(v.median()), ind.unit)}</td><td>{_fmt(best_q, ind.unit)}</td>"
+            f"<td>{met or '—'}</td></tr>")
+    return (f"<h2>与其他地区比较</h2><p>本地区预警指标在同级 {len(regions)} 个地区中的位置"
+            "（最新值；排名第1为最好；“最好的四分之一”为排名前25%地区的界值）。</p>"
+            "<table class='status'><thead><tr><th>指标</th><th>目标</th><th>本地区</th>"
+            "<th>排名</th><th>中位数</th><th>最好的四分之一</th><th>已达标地区数</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
@@ -320,7 +445,8 @@ def write_summary(ctx: BriefContext, path: str | Path | None) -> None:
         return
     path = Path(path)
     data = {**ctx.counts(), "region": ctx.region, "year": ctx.year, "kind": ctx.kind,
-            "illustrative": ctx.illustrative, "warned": int(len(ctx.warned))}
+            "illustrative": ctx.illustrative, "synthetic": ctx.synthetic,
+            "warned": int(len(ctx.warned))}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
