@@ -138,9 +138,7 @@ def p_meet_value(pred, idx: int, target: Target, threshold: float | None) -> flo
 
 
 def _p_ge(pred, idx: int, threshold: float) -> float:
-    if pred.samples is not None:
-        return float(np.mean(pred.samples[:, idx] >= threshold - 1e-12))
-    return 1.0 - pred.cdf(threshold, idx)
+    return pred.p_ge(threshold, idx)
 
 
 def _empty(notes: list[str], n: int, target_year, observed: "pd.DataFrame",

@@ -1,0 +1,89 @@
+"""``wuwei assess --all`` partitioned over a Dask cluster gives what the local run gives.
+
+A ``LocalCluster`` of two in-process workers (``processes=False``: quick to start, no
+pickling across processes) stands in for a real cluster; the same code path is taken with a
+scheduler address (``--scheduler``) as with a ``Client``.
+"""
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from wuwei_analysis.executors import ExecutorError, map_tasks
+
+distributed = pytest.importorskip("distributed")
+
+
+def _square(x):
+    return x * x
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                      dashboard_address=None) as c:
+            yield c
+
+
+@pytest.fixture(scope="module")
+def table():
+    from wuwei_analysis import scale
+
+    return scale.generate(10, seed=3)
+
+
+@pytest.fixture(scope="module")
+def local_result(table):
+    from wuwei_analysis.engine.assess_many import assess_all
+
+    return assess_all(table, workers=1)
+
+
+def test_map_tasks_keeps_the_order_locally_and_on_dask(cluster):
+    items = list(range(12))
+    want = [i * i for i in items]
+    assert map_tasks(_square, items) == want                       # 2 local processes
+    assert map_tasks(_square, items, workers=1) == want
+    assert map_tasks(_square, items, address=cluster.scheduler_address) == want
+    with distributed.Client(cluster) as client:
+        assert map_tasks(_square, items, client=client) == want
+    with pytest.raises(ExecutorError):
+        map_tasks(_square, items, executor="spark")
+
+
+def test_assess_all_partitioned_on_dask_equals_the_local_run(cluster, table, local_result):
+    from wuwei_analysis.engine.assess_many import assess_all
+
+    with distributed.Client(cluster) as client:
+        got = assess_all(table, client=client, chunks=4)
+    assert got.attrs["engine"]["executor"] == "dask"
+    assert got.attrs["engine"]["chunks"] == 4
+    pd.testing.assert_frame_equal(got, local_result)
+    assert got["region_code"].nunique() == 10
+
+
+def test_local_processes_give_the_same(table, local_result):
+    from wuwei_analysis.engine.assess_many import assess_all
+
+    got = assess_all(table, workers=2, chunks=3)
+    pd.testing.assert_frame_equal(got, local_result)
+
+
+def test_cli_assess_all_with_a_scheduler_address(cluster, table, local_result, tmp_path,
+                                                 capsys):
+    from wuwei_analysis import scale
+    from wuwei_analysis.cli import main
+
+    data = scale.write(table, tmp_path / "syn.csv.gz")
+    out = tmp_path / "all.csv"
+    assert main(["assess", "--all", "--input", str(data), "--scheduler",
+                 cluster.scheduler_address, "-o", str(out)]) == 0
+    assert "dask" in capsys.readouterr().out
+    df = pd.read_csv(out, encoding="utf-8-sig", keep_default_na=False,
+                     dtype={"region_code": str})
+    assert list(df["status_code"]) == list(local_result["status_code"])
+    assert list(df["reason"]) == list(local_result["reason"])
