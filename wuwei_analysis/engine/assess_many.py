@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..assessment import (
-    ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _fmt, _gap_base_id, status_for_progress,
+    ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _fmt, _gap_base_id, _pct, format_number,
+    status_for_progress, trend_phrase,
 )
 from ..settings import FINAL_YEAR, MIDTERM_YEAR
 from .batch import (
@@ -870,21 +871,15 @@ class _Fmt:
         if v is None or not math.isfinite(v):
             return "—"
         d, suf = self.unit(unit)
-        return f"{v:.{d + extra}f}{suf if suffix else ''}"
+        return f"{format_number(v, d + extra)}{suf if suffix else ''}"
 
     @staticmethod
     def pct(p):
-        if p is None:
-            return "—"
-        if p > 0.99:
-            return "99%以上"
-        if p < 0.01:
-            return "不足1%"
-        return f"{p * 100:.0f}%"
+        return _pct(p)
 
     def signed(self, v, unit):
         s = self(v, unit, 1)
-        return s if v < 0 else "+" + s
+        return s if s.startswith("-") else "+" + s
 
 
 def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base, ref, F, W,
@@ -1007,7 +1002,6 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
 
     # ---------- row by row: texts, the mid-term / final progress rule
     fmt = _Fmt()
-    kind_zh = {"up": "上升", "down": "下降"}
     rows = np.nonzero(none0 | has)[0]
     names = cols["name_zh"]
     ttext = cols["target_text"]
@@ -1040,9 +1034,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
             else:
                 slope = float(F["slope_dir"][u])
                 what = f"{name}（绝对差距）" if t.kind == "gap" else name
-                trend_zh = kind_zh["up" if slope > 0 else "down"]
-                txt = (f"{what}近年呈{trend_zh}趋势（年均{'+' if slope > 0 else ''}"
-                       f"{fmt(slope, unit, 1)}），趋势方向符合“{ttext[u]}”"
+                txt = (f"{what}{trend_phrase(slope, unit)}，趋势方向符合“{ttext[u]}”"
                        f"的把握约为{fmt.pct(pm)}")
                 gn = units.gap_note[u]
                 if gn:
@@ -1194,7 +1186,7 @@ def _progress(row, ind, xs, ys, eval_mean, status, reason, eval_year, baseline_y
     new = "achieved" if meets_fn(v) else status_for_progress(ratio)
     text = (f"{eval_year}年{name}{v_src}{_fmt(v, unit)}；按{baseline_year}年基线"
             f"{_fmt(base, unit)}至{ty}年目标{_fmt(threshold, unit)}的线性进度，{eval_year}年应为"
-            f"{_fmt(path, unit)}，完成应有进度的{ratio * 100:.0f}%")
+            f"{_fmt(path, unit)}，完成应有进度的{format_number(ratio * 100, 0)}%")
     return new, text
 
 
