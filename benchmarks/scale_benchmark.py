@@ -255,7 +255,8 @@ def main(argv=None) -> int:
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          host="127.0.0.1",
+                          dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
             t0 = time.perf_counter()
             out_d = assess_all(df, breakdowns=bd, client=client)
             t_d = time.perf_counter() - t0

@@ -1,6 +1,6 @@
 """Where batch work runs: local processes (the default) or a Dask distributed cluster.
 
-    map_tasks(func, items, executor="local", address=None, workers=2)  -> list
+    map_tasks(func, items, executor="local", address=None, workers=2, client=None)  -> list
 
 ``func`` is applied to every item and the results come back in the order of ``items``.
 
@@ -11,9 +11,10 @@
     Dask distributed (``pip install "dask[distributed]"``). With ``address`` (e.g.
     ``tcp://10.0.0.5:8786``, a ``dask scheduler`` someone started) the work goes to that
     cluster; without one a ``LocalCluster`` of ``workers`` single-threaded worker processes
-    is started for the call and closed afterwards. A ``distributed.Client`` may be passed
-    as ``client=`` instead (tests pass one for a ``LocalCluster`` they own). Dask does the
-    scheduling; nothing here retries or balances by hand.
+    (listening on 127.0.0.1 only) is started for the call and closed afterwards. A
+    ``distributed.Client`` may be passed as ``client=`` instead (tests pass one for a
+    ``LocalCluster`` they own). Dask does the scheduling; nothing here retries or balances
+    by hand.
 
 ``func`` and the items must be picklable (module-level functions; DataFrames, paths,
 names). Used by ``wuwei assess --all`` (one task per group of regions) and offered to the
@@ -42,7 +43,7 @@ def default_workers() -> int:
 
 
 def map_tasks(func: Callable[[Any], Any], items: Iterable[Any], executor: str = "local",
-              address: str | None = None, workers: int | None = 2, *, client=None,
+              address: str | None = None, workers: int | None = 2, client=None, *,
               mp_context: str | None = None) -> list:
     """``[func(item) for item in items]``, run by ``executor`` (see the module docstring).
 
@@ -100,10 +101,16 @@ def _dask(func, items, address, workers, client):
                 except OSError as exc:
                     raise ExecutorError(f"无法连接 Dask 调度器 {address}：{exc}") from exc
             else:
+                # on this machine only: scheduler, workers and the status page listen on
+                # 127.0.0.1 (by default they would listen on every interface, port 8787)
                 own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
+                                           processes=True, host="127.0.0.1",
+                                           dashboard_address="127.0.0.1:0")
                 client = own_client = Client(own_cluster)
-        data = client.scatter(items)          # ship the items once, then map over them
+        # ship the items once, then map over them. hash=False: scattering equal items
+        # again (a second call on the same client) must not reuse keys the first call's
+        # futures are releasing — Dask then cancels the tasks ("lost dependencies").
+        data = client.scatter(items, hash=False)
         futures = client.map(func, data, pure=False)
         return client.gather(futures)
     finally:
