@@ -291,6 +291,24 @@ def test_a_constant_series_gets_an_exactly_flat_line_in_both_paths():
     assert all(fc.attrs["model"] != "naive" for fc in refs)   # no choice on rounding noise
 
 
+def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths():
+    """Values to one decimal: naive's score is exactly 0.9 × the linear trend's (found in
+    the synthetic national table, where the two paths once chose differently)."""
+    from wuwei_analysis.models.core import SELECT_MARGIN, resolve_spec, selection_scores
+
+    years = np.arange(2015, 2025)
+    values = np.array([0.9] * 8 + [1.0, 1.0])
+    tgt = Target("at_least", 1.0, direction="up")
+    spec = resolve_spec("小时", target_kind="at_least", direction="up")
+    sc = selection_scores(spec, years, values, candidates=(spec.primary, "naive"))
+    assert sc["naive"] / sc[spec.primary] == pytest.approx(SELECT_MARGIN, rel=1e-12)
+    series = [dict(years=years, values=values, unit="小时", target=tgt, counts=None,
+                   exposures=None)] * 2
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    assert refs[0].attrs["model"] == res.model[0] == spec.primary
+
+
 def test_series_with_a_damped_candidate_go_to_the_per_series_path():
     rng = np.random.default_rng(3)
     years = np.arange(2009, 2025)

@@ -606,7 +606,8 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
         base, nv = sc["primary"], sc["naive"]
-        pick = np.isfinite(base) & np.isfinite(nv) & (nv < _core.SELECT_MARGIN * base)
+        pick = np.isfinite(base) & np.isfinite(nv) & (
+            nv < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL))
         name[sel[pick]] = "naive"
         scores["primary"][sel], scores["naive"][sel] = base, nv
     return name, scores
