@@ -538,17 +538,29 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
 def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
                      ) -> dict[str, np.ndarray]:
     """``core.selection_scores`` with candidates (primary, naive) for ``rows``: the mean
-    absolute rolling-origin error on the modelling scale (NaN: no comparable origin)."""
+    absolute rolling-origin error on the modelling scale (NaN: no comparable origin).
+
+    The primaries compared are the straight-line trends (a rate with counts keeps its
+    Poisson model without comparison), fitted as ``fit_trend`` fits them; for each origin
+    both candidates share the training values on the modelling scale (zeros replaced
+    within the training years, as ``to_model_scale`` does for the shorter series).
+    """
     rows = np.asarray(rows)
     R = len(rows)
     n = batch.n[rows]
     x = batch.x[rows]
+    y = batch.y[rows]
+    pr, sc = primary[rows], scale[rows]
+    emp_all = batch.use_counts[rows] & (pr == "logit")
+    if np.any(~np.isin(pr, ("loglinear", "logit", "linear"))):
+        raise ValueError("selection compares straight-line trends with naive only")
     za = _z_actual(batch, rows, primary, scale, rate_scale)
     first = np.maximum(_core.AUTO_MIN_TRAIN, n - 1 - _core.AUTO_MAX_ORIGINS)
     sums = {"primary": np.zeros(R), "naive": np.zeros(R)}
     cnts = {"primary": np.zeros(R), "naive": np.zeros(R)}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
+    jpos = np.arange(T)[None, :]
     for o in range(int(first.min()) if R else 0, T - 1):
         L = o + 1
         has = (first <= o) & (o <= n - 2)
@@ -557,32 +569,49 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         sub = np.nonzero(has)[0]
         xs = x[sub]
         # targets: observed years j > o with x[j] − x[o] ≤ AUTO_HORIZON
-        jpos = np.arange(T)[None, :]
-        tgt = (jpos > o) & (jpos < n[sub][:, None]) & (xs - xs[:, o:o + 1] <= H)
+        with np.errstate(invalid="ignore"):
+            tgt = (jpos > o) & (jpos < n[sub][:, None]) & (xs - xs[:, o:o + 1] <= H)
         anyt = tgt.any(axis=1)
         sub, tgt, xs = sub[anyt], tgt[anyt], xs[anyt]
         if not len(sub):
             continue
-        M = np.ones((len(sub), L), bool)
-        grows = rows[sub]
-        errs = {}
+        xw = xs[:, :L]
+        ones = np.ones((len(sub), L), bool)
+        m_p = np.empty(xs.shape)
+        m_n = np.empty(xs.shape)
         failed = np.zeros(len(sub), bool)
-        for cand in ("primary", "naive"):
-            if cand == "primary":
-                fits = Fits.empty(len(sub))
-                for p in np.unique(primary[grows]):
-                    s2 = np.nonzero(primary[grows] == p)[0]
-                    fits.put(s2, fit_named(p, batch, M[s2], grows[s2], primary, scale,
-                                           rate_scale))
+        for kind in ("log", "logit", "identity"):
+            g = np.nonzero(sc[sub] == kind)[0]
+            if not len(g):
+                continue
+            gr = sub[g]
+            z, fail = to_scale(kind, y[gr, :L], ones[g])
+            failed[g] = fail
+            m_n[g] = z[:, L - 1:L]                                     # naive: last value
+            emp = emp_all[gr]
+            if emp.any():
+                zr = z.copy()
+                zr[emp] = to_scale(kind, y[gr[emp], :L], ones[g][emp],
+                                   batch.c[rows[gr[emp]], :L], batch.e[rows[gr[emp]], :L],
+                                   np.ones(int(emp.sum()), bool))[0]
             else:
-                fits = fit_named("naive", batch, M, grows, primary, scale, rate_scale)
-            failed |= fits.fail
-            m, _ = fits.predict(np.where(tgt, xs, fits.x_last[:, None]))
-            m = np.where(fits.count[:, None], m + np.log(fits.rate_scale)[:, None], m)
-            errs[cand] = np.abs(m - za[sub])
+                zr = z
+            # fit_trend: OLS on [1, x − x̄]; a constant series gets an exactly flat line
+            xg = xw[g]
+            xbar = xg.sum(axis=1) / L
+            zbar = zr.sum(axis=1) / L
+            xc = xg - xbar[:, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                b = (xc * (zr - zbar[:, None])).sum(axis=1) / (xc * xc).sum(axis=1)
+            const = (zr == zr[:, :1]).all(axis=1)
+            b = np.where(const, 0.0, b)
+            a = np.where(const, zr[:, 0], zbar)
+            m_p[g] = a[:, None] + b[:, None] * (xs[g] - xbar[:, None])
         ok = ~failed
-        for cand, err in errs.items():
+        for cand, m in (("primary", m_p), ("naive", m_n)):
             w = tgt & ok[:, None]
+            with np.errstate(invalid="ignore"):
+                err = np.abs(m - za[sub])
             sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
             cnts[cand][sub] += w.sum(axis=1)
     with np.errstate(invalid="ignore"):
@@ -767,19 +796,22 @@ def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets) -> np.ndarray:
     return out
 
 
-def intervals(fits: Fits, m, sd, k80, k95) -> dict:
-    """{0.8: (lo, hi), 0.95: (lo, hi)} of the calibrated predictive per row (m, sd: rows ×
-    years); for count models the two levels are computed together, as
-    ``Predictive.interval`` computes them."""
+def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
+    """{level: (lo, hi)} for ``levels`` (0.8 and / or 0.95) of the calibrated predictive per
+    row (m, sd: rows × years), as ``Predictive.interval`` computes them; for count models
+    every quantile is its own search (:func:`~wuwei_analysis.models.count_dist.
+    count_quantile`), so asking for one level gives what asking for both gives."""
     out = {}
-    for level, k in ((0.8, k80), (0.95, k95)):
+    mult = {0.8: k80, 0.95: k95}
+    for level in levels:
+        k = mult[level]
         out[level] = (_inv(fits.kind, m - k[:, None] * sd), _inv(fits.kind, m + k[:, None] * sd))
     cnt = fits.count
     if cnt.any():
         K = m.shape[1]
         mm, ss = m[cnt], sd[cnt] * (k80[cnt] / _cal.Z80)[:, None]
         rep = lambda a: np.repeat(a, K)  # noqa: E731
-        iv = rate_intervals((0.8, 0.95), mm.reshape(-1), ss.reshape(-1),
+        iv = rate_intervals(tuple(levels), mm.reshape(-1), ss.reshape(-1),
                             rep(fits.e_future[cnt]), rep(fits.phi[cnt]),
                             rep(fits.rate_scale[cnt]))
         for level, (a, b) in iv.items():
@@ -989,7 +1021,8 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     want = in_table[rows]
     if want.any():
         sub = _subfits(F, want)
-        lo, hi = intervals(sub, m[want][:, :1], sd[want][:, :1], k80[want], k95[want])[0.8]
+        lo, hi = intervals(sub, m[want][:, :1], sd[want][:, :1], k80[want], k95[want],
+                           levels=(0.8,))[0.8]
         t_mean[rows[want]] = mean[want, 0]
         t_lo[rows[want]], t_hi[rows[want]] = lo[:, 0], hi[:, 0]
     ann = np.full(S, np.nan)
