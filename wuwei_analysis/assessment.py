@@ -66,6 +66,7 @@ Warnings (codes → Chinese text in ``warnings``; thresholds in STATUS_RULES)
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,6 +143,7 @@ _ID_IN_TEXT = re.compile(r"\b[wc]_[a-z0-9]+(?:_[a-z0-9]+)*\b")
 
 
 # --------------------------------------------------------------------------- formatting
+@lru_cache(maxsize=512)
 def _decimals(unit: str) -> int:
     from .catalog import units
 
