@@ -1264,6 +1264,11 @@ def _assess_task(task: dict):
                            indicators=task.get("indicators"))
 
 
+#: ``assess_all`` puts at most this many regions in one task by default, so a worker's
+#: memory does not grow with the number of regions (2,850 regions → 19 tasks).
+MAX_REGIONS_PER_CHUNK = 150
+
+
 def assess_all(obs, regions=None, year: int | None = None, *, kind: str = "annual",
                breakdowns: bool = False, texts: bool = True, engine: str = "auto",
                executor: str = "local", address: str | None = None, workers: int = 2,
@@ -1271,8 +1276,9 @@ def assess_all(obs, regions=None, year: int | None = None, *, kind: str = "annua
     """:func:`assess_many` for every region, the regions split into ``chunks`` groups run
     by :func:`wuwei_analysis.executors.map_tasks` (local processes, or Dask with
     ``executor="dask"`` / ``address`` / ``client``). The result is the same as one
-    ``assess_many`` call; ``attrs["engine"]`` adds executor, workers, chunks.
-    ``engine="auto"`` means the vectorised engine here (a run over all regions has many
+    ``assess_many`` call; ``attrs["engine"]`` adds executor, workers, chunks. Default
+    ``chunks``: 4 per worker (1 with ``workers=1`` locally), more when needed to keep
+    each at most MAX_REGIONS_PER_CHUNK regions. ``engine="auto"`` means the vectorised engine here (a run over all regions has many
     series); ``"per-series"`` runs every series through ``forecast_series``."""
     import pandas as pd
 
@@ -1281,8 +1287,12 @@ def assess_all(obs, regions=None, year: int | None = None, *, kind: str = "annua
     n_reg = len(regions) if regions is not None else \
         obs["region_code"].nunique() if "region_code" in obs else obs["region"].nunique()
     if chunks is None:
-        chunks = 1 if (executor == "local" and workers <= 1 and client is None
-                       and not address) else max(4 * max(workers, 1), 1)
+        parallel = not (executor == "local" and workers <= 1 and client is None
+                        and not address)
+        # a few tasks per worker (balance), and none so large that a worker's memory
+        # grows with the size of the country
+        chunks = max(4 * max(workers, 1) if parallel else 1,
+                     -(-n_reg // MAX_REGIONS_PER_CHUNK))
     chunks = max(1, min(int(chunks), max(n_reg, 1)))
     if engine == "auto":      # decided for the whole run, not per (small) partition
         engine = "vectorized"
