@@ -20,8 +20,9 @@ numbers, every row marked synthetic):
    (model names must agree; numbers within 1e-8 relative).
 2. Every region (``--regions``, default 2,850) × indicator × breakdown assessed by
    ``engine.assess_all`` (``wuwei assess --all --breakdowns``) with ``--workers`` local
-   processes: wall time, and peak memory — the sum of the resident (and proportional)
-   memory of this process and its workers, sampled every 50 ms — plus ru_maxrss.
+   processes: wall time, and peak memory — the sum of the resident memory of this process
+   and its workers (sampled every 50 ms; proportional memory, PSS, every second) — plus
+   ru_maxrss.
 3. With ``--file`` / ``--dask``: the time to read the table back from csv.gz, and the same
    assessment on a Dask LocalCluster of ``--workers`` processes.
 """
@@ -43,32 +44,52 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 class PeakMemory:
-    """Peak of the summed RSS / PSS of this process and its children (sampled)."""
+    """Peak of the summed memory of this process and its children (worker processes).
 
-    def __init__(self, interval: float = 0.05):
+    RSS (cheap to read) is sampled every ``interval`` seconds; PSS, which splits pages
+    shared between processes (forked workers share the parent's) and so does not count
+    them twice, needs /proc/PID/smaps — slow enough on big processes to steal CPU from the
+    workers being measured — and is sampled every ``pss_interval`` seconds. The RSS sum is
+    an upper bound of the memory used.
+    """
+
+    def __init__(self, interval: float = 0.05, pss_interval: float = 1.0):
         import psutil
 
         self.proc = psutil.Process()
         self.interval = interval
+        self.pss_every = max(int(round(pss_interval / interval)), 1)
         self.peak_rss = self.peak_pss = 0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self):
-        rss = pss = 0
-        for p in [self.proc] + self.proc.children(recursive=True):
+    def _procs(self):
+        try:
+            return [self.proc] + self.proc.children(recursive=True)
+        except Exception:
+            return [self.proc]
+
+    def _sample(self, pss: bool = False):
+        rss = pss_sum = 0
+        for p in self._procs():
             try:
-                mi = p.memory_full_info()
-                rss += mi.rss
-                pss += getattr(mi, "pss", mi.rss)
+                if pss:
+                    mi = p.memory_full_info()
+                    rss += mi.rss
+                    pss_sum += getattr(mi, "pss", mi.rss)
+                else:
+                    rss += p.memory_info().rss
             except Exception:
                 continue
         self.peak_rss = max(self.peak_rss, rss)
-        self.peak_pss = max(self.peak_pss, pss)
+        if pss:
+            self.peak_pss = max(self.peak_pss, pss_sum)
 
     def _run(self):
+        i = 0
         while not self._stop.is_set():
-            self._sample()
+            self._sample(pss=i % self.pss_every == 0)
+            i += 1
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -78,7 +99,7 @@ class PeakMemory:
     def __exit__(self, *exc):
         self._stop.set()
         self._t.join()
-        self._sample()
+        self._sample(pss=True)
         return False
 
 
@@ -231,8 +252,8 @@ def main(argv=None) -> int:
     eng = out.attrs["engine"]
     print(f"  wall time {t_all:.1f} s for {len(out):,} rows ({eng['modelled']:,} series "
           f"modelled, {eng['per_series']} by the per-series path, {eng['chunks']} chunks)")
-    print(f"  peak memory, this process + workers: RSS {gib(mem.peak_rss)}, "
-          f"PSS {gib(mem.peak_pss)}")
+    print(f"  peak memory, this process + workers: RSS sum {gib(mem.peak_rss)} (sampled "
+          f"every 50 ms; an upper bound), PSS {gib(mem.peak_pss)} (sampled every 1 s)")
     self_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     kids_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     print(f"  ru_maxrss: this process {gib(self_max)}, largest worker {gib(kids_max)}")
