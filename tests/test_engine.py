@@ -165,9 +165,13 @@ def run_both(series, model="auto"):
                                target=[s["target"] for s in series],
                                counts=[s["counts"] for s in series],
                                exposures=[s["exposures"] for s in series], model=model,
+                               base_value=[s.get("base_value") for s in series],
+                               reference_value=[s.get("reference_value") for s in series],
                                table=True)
     refs = [forecast_series(s["years"], s["values"], unit=s["unit"], target=s["target"],
-                            counts=s["counts"], exposures=s["exposures"], model=model)
+                            counts=s["counts"], exposures=s["exposures"], model=model,
+                            base_value=s.get("base_value"),
+                            reference_value=s.get("reference_value"))
             for s in series]
     return res, refs
 
@@ -257,11 +261,28 @@ def test_edge_cases_equal_the_per_series_path():
     missing denominator; denominators of 10; base year missing; negative values."""
     series = [dict(years=np.asarray(y, float), values=np.asarray(v, float), unit=u, target=t,
                    counts=c, exposures=e) for y, v, u, t, c, e in EDGE_CASES]
+    years = np.arange(2016, 2025)
+    share = 30 + 0.8 * np.arange(9) + np.sin(np.arange(9))
+    series += [   # a base value given (not in the series); targets set by another indicator
+        dict(years=years, values=20 * np.exp(-0.03 * np.arange(9)), unit="1/10万",
+             target=Target("relative_change", base_year=2020, change=-0.2, direction="down"),
+             counts=None, exposures=None, base_value=19.0),
+        dict(years=years, values=share, unit="%", counts=None, exposures=None,
+             target=Target("at_least", None, reference="w_party_members_women_share"),
+             reference_value=36.5),
+        dict(years=years, values=share, unit="%", counts=None, exposures=None,
+             target=Target("around", None, tolerance=2.0,
+                           reference="w_female_staff_share"), reference_value=37.0),
+        dict(years=years, values=share, unit="%", counts=None, exposures=None,
+             target=Target("at_least", None, reference="w_party_members_women_share")),
+    ]
     res, refs = run_both(series)
     assert compare(series, res, refs) == []
     assert not res.per_series.any()
     assert sum(fc.attrs["model"] == "none" for fc in refs) >= 4
     assert {fc.attrs["p_meet"] for fc in refs[2:4]} == {0.0, 1.0}    # decided by the data
+    assert all(0 < fc.attrs["p_meet"] < 1 for fc in refs[-4:-1])     # thresholds were used
+    assert refs[-1].attrs["p_meet"] is None                          # no reference value
 
 
 def test_the_comparison_catches_a_difference_of_1e_7():
