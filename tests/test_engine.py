@@ -576,3 +576,46 @@ def test_texts_do_not_depend_on_floating_point_noise():
     assert trend_phrase(-1e-17, "‰") == trend_phrase(1e-17, "‰")
     assert "基本持平" in trend_phrase(1e-17, "‰")
     assert "下降" in trend_phrase(-0.5, "‰") and "上升" in trend_phrase(0.5, "‰")
+
+
+def test_nothing_below_the_engine_imports_it():
+    """Layers: store ← models ← assessment ← engine (← cli); executors and count_dist are
+    utilities that import nothing of the project."""
+    import ast
+    from pathlib import Path
+
+    import wuwei_analysis
+
+    root = Path(wuwei_analysis.__file__).parent
+
+    def imports(path: Path) -> set[str]:
+        pkg = path.relative_to(root.parent).with_suffix("").parts
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = list(pkg[:-1 if path.name != "__init__.py" else len(pkg)])
+                if node.level:
+                    base = base[:len(base) - node.level + 1]
+                    mod = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    mod = node.module or ""
+                found |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        return {m for m in found if m.startswith("wuwei_analysis")}
+
+    bad = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).as_posix()
+        mods = imports(path)
+        uses_engine = any(m.startswith("wuwei_analysis.engine") for m in mods)
+        if uses_engine and not rel.startswith(("engine/", "cli/")):
+            bad.append(rel)
+        if rel in ("executors.py", "models/count_dist.py") and mods:
+            bad.append((rel, sorted(mods)))
+        if rel.startswith(("models/", "store.py")) and any(
+                m.startswith(("wuwei_analysis.assessment", "wuwei_analysis.engine"))
+                for m in mods):
+            bad.append(rel)
+    assert bad == []
+    assert imports(root / "engine" / "batch.py") >= {"wuwei_analysis.models.calibrate"}
