@@ -548,6 +548,11 @@ def test_cli_scale_data_and_assess_all_on_a_long_table(tmp_path, capsys):
 
     ref = assess_many(read(data))
     assert (df["status_code"].to_numpy() == ref["status_code"].to_numpy()).all()
+    assert df["synthetic"].all()                       # the output says so on every row
+    assert "合成数据" in text and "非真实统计" in text
+    assert main(["assess", "--region", "S00002", "--input", str(data)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("注意：输入为合成数据") and "合成县00002" in text
 
 
 def test_frames_equal_catches_a_status_or_a_number(synthetic_wuwei):

@@ -83,11 +83,16 @@ def run(args: argparse.Namespace) -> int:
         return run_all(args)
     region = args.region
     fmt = args.format or "table"
+    synthetic = False
     if args.input or args.engine == "vectorized" or args.breakdowns:
         from ..engine.assess_many import assess_many
 
-        df = assess_many(_observations(args), regions=[region], year=args.year,
+        obs = _observations(args)
+        synthetic = is_synthetic(obs)
+        df = assess_many(obs, regions=[region], year=args.year,
                          kind=args.kind, breakdowns=args.breakdowns, engine=args.engine)
+        if synthetic:
+            df.insert(0, "synthetic", True)
         df.attrs.update(region=df["region"].iloc[0] if len(df) else region,
                         year=df.attrs["years"].get(df["region_code"].iloc[0])
                         if len(df) else args.year)
@@ -105,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         return 0
     text = render_assessment(df, show_all=args.show_na)
+    if synthetic:
+        text = SYNTHETIC_NOTE + "\n" + text
     if args.output:
         _write_atomic(args.output, text + "\n")
         print(f"已写出评估表：{args.output}")
