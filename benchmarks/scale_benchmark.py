@@ -1,7 +1,7 @@
 """Province / nation scale: the vectorised engine against the per-series statsmodels path,
 and the whole synthetic country assessed at once.
 
-    python benchmarks/scale_benchmark.py                    # ≈ 3 minutes on 2 cores
+    python benchmarks/scale_benchmark.py                    # ≈ 2 minutes on 2 cores
     python benchmarks/scale_benchmark.py --series 2000 --regions 300   # quicker
     python benchmarks/scale_benchmark.py --dask             # also on a Dask LocalCluster
 

@@ -4,8 +4,8 @@
 2,850; Gansu 86), every monitorable catalogue indicator measured at county level (entries
 with ``same_as`` share the data of the entry they name; gap indicators are derived from the
 breakdowns, as in real data) with its breakdown groups (sex 女/男, urban_rural 城镇/农村),
-over 10 years (2015–2024): about 130 series and 1,300 rows per region, 3.7 million rows for
-2,850 regions.
+over 10 years (2015–2024): 130 series and about 1,200 rows per region, 3.4 million rows
+for 2,850 regions.
 
 Every row is marked: ``synthetic`` is True, ``illustrative`` is True (so every assessment
 built on it carries the 示例数据 warning), region codes start with ``S`` and names with
@@ -39,7 +39,12 @@ import tempfile
 import zlib
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Years of the synthetic table.
 YEARS = tuple(range(2015, 2025))
@@ -69,6 +74,7 @@ def scale_indicators(level: str = "county") -> list:
 
 
 def region_codes(n: int) -> list[str]:
+    """Codes of ``n`` synthetic regions: S00001, S00002, … (never a real GB/T 2260 code)."""
     return [f"S{k + 1:05d}" for k in range(n)]
 
 
@@ -86,7 +92,7 @@ def _denominators(name: str, pop: np.ndarray, births: np.ndarray) -> np.ndarray:
 
 
 def generate(regions: int | list = 2850, *, years=YEARS, seed: int = SEED,
-             p_late: float = P_LATE, p_missing: float = P_MISSING):
+             p_late: float = P_LATE, p_missing: float = P_MISSING) -> "pd.DataFrame":
     """The synthetic long table (a DataFrame with COLUMNS; strings as categoricals).
 
     Args:
@@ -242,6 +248,7 @@ def _draw(rng, kind, den, value, scale):
 
 # --------------------------------------------------------------------------- files
 def has_parquet() -> bool:
+    """True when pyarrow is installed (parquet can be written and read)."""
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -250,6 +257,7 @@ def has_parquet() -> bool:
 
 
 def default_name(regions: int) -> str:
+    """File name for a table of ``regions`` regions: synthetic_N_regions.parquet / .csv.gz."""
     return f"synthetic_{regions}_regions" + (".parquet" if has_parquet() else ".csv.gz")
 
 
@@ -285,7 +293,7 @@ READ_DTYPES = {"indicator": "category", "region": "category", "region_code": "ca
                "recorded_at": "category", "source": "category", "synthetic": "bool"}
 
 
-def read(path: str | os.PathLike):
+def read(path: str | os.PathLike) -> "pd.DataFrame":
     """A long table from parquet, csv or csv.gz (any observations-shaped table)."""
     import pandas as pd
 

@@ -24,6 +24,7 @@ from ._table import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``wuwei assess`` and ``wuwei scale-data`` to the command line."""
     p = sub.add_parser("assess", help="评估各指标进展：状态、达标概率与预警",
                        description="按地区和年份评估每项指标：最新值、目标、状态（已实现/按期可达/"
                                    "有风险/难以实现/数据不足）、2030年达标概率和预警。"
@@ -79,6 +80,7 @@ def _observations(args):
 
 
 def run(args: argparse.Namespace) -> int:
+    """``wuwei assess``: one region (a table or CSV), or every region with ``--all``."""
     if args.all:
         return run_all(args)
     region = args.region
@@ -188,6 +190,7 @@ def run_all(args: argparse.Namespace) -> int:
 
 
 def run_scale(args: argparse.Namespace) -> int:
+    """``wuwei scale-data``: write the synthetic long table (marked synthetic)."""
     import time
 
     from .. import scale

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from .batch import (
     SeriesBatch, Targets, _last, forecast_batch, meets, pack_long, to_scale,
     trend_confidence,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BREAKDOWN_COLUMNS = ("sex", "urban_rural", "age_group")
 #: Extra columns of ``assess_many`` after ASSESS_COLUMNS.
@@ -263,9 +267,9 @@ class Units:
 AUTO_MIN_SERIES = 200
 
 
-def assess_many(obs, regions=None, year: int | None = None, *, kind: str = "annual",
-                indicators=None, breakdowns: bool = False, texts: bool = True,
-                engine: str = "auto"):
+def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
+                kind: str = "annual", indicators=None, breakdowns: bool = False,
+                texts: bool = True, engine: str = "auto") -> "pd.DataFrame":
     """Assess every region of ``obs`` (or ``regions``) against every catalogue indicator.
 
     Args:
@@ -1191,7 +1195,8 @@ def _progress(row, ind, xs, ys, eval_mean, status, reason, eval_year, baseline_y
 
 
 # =============================================================================== partitioned
-def partition(obs, regions=None, chunks: int = 8) -> list[tuple[list, "object"]]:
+def partition(obs: "pd.DataFrame", regions=None, chunks: int = 8
+              ) -> list[tuple[list, "pd.DataFrame"]]:
     """Split ``obs`` into ``chunks`` groups of regions: [(region codes, their rows)], each
     group's rows including what its regions need (a city's or province's counties, for the
     between-county gap)."""
@@ -1269,10 +1274,11 @@ def _assess_task(task: dict):
 MAX_REGIONS_PER_CHUNK = 150
 
 
-def assess_all(obs, regions=None, year: int | None = None, *, kind: str = "annual",
-               breakdowns: bool = False, texts: bool = True, engine: str = "auto",
-               executor: str = "local", address: str | None = None, workers: int = 2,
-               chunks: int | None = None, client=None, indicators=None):
+def assess_all(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
+               kind: str = "annual", breakdowns: bool = False, texts: bool = True,
+               engine: str = "auto", executor: str = "local", address: str | None = None,
+               workers: int = 2, chunks: int | None = None, client=None, indicators=None
+               ) -> "pd.DataFrame":
     """:func:`assess_many` for every region, the regions split into ``chunks`` groups run
     by :func:`wuwei_analysis.executors.map_tasks` (local processes, or Dask with
     ``executor="dask"`` / ``address`` / ``client``). The result is the same as one

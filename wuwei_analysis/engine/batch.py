@@ -37,6 +37,7 @@ either way in either path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +45,9 @@ from ..models import calibrate as _cal
 from ..models import core as _core
 from ..models import fit as _fit
 from ..models.count_dist import rate_ge, rate_intervals, rate_le
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Models the vectorised engine fits itself (others go to the per-series path).
 VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive")
@@ -1057,7 +1061,8 @@ def _subtargets(tg: Targets, rows) -> Targets:
                    tg.change[rows], tg.good[rows])
 
 
-def forecast_table(batch: SeriesBatch, fits: Fits, modelled, horizon, target_year):
+def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
+                   horizon: np.ndarray, target_year: np.ndarray) -> "pd.DataFrame":
     """Long table: series, year, mean, lo80, hi80, lo95, hi95 — the years after the last
     observation up to the horizon (the rows of each ``forecast_series`` frame)."""
     import pandas as pd

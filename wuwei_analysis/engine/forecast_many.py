@@ -11,10 +11,15 @@ series (the statsmodels path: for comparisons and benchmarks).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .assess_many import _index, _normalise
 from .batch import SeriesBatch, Targets, forecast_batch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUMMARY_COLUMNS = ["series", "indicator", "region_code", "sex", "urban_rural", "age_group",
                    "n_points", "model", "p_meet", "aarr", "annual_change", "target_year",
@@ -22,8 +27,9 @@ SUMMARY_COLUMNS = ["series", "indicator", "region_code", "sex", "urban_rural", "
                    "score_naive"]
 
 
-def forecast_many(obs, *, horizon_year: int = 2030, table: bool = True,
-                  engine: str = "vectorized", year: int | None = None):
+def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool = True,
+                  engine: str = "vectorized", year: int | None = None
+                  ) -> tuple["pd.DataFrame", "pd.DataFrame | None"]:
     """(summary, forecast table) for every series of ``obs`` (see the module docstring).
 
     ``summary``: SUMMARY_COLUMNS, one row per series (``series`` numbers them);
