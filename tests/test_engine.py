@@ -491,6 +491,15 @@ def test_breakdown_rows_are_their_series_assessed_against_the_target(synthetic_w
     assert r["model"] == fc.attrs["model"]
     assert close(r["p_meet"], fc.attrs["p_meet"])
     assert close(r["forecast_hi80"], fc[fc["year"] == 2030]["hi80"].iloc[0])
+    # every breakdown row: the same with each series forecast by forecast_series
+    ref = assess_many(synthetic_wuwei, regions=["620622", "620600"], breakdowns=True,
+                      engine="per-series")
+    vec = assess_many(synthetic_wuwei, regions=["620622", "620600"], breakdowns=True,
+                      engine="vectorized")
+    assert ref.attrs["engine"]["per_series"] == ref.attrs["engine"]["modelled"] >= 200
+    assert vec.attrs["engine"]["per_series"] == 0
+    assert ((vec["sex"] != "") | (vec["urban_rural"] != "")).sum() >= 40
+    assert frames_equal(vec, ref) == []
 
 
 def test_engine_auto_uses_the_per_series_path_for_few_series(synthetic_wuwei):
