@@ -11,12 +11,11 @@ import math
 import os
 import warnings
 
+import distributed          # a dependency (pyproject.toml): a missing one fails, not skips
 import pandas as pd
 import pytest
 
 from wuwei_analysis.executors import ExecutorError, map_tasks
-
-distributed = pytest.importorskip("distributed")
 
 
 def _pid(_item) -> int:
