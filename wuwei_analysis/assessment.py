@@ -66,6 +66,7 @@ Warnings (codes → Chinese text in ``warnings``; thresholds in STATUS_RULES)
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,6 +143,7 @@ _ID_IN_TEXT = re.compile(r"\b[wc]_[a-z0-9]+(?:_[a-z0-9]+)*\b")
 
 
 # --------------------------------------------------------------------------- formatting
+@lru_cache(maxsize=512)
 def _decimals(unit: str) -> int:
     from .catalog import units
 
@@ -156,11 +158,24 @@ def unit_suffix(unit: str) -> str:
     return unit[1:] if unit.startswith("1/") else unit
 
 
+def format_number(v: float, decimals: int) -> str:
+    """``v`` with ``decimals`` decimals, floating-point noise removed first.
+
+    The value is rounded to 12 significant digits before it is rounded for display, and a
+    result of zero never shows a minus sign: 7.850000000000004 and 7.85 (one computed by
+    statsmodels, one in closed form) print alike, and a trend of −1e-17 prints as 0.00.
+    """
+    s = f"{float(f'{v:.12g}'):.{decimals}f}"
+    if s.startswith("-") and float(s) == 0.0:
+        s = s[1:]
+    return s
+
+
 def _fmt(v: float | None, unit: str, extra: int = 0, *, suffix: bool = True) -> str:
     if v is None or not np.isfinite(v):
         return "—"
     d = _decimals(unit) + extra
-    return f"{v:.{d}f}{unit_suffix(unit) if suffix else ''}"
+    return f"{format_number(v, d)}{unit_suffix(unit) if suffix else ''}"
 
 
 def _pct(p: float | None) -> str:
@@ -170,7 +185,17 @@ def _pct(p: float | None) -> str:
         return "99%以上"
     if p < 0.01:
         return "不足1%"
-    return f"{p * 100:.0f}%"
+    return f"{format_number(p * 100, 0)}%"
+
+
+def trend_phrase(slope: float, unit: str) -> str:
+    """"近年呈上升趋势（年均+0.12‰）", or "近年基本持平（年均0.000‰）" when the trend shows as
+    zero at the unit's precision (its sign would be rounding noise)."""
+    num = _fmt(slope, unit, 1)
+    if float(format_number(slope, _decimals(unit) + 1)) == 0.0:
+        return f"近年基本持平（年均{num}）"
+    word = "上升" if slope > 0 else "下降"
+    return f"近年呈{word}趋势（年均{'+' if slope > 0 else ''}{num}）"
 
 
 # --------------------------------------------------------------------------- series
@@ -519,7 +544,6 @@ def _assess_one(ind: "Indicator", obs: "pd.DataFrame", reg, year: int, kind: str
     ty = int(t.year)
     if t.kind in ("direction", "gap"):
         p_good = p_meet
-        kind_zh = {"up": "上升", "down": "下降"}
         if t.kind == "direction" and _at_bound(ind, latest):
             status = "achieved"
             reason = (f"{latest_year}年{name}为{_fmt(latest, unit)}，已处于可达上限附近，"
@@ -537,9 +561,7 @@ def _assess_one(ind: "Indicator", obs: "pd.DataFrame", reg, year: int, kind: str
                 _, slope = direction_confidence(years, values, good_sign=good,
                                                 absolute=t.kind == "gap")
                 what = f"{name}（绝对差距）" if t.kind == "gap" else name
-                trend = kind_zh["up" if slope > 0 else "down"]
-                reason = (f"{what}近年呈{trend}趋势（年均{'+' if slope > 0 else ''}"
-                          f"{_fmt(slope, unit, 1)}），趋势方向符合“{row['target_text']}”"
+                reason = (f"{what}{trend_phrase(slope, unit)}，趋势方向符合“{row['target_text']}”"
                           f"的把握约为{_pct(p_good)}")
                 if gap_note:
                     reason += f"（{gap_note}）"
@@ -663,7 +685,7 @@ def _threshold_reason(status, name, unit, row, latest_year, latest, n, ty, p_mee
 
 def _signed(v: float, unit: str) -> str:
     s = _fmt(v, unit, 1)
-    return s if v < 0 else "+" + s
+    return s if s.startswith("-") else "+" + s
 
 
 def _progress(row, ind, s, fc, status, reason, eval_year, baseline_year, threshold, kind,
@@ -704,7 +726,7 @@ def _progress(row, ind, s, fc, status, reason, eval_year, baseline_year, thresho
     new = "achieved" if meets(v) else status_for_progress(ratio)
     text = (f"{eval_year}年{name}{v_src}{_fmt(v, unit)}；按{baseline_year}年基线"
             f"{_fmt(base, unit)}至{ty}年目标{_fmt(threshold, unit)}的线性进度，{eval_year}年应为"
-            f"{_fmt(path, unit)}，完成应有进度的{ratio * 100:.0f}%")
+            f"{_fmt(path, unit)}，完成应有进度的{format_number(ratio * 100, 0)}%")
     return new, text
 
 

@@ -41,7 +41,10 @@ Family (from the unit and the target)
     5. The primary model is kept unless another candidate's score is below
        SELECT_MARGIN × the primary's score (then the best of them is used): a
        simpler or different model has to be clearly better on this series' own history to
-       replace the one the indicator's nature suggests.
+       replace the one the indicator's nature suggests. A score within SELECT_TIE_RTOL
+       (relative) of the margin is a tie, and a tie keeps the primary model: values given
+       to one decimal often put a score exactly at the margin (0.041667 = 0.9 × 0.046296),
+       and the choice must not then rest on the last bit of a floating-point sum.
 """
 from __future__ import annotations
 
@@ -58,6 +61,7 @@ AUTO_MAX_ORIGINS = 5
 AUTO_MIN_TRAIN = 4
 AUTO_HORIZON = 3
 SELECT_MARGIN = 0.9
+SELECT_TIE_RTOL = 1e-9
 
 _KINDS = ("rate", "percent", "per_capita", "count", "years", "ratio", "score", "none")
 
@@ -188,7 +192,7 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
         others = {c: s for c, s in scores.items() if c != spec.primary and np.isfinite(s)}
         if others:
             c, s = min(others.items(), key=lambda kv: kv[1])
-            if s < SELECT_MARGIN * base:
+            if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL):
                 best = c
     return best, scores
 

@@ -199,11 +199,18 @@ def fit_trend(years, values, scale: Scale, model: str, *, counts=None, exposures
     z = to_model_scale(scale, y, notes, counts, exposures)
     xbar = float(x.mean())
     X = np.column_stack([np.ones_like(x), x - xbar])
-    res = OLS(z, X).fit()
-    a, b = (float(v) for v in res.params)
+    if np.all(z == z[0]):
+        # a constant series gets an exactly flat line: OLS would give a slope of rounding
+        # noise (±1e-17), whose sign then decided model choice and "+0.00"/"-0.00" in texts
+        # (and differed between this path and the vectorised engine)
+        a, b, ssr = float(z[0]), 0.0, 0.0
+    else:
+        res = OLS(z, X).fit()
+        a, b = (float(v) for v in res.params)
+        ssr = float(res.ssr)
     n = len(x)
     dfree = n - 2
-    sigma2 = float(res.ssr) / dfree if dfree > 0 else 0.0
+    sigma2 = ssr / dfree if dfree > 0 else 0.0
     sxx = float(((x - xbar) ** 2).sum())
 
     def predict(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

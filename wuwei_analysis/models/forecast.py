@@ -138,9 +138,7 @@ def p_meet_value(pred, idx: int, target: Target, threshold: float | None) -> flo
 
 
 def _p_ge(pred, idx: int, threshold: float) -> float:
-    if pred.samples is not None:
-        return float(np.mean(pred.samples[:, idx] >= threshold - 1e-12))
-    return 1.0 - pred.cdf(threshold, idx)
+    return pred.p_ge(threshold, idx)
 
 
 def _empty(notes: list[str], n: int, target_year, observed: "pd.DataFrame",
@@ -318,7 +316,8 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         notes.append("预测区间已按历史滚动回测校准（包含观测噪声与趋势变化的不确定性），"
                      "80%区间约有80%的把握覆盖实际值")
     if fit.is_count_model:
-        notes.append(f"区间按泊松{'（准泊松）' if fit.phi > 1 else ''}计数随机性模拟，"
+        notes.append(f"区间含泊松{'（准泊松）' if fit.phi > 1 else ''}计数的随机波动"
+                     "（按其分布数值积分计算，结果确定），"
                      f"未来分母取最近{min(3, len(x))}年平均（{fit.exposure_future:,.0f}）")
     df.attrs.update(
         model=fit.model, model_zh=MODEL_LABELS_ZH[fit.model], params=params, aarr=aarr,

@@ -1,0 +1,635 @@
+"""The vectorised engine gives what the per-series statsmodels path gives (to 1e-8 relative).
+
+Random series with zeros, gaps, NaNs and very short histories; counts with and without
+over-dispersion; every target kind — compared field by field with ``forecast_series``. The
+vectorised assessment is compared column by column with ``assess_frame`` (synthetic data for
+武威's five regions, and the default dataset), and the synthetic generator and the CLI are
+exercised at small scale.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fixtures_store import seeded_db, seeded_template, wuwei_env  # noqa: F401
+from wuwei_analysis.assessment import ASSESS_COLUMNS, assess_frame
+from wuwei_analysis.engine.assess_many import assess_many
+from wuwei_analysis.engine.batch import forecast_series_many
+from wuwei_analysis.models import forecast_series
+from wuwei_analysis.models.count_dist import count_cdf, count_quantile, rate_interval
+from wuwei_analysis.targets import Target
+
+RTOL, ATOL = 1e-8, 1e-12
+WUWEI = [("620600", "武威市", "city"), ("620602", "凉州区", "county"),
+         ("620621", "民勤县", "county"), ("620622", "古浪县", "county"),
+         ("620623", "天祝藏族自治县", "county")]
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def close(a, b, rtol=RTOL, atol=ATOL) -> bool:
+    a = np.nan if a is None else float(a)
+    b = np.nan if b is None else float(b)
+    if np.isnan(a) or np.isnan(b):
+        return bool(np.isnan(a) and np.isnan(b))
+    return abs(a - b) <= atol + rtol * max(abs(a), abs(b))
+
+
+# ------------------------------------------------------------------ random series
+KINDS = ["rate", "pct", "years", "count", "pctcount", "around", "gap", "dirup", "dirdown",
+         "rel", "small_count"]
+
+
+def random_series(S: int, seed: int) -> list[dict]:
+    """Series of every kind the engine vectorises: 1–11 points, some with gaps in the years,
+    NaNs, zeros (log scale), 0 % / 100 % (logit), 0–3 events a year, over-dispersed counts."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(S):
+        k = KINDS[i % len(KINDS)]
+        n = int(rng.integers(1, 12))
+        yrs = (np.sort(rng.choice(np.arange(2010, 2025), size=n, replace=False))
+               if rng.random() < 0.3 else np.arange(2025 - n, 2025))
+        t = np.arange(n)
+        cnt = exp = None
+        if k == "rate":
+            v = 8 * np.exp(-0.05 * t + rng.normal(0, 0.1, n))
+            unit, tgt = "‰", Target("at_most", 5.0)
+            if rng.random() < 0.3:
+                v[rng.integers(0, n)] = 0.0
+        elif k == "pct":
+            p = 1 / (1 + np.exp(-(1.5 + 0.2 * t + rng.normal(0, 0.3, n))))
+            v = np.round(100 * p, 1)
+            unit, tgt = "%", Target("at_least", 95.0)
+            if rng.random() < 0.3:
+                v[rng.integers(0, n)] = 100.0
+        elif k == "years":
+            v = 75 + 0.2 * t + rng.normal(0, 0.3, n)
+            unit, tgt = "岁", Target("at_least", 78.0, direction="up")
+        elif k in ("count", "small_count"):
+            E = rng.uniform(800, 30000) * np.exp(rng.normal(0, 0.05, n))
+            unit = "1/10万" if (k == "small_count" or rng.random() < 0.5) else "‰"
+            sc = 1e5 if unit == "1/10万" else 1e3
+            r = (rng.uniform(5, 60) if unit == "1/10万" else rng.uniform(1, 8)) * \
+                np.exp(-0.04 * t)
+            if k == "small_count":
+                E, r = E / 10, r / 2
+            over = rng.gamma(2, 0.5, n) if rng.random() < 0.35 else 1.0
+            d = rng.poisson(E * r / sc * over).astype(float)
+            exp = np.round(E)
+            v = d / exp * sc
+            cnt = d.copy()
+            if rng.random() < 0.2:
+                cnt[rng.integers(0, n)] = np.nan        # derived from value × exposure
+            tgt = (Target("at_most", float(np.round(np.mean(v) * 0.8 + 0.01, 2)))
+                   if rng.random() < 0.7 else Target("at_least", float(np.mean(v) * 0.9)))
+        elif k == "pctcount":
+            E = rng.integers(10, 3000, n).astype(float)
+            p = 1 / (1 + np.exp(-(1 + 0.15 * t)))
+            d = rng.binomial(E.astype(int), p).astype(float)
+            v, cnt, exp = 100 * d / E, d, E
+            unit, tgt = "%", Target("at_least", 90.0)
+        elif k == "around":
+            v = 45 + rng.normal(0, 1.5, n) + 0.1 * t
+            unit, tgt = "%", Target("around", 45.0, tolerance=2.0)
+        elif k == "gap":
+            v = 3 - 0.3 * t + rng.normal(0, 0.3, n)
+            unit, tgt = "‰", Target("gap", gap="urban_rural", direction="down")
+        elif k == "dirup":
+            v = 30 + 0.5 * t + rng.normal(0, 0.6, n)
+            unit, tgt = "%", Target("direction", direction="up")
+        elif k == "dirdown":
+            v = 12 * np.exp(-0.03 * t + rng.normal(0, 0.05, n))
+            unit, tgt = "1/万", Target("direction", direction="down")
+        else:
+            v = 20 * np.exp(-0.04 * t + rng.normal(0, 0.05, n))
+            unit = "1/10万"
+            tgt = Target("relative_change", base_year=2020, change=-0.2, direction="down")
+        v = np.asarray(v, float)
+        if rng.random() < 0.1 and n > 2:
+            v[rng.integers(0, n)] = np.nan
+        out.append(dict(years=yrs, values=v, unit=unit, target=tgt, counts=cnt, exposures=exp))
+    return out
+
+
+def compare(series, res, refs, model="auto") -> list:
+    """Mismatches between the engine's result and the per-series frames."""
+    bad = []
+    tab = res.table
+    for i, fc in enumerate(refs):
+        a = fc.attrs
+        probs = []
+        if a["model"] != res.model[i]:
+            probs.append(("model", a["model"], res.model[i]))
+        for key, got in (("p_meet", res.p_meet[i]), ("aarr", res.aarr[i]),
+                         ("annual_change", res.annual_change[i])):
+            if not close(a[key], got):
+                probs.append((key, a[key], got))
+        sel = a.get("selection") or {}
+        if sel and not res.per_series[i]:
+            prim = [k for k in sel if k != "naive"][0]
+            if not (close(sel[prim], res.scores["primary"][i])
+                    and close(sel["naive"], res.scores["naive"][i])):
+                probs.append(("selection", sel))
+        params = a["params"]
+        if params.get("trend", True) is not False:
+            for k in ("intercept", "slope", "slope_se", "resid_sd", "dispersion"):
+                if k in params and k in res.params and \
+                        not close(params[k], res.params[k][i]):
+                    probs.append((k, params[k], res.params[k][i]))
+        rows = tab[tab["series"] == i]
+        if len(rows) != len(fc):
+            probs.append(("rows", len(fc), len(rows)))
+        else:
+            for c in ("year", "mean", "lo80", "hi80", "lo95", "hi95"):
+                for p, q in zip(fc[c].to_numpy(float), rows[c].to_numpy(float)):
+                    if not close(p, q):
+                        probs.append((c, p, q))
+                        break
+        if probs:
+            bad.append((i, series[i]["unit"], series[i]["target"].kind, probs[:3]))
+    return bad
+
+
+def run_both(series, model="auto"):
+    res = forecast_series_many([s["years"] for s in series], [s["values"] for s in series],
+                               unit=[s["unit"] for s in series],
+                               target=[s["target"] for s in series],
+                               counts=[s["counts"] for s in series],
+                               exposures=[s["exposures"] for s in series], model=model,
+                               base_value=[s.get("base_value") for s in series],
+                               reference_value=[s.get("reference_value") for s in series],
+                               table=True)
+    refs = [forecast_series(s["years"], s["values"], unit=s["unit"], target=s["target"],
+                            counts=s["counts"], exposures=s["exposures"], model=model,
+                            base_value=s.get("base_value"),
+                            reference_value=s.get("reference_value"))
+            for s in series]
+    return res, refs
+
+
+def test_vectorised_forecasts_equal_the_per_series_statsmodels_path():
+    series = random_series(330, seed=11)
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    # the sample covers what it should
+    models = set(res.model)
+    assert {"poisson", "quasi_poisson", "loglinear", "logit", "linear", "naive",
+            "none"} <= models
+    assert not res.per_series.any()
+    n = np.array([len(s["years"]) for s in series])
+    assert (n <= 2).any() and (n >= 10).any()
+
+
+@pytest.mark.parametrize("model", ["poisson", "loglinear", "logit", "linear", "naive"])
+def test_each_model_by_name_equals_the_per_series_path(model):
+    series = random_series(120, seed=5)
+    if model == "poisson":
+        series = [s for s in series if s["exposures"] is not None and s["unit"] != "%"]
+    else:
+        series = [s for s in series if not (model == "loglinear" and
+                                            np.nanmin(s["values"]) <= 0)]
+    refs, keep = [], []
+    for s in series:
+        try:
+            refs.append(forecast_series(s["years"], s["values"], unit=s["unit"],
+                                        target=s["target"], counts=s["counts"],
+                                        exposures=s["exposures"], model=model))
+            keep.append(s)
+        except Exception:
+            continue
+    assert len(keep) >= 8
+    res = forecast_series_many([s["years"] for s in keep], [s["values"] for s in keep],
+                               unit=[s["unit"] for s in keep],
+                               target=[s["target"] for s in keep],
+                               counts=[s["counts"] for s in keep],
+                               exposures=[s["exposures"] for s in keep], model=model,
+                               table=True)
+    assert compare(keep, res, refs) == []
+
+
+EDGE_CASES = [
+    # (years, values, unit, target, counts, exposures)
+    ([], [], "‰", Target("at_most", 5.0), None, None),                       # 0 points
+    ([2020, 2021], [np.nan, np.nan], "‰", Target("at_most", 5.0), None, None),  # 0 after NaN
+    ([2030], [4.0], "‰", Target("at_most", 5.0), None, None),                  # target year seen
+    ([2029, 2030], [6.0, 5.5], "‰", Target("at_most", 5.0), None, None),
+    ([2026, 2028, 2030, 2031], [6.0, 5.5, 5.2, 4.0], "‰", Target("at_most", 5.0), None, None),
+    ([2018, 2020, 2022], [0.0, 0.0, 0.0], "‰", Target("at_most", 5.0), None, None),
+    (np.arange(2015, 2025), np.zeros(10), "1/10万", Target("at_most", 15.0), np.zeros(10),
+     np.full(10, 3000.0)),                                                  # no events at all
+    (np.arange(2015, 2025), np.full(10, 100.0), "%", Target("at_least", 95.0), None, None),
+    (np.arange(2015, 2025), np.zeros(10), "%", Target("at_least", 95.0), None, None),
+    (np.arange(2018, 2025), [5, 6, 0, 3, 4, 2, 3.0], "‰", Target("at_most", 3.0),
+     [5, 6, 0, 3, 4, 2, 3.0], [1000, 1000, 0, 1000, 1000, 1000, 1000.0]),   # a zero denominator
+    (np.arange(2018, 2025), [5, 6, 4, 3, 4, 2, 3.0], "‰", Target("at_most", 3.0),
+     [5, 6, 4, 3, 4, 2, 3.0], [1000, 1000, np.nan, 1000, 1000, 1000, 1000.0]),
+    (np.arange(2018, 2025), [50, 60, 40, 30, 40, 20, 30.0], "%", Target("at_least", 40.0),
+     [5, 6, 4, 3, 4, 2, 3.0], [10.0] * 7),                                  # denominators of 10
+    (np.arange(2018, 2025), [100, 100, 90, 100, 100, 100, 100.0], "%", Target("at_least", 95.0),
+     [3, 3, 9, 4, 2, 3, 5.0], [3, 3, 10, 4, 2, 3, 5.0]),
+    ([2015, 2016, 2024], [3.0, 2.8, 2.0], "‰",
+     Target("relative_change", base_year=2020, change=-0.2, direction="down"), None, None),
+    ([2019, 2020, 2024], [3.0, 2.8, 2.0], "‰",
+     Target("relative_change", base_year=2020, change=-0.2, direction="down"), None, None),
+    ([2019, 2020, 2024], [30.0, 32.8, 40.0], "%",
+     Target("relative_change", base_year=2020, change=0.2, direction="up"), None, None),
+    ([2022, 2023, 2024], [45.0, 46.0, 44.0], "%", Target("around", 45.0, tolerance=2.0),
+     None, None),
+    ([2022, 2023, 2024], [1.0, 1.0, 1.0], "‰", Target("gap", gap="urban_rural",
+                                                       direction="down"), None, None),
+    ([2022, 2024], [1.0, 0.5], "‰", Target("direction", direction="down"), None, None),
+    ([2010, 2011, 2012], [1.0, 0.9, 0.8], "‰", Target("direction", direction="down"), None,
+     None),
+    ([2020, 2021, 2022], [-1.0, 0.5, 0.8], "‰", Target("at_most", 5.0), None, None),
+    ([2020, 2021, 2022, 2023], [1, 2, 3, 4.0], "岁", None, None, None),
+    ([2020, 2021, 2022, 2023], [1, 2, 3, 4.0], "岁", Target("at_least", 78.0, year=2025),
+     None, None),
+]
+
+
+def test_edge_cases_equal_the_per_series_path():
+    """0, 1, 2 points; the target year already observed; all zeros; 0 % / 100 %; a zero or
+    missing denominator; denominators of 10; base year missing; negative values."""
+    series = [dict(years=np.asarray(y, float), values=np.asarray(v, float), unit=u, target=t,
+                   counts=c, exposures=e) for y, v, u, t, c, e in EDGE_CASES]
+    years = np.arange(2016, 2025)
+    share = 30 + 0.8 * np.arange(9) + np.sin(np.arange(9))
+    series += [   # a base value given (not in the series); targets set by another indicator
+        dict(years=years, values=20 * np.exp(-0.03 * np.arange(9)), unit="1/10万",
+             target=Target("relative_change", base_year=2020, change=-0.2, direction="down"),
+             counts=None, exposures=None, base_value=19.0),
+        dict(years=years, values=share, unit="%", counts=None, exposures=None,
+             target=Target("at_least", None, reference="w_party_members_women_share"),
+             reference_value=36.5),
+        dict(years=years, values=share, unit="%", counts=None, exposures=None,
+             target=Target("around", None, tolerance=2.0,
+                           reference="w_female_staff_share"), reference_value=37.0),
+        dict(years=years, values=share, unit="%", counts=None, exposures=None,
+             target=Target("at_least", None, reference="w_party_members_women_share")),
+    ]
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    assert not res.per_series.any()
+    assert sum(fc.attrs["model"] == "none" for fc in refs) >= 4
+    assert {fc.attrs["p_meet"] for fc in refs[2:4]} == {0.0, 1.0}    # decided by the data
+    assert all(0 < fc.attrs["p_meet"] < 1 for fc in refs[-4:-1])     # thresholds were used
+    assert refs[-1].attrs["p_meet"] is None                          # no reference value
+
+
+def test_the_comparison_catches_a_difference_of_1e_7():
+    """The comparisons above can fail: a change of 1e-7 relative anywhere is caught."""
+    series = random_series(44, seed=8)
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    i = int(np.nonzero(np.isfinite(res.p_meet) & (res.p_meet > 0.05))[0][0])
+    res.p_meet[i] *= 1 + 1e-7
+    assert [b[0] for b in compare(series, res, refs)] == [i]
+    res.p_meet[i] /= 1 + 1e-7
+    j = int(res.table.index[len(res.table) // 2])
+    res.table.loc[j, "hi95"] *= 1 + 1e-7
+    assert [b[0] for b in compare(series, res, refs)] == [int(res.table.loc[j, "series"])]
+
+
+def test_a_constant_series_gets_an_exactly_flat_line_in_both_paths():
+    years = np.arange(2015, 2025)
+    series = [dict(years=years, values=np.full(10, v), unit=u, target=t, counts=None,
+                   exposures=None)
+              for v, u, t in ((0.9, "小时", Target("at_least", 1.0)),
+                              (2.0, "人/所", Target("direction", direction="up")),
+                              (99.9, "%", Target("at_least", 95.0)))]
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    assert all(fc.attrs["annual_change"] == 0.0 for fc in refs)
+    assert all(fc.attrs["model"] != "naive" for fc in refs)   # no choice on rounding noise
+
+
+def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths():
+    """Values to one decimal: naive's score is exactly 0.9 × the linear trend's (found in
+    the synthetic national table, where the two paths once chose differently)."""
+    from wuwei_analysis.models.core import SELECT_MARGIN, resolve_spec, selection_scores
+
+    years = np.arange(2015, 2025)
+    values = np.array([0.9] * 8 + [1.0, 1.0])
+    tgt = Target("at_least", 1.0, direction="up")
+    spec = resolve_spec("小时", target_kind="at_least", direction="up")
+    sc = selection_scores(spec, years, values, candidates=(spec.primary, "naive"))
+    assert sc["naive"] / sc[spec.primary] == pytest.approx(SELECT_MARGIN, rel=1e-12)
+    series = [dict(years=years, values=values, unit="小时", target=tgt, counts=None,
+                   exposures=None)] * 2
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    assert refs[0].attrs["model"] == res.model[0] == spec.primary
+
+
+def test_series_with_a_damped_candidate_go_to_the_per_series_path():
+    rng = np.random.default_rng(3)
+    years = np.arange(2009, 2025)
+    series = [dict(years=years, values=10 * np.exp(-0.03 * np.arange(16)
+                                                  + rng.normal(0, 0.04, 16)),
+                   unit="‰", target=Target("at_most", 5.0), counts=None, exposures=None)
+              for _ in range(3)]
+    res, refs = run_both(series)
+    assert res.per_series.all()
+    assert compare(series, res, refs) == []
+
+
+def test_constants_are_read_from_the_models_at_call_time(monkeypatch):
+    from wuwei_analysis.models import calibrate, core, fit
+
+    series = random_series(66, seed=2)
+    base = forecast_series_many([s["years"] for s in series], [s["values"] for s in series],
+                                unit=[s["unit"] for s in series],
+                                target=[s["target"] for s in series],
+                                counts=[s["counts"] for s in series],
+                                exposures=[s["exposures"] for s in series])
+    cal = {k: dict(v) for k, v in calibrate.CALIBRATION.items()}
+    cal["loglinear"]["c"] *= 1.7
+    cal["logit"]["k80"] *= 1.1
+    monkeypatch.setattr(calibrate, "CALIBRATION", cal)
+    monkeypatch.setattr(fit, "QUASI_POISSON_PHI", 1.2)
+    monkeypatch.setattr(core, "SELECT_MARGIN", 0.97)
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    assert not np.allclose(np.nan_to_num(base.target_hi80), np.nan_to_num(res.target_hi80))
+
+
+# ------------------------------------------------------------------ the count distribution
+def test_count_distribution_matches_a_fine_numerical_integral():
+    from scipy import special
+
+    def reference(k, m, s, E, phi):
+        z = np.linspace(-9, 9, 200001)
+        lam = E * np.exp(m + s * z)
+        f = special.gammaincc(k + 1, lam) if phi <= 1 else \
+            special.betainc(lam / (phi - 1), k + 1, 1 / phi)
+        return float((np.exp(-z * z / 2) / np.sqrt(2 * np.pi) * f).sum() * (z[1] - z[0]))
+
+    for k, m, s, E, phi in [(0, np.log(3e-4), 0.4, 3000, 1.0), (3, np.log(1e-3), 0.1, 2500, 1.0),
+                            (120, np.log(5e-3), 0.05, 20000, 1.0),
+                            (5000, np.log(0.25), 0.3, 20000, 1.0),
+                            (40, np.log(2e-3), 0.2, 20000, 2.5)]:
+        assert count_cdf(k, m, s, E, phi)[0] == pytest.approx(reference(k, m, s, E, phi),
+                                                              abs=5e-6)
+
+
+def test_count_quantiles_are_the_smallest_counts_reaching_the_level():
+    rng = np.random.default_rng(0)
+    n = 400
+    m = np.log(rng.uniform(1e-5, 0.02, n))
+    s = rng.uniform(0.02, 0.8, n)
+    E = rng.uniform(200, 3e4, n)
+    phi = np.where(rng.random(n) < 0.3, rng.uniform(1.5, 4, n), 1.0)
+    q = rng.choice([0.025, 0.1, 0.5, 0.9, 0.975], n)
+    k = count_quantile(q, m, s, E, phi)
+    assert np.all(k == np.round(k)) and np.all(k >= 0)
+    assert np.all(count_cdf(k, m, s, E, phi) >= q)
+    assert np.all(count_cdf(k - 1, m, s, E, phi) < q)
+    # one item alone gives what it gives in a batch (no dependence on the others)
+    for i in range(0, n, 57):
+        assert count_quantile(q[i], m[i], s[i], E[i], phi[i])[0] == k[i]
+    lo, hi = rate_interval(0.8, m[:5], s[:5], E[:5], phi[:5], 1e5)
+    assert np.allclose(lo * E[:5] / 1e5, np.round(lo * E[:5] / 1e5))   # whole events
+
+
+# ------------------------------------------------------------------ the assessment
+@pytest.fixture(scope="module")
+def synthetic_wuwei():
+    from wuwei_analysis import scale
+
+    return scale.generate(WUWEI, seed=4, p_late=0.3, p_missing=0.1)
+
+
+def frames_equal(got: pd.DataFrame, ref: pd.DataFrame) -> list:
+    assert len(got) == len(ref)
+    bad = []
+    for c in ASSESS_COLUMNS:
+        a, b = ref[c], got[c]
+        if a.dtype.kind == "f":
+            av, bv = a.to_numpy(float), b.to_numpy(float)
+            ok = (np.isnan(av) & np.isnan(bv)) | (
+                np.abs(av - bv) <= ATOL + RTOL * np.maximum(np.abs(av), np.abs(bv)))
+        else:
+            ok = (a.astype(object).where(a.notna(), None).to_numpy()
+                  == b.astype(object).where(b.notna(), None).to_numpy())
+        if not ok.all():
+            i = int(np.nonzero(~ok)[0][0])
+            bad.append((c, int((~ok).sum()), ref["indicator"].iloc[i], ref["region"].iloc[i],
+                        a.iloc[i], b.iloc[i]))
+    return bad
+
+
+@pytest.fixture(scope="module")
+def synthetic_wuwei_to_2030():
+    """Data up to 2030, for the final evaluation (and a mid-term one with 2025 observed)."""
+    from wuwei_analysis import scale
+
+    return scale.generate(WUWEI, years=range(2020, 2031), seed=9, p_late=0.3, p_missing=0.1)
+
+
+@pytest.mark.parametrize("kind,data", [("annual", "synthetic_wuwei"),
+                                       ("midterm", "synthetic_wuwei"),
+                                       ("midterm", "synthetic_wuwei_to_2030"),
+                                       ("final", "synthetic_wuwei_to_2030")])
+def test_assess_many_gives_the_rows_of_assess_frame_for_every_region(request, kind, data):
+    obs = request.getfixturevalue(data)
+    got = assess_many(obs, kind=kind, engine="vectorized")
+    ref = pd.concat([assess_frame(obs, code, kind=kind) for code, *_ in WUWEI],
+                    ignore_index=True)
+    assert list(got.columns[:len(ASSESS_COLUMNS)]) == ASSESS_COLUMNS
+    assert frames_equal(got, ref) == []
+    assert got.attrs["engine"]["engine"] == "vectorized"
+    assert got.attrs["engine"]["per_series"] == 0
+    # the data reach every branch worth checking
+    want = {"achieved", "at_risk", "off_track", "insufficient", "not_applicable"}
+    assert want | ({"on_track"} if kind != "final" else set()) <= set(got["status_code"])
+    if kind == "midterm":
+        assert got["progress_ratio"].notna().sum() >= 20      # the progress rule was used
+    if kind == "final":                                       # 2030 observed: met or not
+        assert got["reason"].str.contains("年.*已实现|未实现", regex=True).sum() >= 20
+    assert {"poisson", "quasi_poisson", "loglinear", "logit", "linear"} <= set(got["model"])
+    if data == "synthetic_wuwei":
+        assert "naive" in set(got["model"])
+
+
+def test_assess_many_on_the_default_dataset(seeded_db):  # noqa: F811
+    from wuwei_analysis.store import observations
+
+    obs = observations(breakdown="all", db=seeded_db)
+    got = assess_many(obs, engine="vectorized")
+    codes = list(dict.fromkeys(got["region_code"]))
+    assert {"620600", "620622", "100000"} <= set(codes)
+    ref = pd.concat([assess_frame(obs, c) for c in codes], ignore_index=True)
+    assert frames_equal(got, ref) == []
+
+
+def test_breakdown_rows_are_their_series_assessed_against_the_target(synthetic_wuwei):
+    got = assess_many(synthetic_wuwei, regions=["620622"], breakdowns=True)
+    total = assess_many(synthetic_wuwei, regions=["620622"])
+    tot = got[(got["sex"] == "") & (got["urban_rural"] == "")].reset_index(drop=True)
+    assert frames_equal(tot, total) == []
+    bd = got[got["urban_rural"] == "农村"]
+    assert len(bd) >= 5
+    r = bd[bd["indicator"] == "c_infant_mortality"].iloc[0]
+    rows = synthetic_wuwei[(synthetic_wuwei["indicator"] == "c_infant_mortality")
+                           & (synthetic_wuwei["region_code"] == "620622")
+                           & (synthetic_wuwei["urban_rural"] == "农村")].sort_values("year")
+    from wuwei_analysis.catalog import indicator
+
+    fc = forecast_series(rows["year"], rows["value"], unit="‰",
+                         target=indicator("c_infant_mortality").target,
+                         counts=rows["numerator"], exposures=rows["denominator"],
+                         direction="down")
+    assert r["model"] == fc.attrs["model"]
+    assert close(r["p_meet"], fc.attrs["p_meet"])
+    assert close(r["forecast_hi80"], fc[fc["year"] == 2030]["hi80"].iloc[0])
+    # every breakdown row: the same with each series forecast by forecast_series
+    ref = assess_many(synthetic_wuwei, regions=["620622", "620600"], breakdowns=True,
+                      engine="per-series")
+    vec = assess_many(synthetic_wuwei, regions=["620622", "620600"], breakdowns=True,
+                      engine="vectorized")
+    assert ref.attrs["engine"]["per_series"] == ref.attrs["engine"]["modelled"] >= 200
+    assert vec.attrs["engine"]["per_series"] == 0
+    assert ((vec["sex"] != "") | (vec["urban_rural"] != "")).sum() >= 40
+    assert frames_equal(vec, ref) == []
+
+
+def test_engine_auto_uses_the_per_series_path_for_few_series(synthetic_wuwei):
+    few = assess_many(synthetic_wuwei, regions=["620621"], indicators=[
+        "c_infant_mortality", "c_neonatal_mortality", "w_maternal_mortality"])
+    assert few.attrs["engine"]["engine"] == "per-series"
+    vec = assess_many(synthetic_wuwei, regions=["620621"], engine="vectorized", indicators=[
+        "c_infant_mortality", "c_neonatal_mortality", "w_maternal_mortality"])
+    assert frames_equal(vec, few) == []
+
+
+# ------------------------------------------------------------------ scale data and CLI
+def test_the_synthetic_table_is_marked_and_complete(tmp_path):
+    from wuwei_analysis import scale
+
+    df = scale.generate(5, seed=1)
+    assert df["synthetic"].all() and df["illustrative"].all()
+    assert df["region_code"].astype(str).str.startswith("S").all()
+    assert df["region"].astype(str).str.startswith("合成").all()
+    inds = {i.id for i in scale.scale_indicators()}
+    assert set(df["indicator"].astype(str)) == inds
+    n_series = df.groupby(["region_code", "indicator", "sex", "urban_rural"],
+                          observed=True).ngroups
+    assert n_series >= 5 * 120
+    # breakdown counts add up to the total's
+    g = df[df["indicator"] == "c_infant_mortality"]
+    tot = g[g["urban_rural"] == ""].set_index(["region_code", "year"])["numerator"]
+    grp = g[g["urban_rural"] != ""].groupby(["region_code", "year"], observed=True
+                                             )["numerator"]
+    both = tot.to_frame("t").join(grp.sum().to_frame("p"), how="inner").join(
+        grp.size().to_frame("k"), how="inner")
+    both = both[both["k"] == 2]                 # years where both groups are there
+    assert len(both) > 20 and (both["t"] == both["p"]).all()
+    path = scale.write(df, tmp_path / scale.default_name(5))
+    back = scale.read(path)
+    assert len(back) == len(df) and back["synthetic"].all()
+    assert np.allclose(back["value"].to_numpy(), df["value"].to_numpy(), equal_nan=True)
+
+
+def test_cli_scale_data_and_assess_all_on_a_long_table(tmp_path, capsys):
+    from wuwei_analysis.cli import main
+
+    data = tmp_path / "syn.csv.gz"
+    assert main(["scale-data", "--regions", "6", "-o", str(data)]) == 0
+    out = tmp_path / "all.csv"
+    assert main(["assess", "--all", "--input", str(data), "--workers", "2",
+                 "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "6 个地区" in text and "评估" in text
+    df = pd.read_csv(out, encoding="utf-8-sig", dtype={"region_code": str})
+    assert df["region_code"].nunique() == 6
+    assert len(df) == 6 * len(pd.read_csv(out, encoding="utf-8-sig").query(
+        "region_code == 'S00001'"))
+    from wuwei_analysis.scale import read
+
+    ref = assess_many(read(data))
+    assert (df["status_code"].to_numpy() == ref["status_code"].to_numpy()).all()
+    assert df["synthetic"].all()                       # the output says so on every row
+    assert "合成数据" in text and "非真实统计" in text
+    assert main(["assess", "--region", "S00002", "--input", str(data)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("注意：输入为合成数据") and "合成县00002" in text
+
+
+def test_frames_equal_catches_a_status_or_a_number(synthetic_wuwei):
+    got = assess_many(synthetic_wuwei, regions=["620622"], engine="vectorized")
+    assert frames_equal(got.copy(), got) == []
+    i = int(np.nonzero(np.isfinite(got["p_meet"].to_numpy(float))
+                       & (got["p_meet"].to_numpy(float) > 0.05))[0][0])
+    bad = got.copy()
+    bad.loc[i, "p_meet"] *= 1 + 1e-7
+    assert [b[0] for b in frames_equal(bad, got)] == ["p_meet"]
+    bad = got.copy()
+    bad.loc[i, "status_code"] = "off_track" if got.loc[i, "status_code"] != "off_track" \
+        else "on_track"
+    assert [b[0] for b in frames_equal(bad, got)] == ["status_code"]
+
+
+def test_texts_do_not_depend_on_floating_point_noise():
+    """The two paths agree to ~1e-15, so texts round those numbers alike: 7.85 computed in
+    closed form and 7.850000000000004 from statsmodels, a zero trend of ±1e-17."""
+    from wuwei_analysis.assessment import _fmt, _signed, trend_phrase
+
+    assert _fmt(7.850000000000004, "小时") == _fmt(7.85, "小时")
+    assert _fmt(-1e-17, "‰") == _fmt(0.0, "‰") and not _fmt(-1e-17, "‰").startswith("-")
+    assert _signed(-1e-17, "‰") == _signed(1e-17, "‰") == _signed(0.0, "‰")
+    assert _signed(-0.5, "‰").startswith("-") and _signed(0.5, "‰").startswith("+")
+    assert trend_phrase(-1e-17, "‰") == trend_phrase(1e-17, "‰")
+    assert "基本持平" in trend_phrase(1e-17, "‰")
+    assert "下降" in trend_phrase(-0.5, "‰") and "上升" in trend_phrase(0.5, "‰")
+
+
+def test_nothing_below_the_engine_imports_it():
+    """Layers: store ← models ← assessment ← engine (← cli); executors and count_dist are
+    utilities that import nothing of the project."""
+    import ast
+    from pathlib import Path
+
+    import wuwei_analysis
+
+    root = Path(wuwei_analysis.__file__).parent
+
+    def imports(path: Path) -> set[str]:
+        pkg = path.relative_to(root.parent).with_suffix("").parts
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = list(pkg[:-1 if path.name != "__init__.py" else len(pkg)])
+                if node.level:
+                    base = base[:len(base) - node.level + 1]
+                    mod = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    mod = node.module or ""
+                found |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        return {m for m in found if m.startswith("wuwei_analysis")}
+
+    bad = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).as_posix()
+        mods = imports(path)
+        uses_engine = any(m.startswith("wuwei_analysis.engine") for m in mods)
+        if uses_engine and not rel.startswith(("engine/", "cli/")):
+            bad.append(rel)
+        if rel in ("executors.py", "models/count_dist.py") and mods:
+            bad.append((rel, sorted(mods)))
+        if rel.startswith(("models/", "store.py")) and any(
+                m.startswith(("wuwei_analysis.assessment", "wuwei_analysis.engine"))
+                for m in mods):
+            bad.append(rel)
+    assert bad == []
+    assert imports(root / "engine" / "batch.py") >= {"wuwei_analysis.models.calibrate"}

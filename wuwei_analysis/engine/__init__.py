@@ -1,0 +1,37 @@
+"""The vectorised model engine: many series at once, the same results as one at a time.
+
+Layer: engine — above models and assessment (it uses both, nothing below imports it).
+
+Public API::
+
+    assess_many(obs, regions=None, year=None, *, kind="annual", indicators=None,
+                breakdowns=False, texts=True, engine="auto")            -> DataFrame
+        every region × indicator (× breakdown) of a long table: the columns and rules of
+        assessment.assess_frame (ASSESS_COLUMNS + region_code, sex, urban_rural, age_group)
+    assess_all(obs, ..., executor="local"|"dask", address=None, workers=2, chunks=None,
+               client=None)                                               -> DataFrame
+        assess_many with the regions split into chunks run by executors.map_tasks
+        (local processes or a Dask cluster); ``wuwei assess --all`` calls it
+    forecast_many(obs, *, horizon_year=2030, table=True, engine="vectorized")
+                                                     -> (summary, forecast table)
+        forecast_series for every series of a long table
+    batch.forecast_series_many(years, values, *, unit, target, counts, exposures, ...)
+        forecast_series for lists of series (same arguments, one per series)
+
+How it works (:mod:`.batch`): series are padded arrays; log-linear / logit / linear trends
+are closed-form least squares, the Poisson / quasi-Poisson GLM is statsmodels' IRLS run for
+all series together, naive is arithmetic; the AUTO RULE of ``models.core`` (rolling-origin
+comparison of the primary model and ``naive``) is run for all series at once, one pass per
+training length. The one candidate not vectorised — ``damped``, which needs ≥ 12 points —
+sends its series to ``forecast_series`` unchanged, so every series gets the per-series
+result. Intervals and p_meet use the calibration constants read from ``models.calibrate``
+at call time and, for count models, the same deterministic count distribution
+(``models.count_dist``) as the per-series path. ``engine="auto"`` uses the per-series path
+below ``assess_many.AUTO_MIN_SERIES`` (200) series, where it is about as fast.
+"""
+from .assess_many import AUTO_MIN_SERIES, assess_all, assess_many, partition
+from .batch import forecast_series_many
+from .forecast_many import forecast_many
+
+__all__ = ["AUTO_MIN_SERIES", "assess_all", "assess_many", "forecast_many",
+           "forecast_series_many", "partition"]

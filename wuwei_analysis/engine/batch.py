@@ -1,0 +1,1197 @@
+"""Vectorised trend models: fit, select, forecast and p_meet for many series at once.
+
+Series are held as padded arrays (series × years, ``NaN`` after each series' last point)
+and every model of :mod:`wuwei_analysis.models` that ``model="auto"`` can pick from a
+series' own data is computed for all of them together with numpy:
+
+=============  ===========================================================================
+loglinear,     closed-form least squares on the modelling scale (the same centred design
+logit, linear  [1, year − mean year] as the per-series statsmodels OLS)
+poisson,       batched IRLS, the very iteration statsmodels' GLM runs (same start, same
+quasi_poisson  deviance stopping rule, covariance from the last weights); a series with
+               fewer than ``MIN_EVENTS_FOR_TREND`` events gets the pooled constant rate
+naive          last value carried forward, random-walk variance per year
+=============  ===========================================================================
+
+``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
+same rolling origins (one pass per training length, all series at once), the same
+candidates, the same scale-free error and the same SELECT_MARGIN. The one candidate not
+vectorised is ``damped`` (a numerical ETS likelihood fit): series that would consider it
+(at least DAMPED_MIN_POINTS points), and explicit ``damped`` requests, are
+handed to the per-series :func:`~wuwei_analysis.models.forecast_series` unchanged — so the
+result for *every* series is the per-series result. Synthetic and county data (≤ 11 years)
+never reach that branch.
+
+Intervals and p_meet are :func:`~wuwei_analysis.models.calibrate.predictive` computed for all
+series: the calibrated spread, the calibrated multipliers and t shape; for count models the
+exact count distribution of :mod:`wuwei_analysis.models.count_dist` (the same functions the
+per-series path calls). Every constant is read from the models' modules when used (never
+copied), so a recalibration changes both paths alike.
+
+Agreement with the per-series statsmodels path (estimates, intervals, p_meet) is to about
+1e-12 relative, shown in ``tests/test_engine.py`` to 1e-8 on random series with zeros, gaps
+and very short series. Decisions taken on a rounding-level difference (two model scores
+equal to the last bit, e.g. on a series that is exactly constant) can in principle go
+either way in either path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..models import calibrate as _cal
+from ..models import core as _core
+from ..models import fit as _fit
+from ..models.count_dist import rate_ge, rate_intervals, rate_le
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Models the vectorised engine fits itself (others go to the per-series path).
+VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive")
+_TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
+
+
+# =============================================================================== series
+@dataclass
+class SeriesBatch:
+    """Annual series as padded arrays (S series × T positions, ascending years).
+
+    ``x`` years, ``y`` values, ``c`` counts, ``e`` exposures (denominators) — ``NaN`` after a
+    series' ``n`` points; ``use_counts`` marks series whose counts and exposures are used
+    (every exposure finite and positive, as ``forecast_series`` requires; missing counts
+    are then derived from value × exposure / rate_scale).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    n: np.ndarray
+    c: np.ndarray | None = None
+    e: np.ndarray | None = None
+    use_counts: np.ndarray | None = None
+
+    def __post_init__(self):
+        S = self.x.shape[0]
+        if self.c is None:
+            self.c = np.full_like(self.x, np.nan)
+        if self.e is None:
+            self.e = np.full_like(self.x, np.nan)
+        if self.use_counts is None:
+            self.use_counts = np.zeros(S, bool)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Points present (S × T); computed once."""
+        m = self.__dict__.get("_mask")
+        if m is None or m.shape != self.x.shape:
+            m = np.arange(self.x.shape[1])[None, :] < self.n[:, None]
+            self.__dict__["_mask"] = m
+        return m
+
+    def take(self, rows) -> "SeriesBatch":
+        rows = np.asarray(rows)
+        t = max(int(self.n[rows].max()) if len(rows) else 1, 1)
+        return SeriesBatch(self.x[rows, :t], self.y[rows, :t], self.n[rows], self.c[rows, :t],
+                           self.e[rows, :t], self.use_counts[rows])
+
+    def series(self, i: int):
+        """(years, values, counts, exposures) of series ``i`` as the per-series path gets
+        them after ``_prepare`` (counts / exposures None when not used)."""
+        k = int(self.n[i])
+        x, y = self.x[i, :k].copy(), self.y[i, :k].copy()
+        if self.use_counts[i]:
+            return x, y, self.c[i, :k].copy(), self.e[i, :k].copy()
+        return x, y, None, None
+
+    @classmethod
+    def from_lists(cls, years, values, counts=None, exposures=None, rate_scale=1.0
+                   ) -> "SeriesBatch":
+        """From per-series sequences, prepared exactly as ``forecast_series`` prepares one
+        series (NaN values dropped, years sorted, counts derived where missing)."""
+        from ..models.forecast import _prepare
+
+        S = len(years)
+        rs = np.broadcast_to(np.asarray(rate_scale, float), (S,))
+        prepared = []
+        for i in range(S):
+            cnt = None if counts is None else counts[i]
+            exp_ = None if exposures is None else exposures[i]
+            prepared.append(_prepare(years[i], values[i], cnt, exp_, float(rs[i])))
+        T = max([len(p[0]) for p in prepared] + [1])
+        x = np.full((S, T), np.nan)
+        y, c, e = x.copy(), x.copy(), x.copy()
+        n = np.zeros(S, np.int64)
+        use = np.zeros(S, bool)
+        for i, (xi, yi, ci, ei) in enumerate(prepared):
+            k = len(xi)
+            n[i] = k
+            x[i, :k], y[i, :k] = xi, yi
+            if ci is not None:
+                use[i] = True
+                c[i, :k], e[i, :k] = ci, ei
+        return cls(x, y, n, c, e, use)
+
+
+def pack_long(keys: np.ndarray, years: np.ndarray, values: np.ndarray,
+              numerators: np.ndarray | None = None, denominators: np.ndarray | None = None,
+              rate_scale: np.ndarray | float = 1.0, n_series: int | None = None
+              ) -> SeriesBatch:
+    """A :class:`SeriesBatch` from long arrays: ``keys`` are series numbers 0…S−1; one row per
+    series and year (de-duplicate first), values finite. ``rate_scale`` is per series."""
+    keys = np.asarray(keys, np.int64)
+    years = np.asarray(years, float)
+    values = np.asarray(values, float)
+    S = int(n_series if n_series is not None else (keys.max() + 1 if len(keys) else 0))
+    order = np.lexsort((years, keys))
+    k, yr, v = keys[order], years[order], values[order]
+    num = np.full(len(k), np.nan) if numerators is None else \
+        np.asarray(numerators, float)[order]
+    den = np.full(len(k), np.nan) if denominators is None else \
+        np.asarray(denominators, float)[order]
+    n = np.bincount(k, minlength=S).astype(np.int64)
+    T = max(int(n.max()) if S else 1, 1)
+    start = np.zeros(S + 1, np.int64)
+    np.cumsum(n, out=start[1:])
+    pos = np.arange(len(k)) - start[k]
+    x = np.full((S, T), np.nan)
+    y, c, e = x.copy(), x.copy(), x.copy()
+    x[k, pos], y[k, pos], c[k, pos], e[k, pos] = yr, v, num, den
+    M = np.arange(T)[None, :] < n[:, None]
+    has_den = (M & np.isfinite(e)).any(axis=1)
+    e_ok = np.where(M, np.isfinite(e) & (e > 0), True).all(axis=1)
+    use = has_den & e_ok & (n > 0)
+    rs = np.broadcast_to(np.asarray(rate_scale, float), (S,))
+    with np.errstate(invalid="ignore"):
+        derived = np.round(y * e / rs[:, None])
+    c = np.where(use[:, None] & M, np.where(np.isfinite(c), c, derived), np.nan)
+    e = np.where(use[:, None] & M, e, np.nan)
+    return SeriesBatch(x, y, n, c, e, use)
+
+
+# =============================================================================== fits
+@dataclass
+class Fits:
+    """One fitted model per row. Prediction at years ``xs`` (rows × k), with d = xs − C::
+
+        m = A + B·d,    s = √max(V0 + V1·d + V2·d², 0)     (modelling scale, textbook sd)
+    """
+
+    model: np.ndarray           # model name per row (object)
+    kind: np.ndarray            # scale kind per row: "log" / "logit" / "identity"
+    A: np.ndarray
+    B: np.ndarray
+    C: np.ndarray
+    V0: np.ndarray
+    V1: np.ndarray
+    V2: np.ndarray
+    df: np.ndarray              # degrees of freedom (int)
+    u: np.ndarray               # pace (per year, modelling scale, floored)
+    slope: np.ndarray           # Fit.slope
+    x_last: np.ndarray          # last fitted year
+    fitted_last: np.ndarray     # the fitted value (unit) in the last year
+    fail: np.ndarray            # the model cannot be fitted (ForecastError)
+    count: np.ndarray           # count model rows
+    phi: np.ndarray
+    e_future: np.ndarray
+    rate_scale: np.ndarray
+    params: dict = field(default_factory=dict)   # name → array (NaN where not defined)
+
+    def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = xs - self.C[:, None]
+        m = self.A[:, None] + self.B[:, None] * d
+        v = self.V0[:, None] + self.V1[:, None] * d + self.V2[:, None] * d * d
+        return m, np.sqrt(np.maximum(v, 0.0))
+
+    @classmethod
+    def empty(cls, S: int) -> "Fits":
+        f = np.full(S, np.nan)
+        return cls(model=np.full(S, "none", object), kind=np.full(S, "identity", object),
+                   A=f.copy(), B=f.copy(), C=f.copy(), V0=f.copy(), V1=f.copy(),
+                   V2=f.copy(), df=np.ones(S, np.int64), u=f.copy(), slope=f.copy(),
+                   x_last=f.copy(), fitted_last=f.copy(), fail=np.ones(S, bool),
+                   count=np.zeros(S, bool), phi=np.ones(S), e_future=f.copy(),
+                   rate_scale=np.ones(S), params={})
+
+    def put(self, rows: np.ndarray, other: "Fits") -> None:
+        """Rows ``rows`` of self become ``other`` (of length len(rows))."""
+        for name in ("model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope",
+                     "x_last", "fitted_last", "fail", "count", "phi", "e_future",
+                     "rate_scale"):
+            getattr(self, name)[rows] = getattr(other, name)
+        S = len(self.A)
+        for k, v in other.params.items():
+            if k not in self.params:
+                self.params[k] = np.full(S, np.nan)
+            self.params[k][rows] = v
+
+
+def _msum(a: np.ndarray, M: np.ndarray) -> np.ndarray:
+    return np.where(M, a, 0.0).sum(axis=1)
+
+
+def _last(a: np.ndarray, M: np.ndarray) -> np.ndarray:
+    n = M.sum(axis=1)
+    return a[np.arange(len(a)), np.maximum(n - 1, 0)]
+
+
+def _ols_slope(x: np.ndarray, z: np.ndarray, M: np.ndarray) -> tuple:
+    """(slope, mean x, mean z, centred x, sxx) of z on x over M (pace / OLS formula)."""
+    n = M.sum(axis=1)
+    xbar = _msum(x, M) / n
+    zbar = _msum(z, M) / n
+    xc = np.where(M, x - xbar[:, None], 0.0)
+    sxx = (xc * xc).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = (xc * np.where(M, z - zbar[:, None], 0.0)).sum(axis=1) / sxx
+    return b, xbar, zbar, xc, sxx
+
+
+def _floor(kind: str, y: np.ndarray, M: np.ndarray) -> np.ndarray:
+    floor = _cal.U_FLOOR[kind]
+    if kind == "identity":
+        n = M.sum(axis=1)
+        return floor * np.maximum(_msum(np.abs(y), M) / n, 1e-9)
+    return np.full(len(y), float(floor))
+
+
+def to_scale(kind: str, y: np.ndarray, M: np.ndarray, c=None, e=None, emp=None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(z, fail): ``to_model_scale`` of the points in M (zeros on the log scale replaced by
+    half the smallest positive value in M; a logit of counts where ``emp``)."""
+    S = y.shape[0]
+    fail = np.zeros(S, bool)
+    with np.errstate(all="ignore"):
+        if kind == "log":
+            neg = (M & (y < 0)).any(axis=1)
+            pos = M & (y > 0)
+            fail = neg | ~pos.any(axis=1)
+            minpos = np.where(pos, y, np.inf).min(axis=1)
+            yy = np.where(y == 0, (minpos / 2.0)[:, None], y)
+            z = np.log(yy)
+        elif kind == "logit":
+            top = 100.0
+            p = np.clip(y / top, _fit.LOGIT_EPS, 1.0 - _fit.LOGIT_EPS)
+            z = np.log(p / (1.0 - p))
+            if emp is not None and np.any(emp):
+                pe = (c + 0.5) / (e + 1.0)
+                z = np.where(emp[:, None], np.log(pe / (1 - pe)), z)
+        else:
+            z = y.copy()
+    return np.where(M, z, np.nan), fail
+
+
+def fit_trend(x, y, M, kind: str, model: str, c=None, e=None, emp=None) -> Fits:
+    """loglinear / logit / linear: OLS of z on [1, x − x̄] (``models.fit.fit_trend``)."""
+    S = x.shape[0]
+    z, fail = to_scale(kind, y, M, c, e, emp)
+    n = M.sum(axis=1).astype(float)
+    b, xbar, zbar, xc, sxx = _ols_slope(x, z, M)
+    # a constant series: an exactly flat line (as models.fit.fit_trend)
+    z0 = z[:, 0]
+    const = np.where(M, z == z0[:, None], True).all(axis=1)
+    b = np.where(const, 0.0, b)
+    a = np.where(const, z0, zbar)
+    with np.errstate(invalid="ignore"):
+        r = np.where(M, z - a[:, None] - b[:, None] * (x - xbar[:, None]), 0.0)
+    ssr = np.where(const, 0.0, (r * r).sum(axis=1))
+    dfree = n - 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma2 = np.where(dfree > 0, ssr / np.where(dfree > 0, dfree, 1), 0.0)
+        V2 = sigma2 / sxx
+    x_last = _last(x, M)
+    z_last_fit = a + b * (x_last - xbar)
+    u = np.maximum(np.abs(b), _floor(kind, y, M))
+    f = Fits(model=np.full(S, model, object), kind=np.full(S, kind, object), A=a, B=b,
+             C=xbar, V0=sigma2 * (1.0 + 1.0 / n), V1=np.zeros(S), V2=V2,
+             df=np.maximum(dfree, 1).astype(np.int64), u=u, slope=b, x_last=x_last,
+             fitted_last=_inv(kind, z_last_fit), fail=fail, count=np.zeros(S, bool),
+             phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f.params = {"intercept": a, "slope": b, "slope_se": np.sqrt(sigma2 / sxx),
+                    "centre_year": xbar, "resid_sd": np.sqrt(sigma2)}
+    return f
+
+
+def fit_naive(x, y, M, kind: str) -> Fits:
+    """Last value carried forward (``models.fit.fit_naive``)."""
+    S = x.shape[0]
+    z, fail = to_scale(kind, y, M)
+    n = M.sum(axis=1)
+    D = M[:, 1:] & M[:, :-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dz = z[:, 1:] - z[:, :-1]
+        gaps = x[:, 1:] - x[:, :-1]
+        nd = D.sum(axis=1)
+        q = np.where(nd > 0, np.where(D, dz * dz / gaps, 0.0).sum(axis=1)
+                     / np.maximum(nd, 1), 0.0)
+    last = _last(z, M)
+    x_last = _last(x, M)
+    b = _ols_slope(x, z, M)[0]
+    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
+    f = Fits(model=np.full(S, "naive", object), kind=np.full(S, kind, object), A=last,
+             B=np.zeros(S), C=x_last, V0=np.zeros(S), V1=q, V2=np.zeros(S),
+             df=np.maximum(n - 1, 1).astype(np.int64), u=u, slope=np.zeros(S),
+             x_last=x_last, fitted_last=_last(y, M), fail=fail, count=np.zeros(S, bool),
+             phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S))
+    f.params = {"last_value": _last(y, M), "rw_sd_per_year": np.sqrt(q)}
+    return f
+
+
+def _poisson_deviance(d, mu, M):
+    with np.errstate(all="ignore"):
+        r = np.clip(d / mu, _FLOAT_EPS, np.inf)
+        dev = 2 * (d * np.log(r) - (d - mu))
+    return np.where(M, dev, 0.0).sum(axis=1)
+
+
+_FLOAT_EPS = np.finfo(float).eps
+
+
+def _irls(x1, d, off, M, maxiter: int = 100, tol: float = 1e-8):
+    """statsmodels' GLM IRLS (Poisson, log link) for many series: (params a, b; the last
+    weights; converged). Same start (μ₀ = (y + ȳ)/2), same update, same stopping rule
+    (|Δ deviance| ≤ tol)."""
+    S = x1.shape[0]
+    n = M.sum(axis=1)
+    dbar = _msum(d, M) / n
+    mu = np.where(M, (d + dbar[:, None]) / 2.0, 1.0)
+    lin = np.log(np.clip(mu, _FLOAT_EPS, np.inf))
+    dev = _poisson_deviance(d, mu, M)
+    a = np.zeros(S)
+    b = np.zeros(S)
+    w_last = np.ones_like(mu)
+    active = np.ones(S, bool)
+    for _ in range(maxiter):
+        idx = np.nonzero(active)[0]
+        if len(idx) == 0:
+            break
+        Mi, mui, di = M[idx], mu[idx], d[idx]
+        xi, offi = x1[idx], off[idx]
+        with np.errstate(all="ignore"):
+            w = 1.0 / ((1.0 / mui) ** 2 * mui)
+            zw = lin[idx] + (1.0 / mui) * (di - mui) - offi
+        w = np.where(Mi, w, 0.0)
+        zw = np.where(Mi, zw, 0.0)
+        s0 = w.sum(axis=1)
+        s1 = (w * xi).sum(axis=1)
+        s2 = (w * xi * xi).sum(axis=1)
+        t0 = (w * zw).sum(axis=1)
+        t1 = (w * xi * zw).sum(axis=1)
+        det = s0 * s2 - s1 * s1
+        with np.errstate(all="ignore"):
+            ai = (s2 * t0 - s1 * t1) / det
+            bi = (s0 * t1 - s1 * t0) / det
+            lin_i = ai[:, None] + bi[:, None] * xi + offi
+            mu_i = np.exp(lin_i)
+        mu_i = np.where(Mi, mu_i, 1.0)
+        dev_i = _poisson_deviance(di, mu_i, Mi)
+        conv = np.abs(dev_i - dev[idx]) <= tol
+        a[idx], b[idx] = ai, bi
+        w_last[idx] = w
+        lin[idx], mu[idx], dev[idx] = lin_i, mu_i, dev_i
+        active[idx[conv | ~np.isfinite(dev_i)]] = False
+    return a, b, w_last, ~active
+
+
+def fit_poisson(x, d, e, y, M, rate_scale) -> Fits:
+    """Poisson / quasi-Poisson trend or the pooled constant rate (``fit.fit_poisson``)."""
+    S = x.shape[0]
+    n = M.sum(axis=1)
+    fail = (M & ((e <= 0) | (d < 0))).any(axis=1)
+    xbar = _msum(x, M) / n
+    k = _fit.EXPOSURE_YEARS
+    pos = np.arange(x.shape[1])[None, :]
+    lastk = M & (pos >= (n - k)[:, None])
+    e_future = _msum(e, lastk) / lastk.sum(axis=1)
+    total = _msum(d, M)
+    const = total < _fit.MIN_EVENTS_FOR_TREND
+    esum = _msum(e, M)
+    with np.errstate(all="ignore"):
+        eta0 = np.log((total + 0.5) / esum)
+        se0 = 1.0 / np.sqrt(total + 0.5)
+    x1 = np.where(M, x - xbar[:, None], 0.0)
+    A, B = eta0.copy(), np.zeros(S)
+    V0, V1, V2 = se0 ** 2, np.zeros(S), np.zeros(S)
+    phi = np.ones(S)
+    model = np.full(S, "poisson", object)
+    dfree = n - 2
+    df = np.maximum(n - 1, 1).astype(np.int64)
+    slope_se = np.full(S, np.nan)
+    tr = np.nonzero(~const & ~fail)[0]
+    if len(tr):
+        Mt = M[tr]
+        with np.errstate(all="ignore"):
+            off = np.where(Mt, np.log(e[tr]), 0.0)
+        a, b, w, _ = _irls(x1[tr], np.where(Mt, d[tr], 0.0), off, Mt)
+        xt = x1[tr]
+        s0, s1, s2 = w.sum(axis=1), (w * xt).sum(axis=1), (w * xt * xt).sum(axis=1)
+        det = s0 * s2 - s1 * s1
+        with np.errstate(all="ignore"):
+            c00, c01, c11 = s2 / det, -s1 / det, s0 / det
+            mu = np.exp(a[:, None] + b[:, None] * xt + off)
+            pear = np.where(Mt, (d[tr] - mu) ** 2 / mu, 0.0).sum(axis=1)
+        dft = dfree[tr]
+        ph = np.where(dft > 0, pear / np.where(dft > 0, dft, 1), 1.0)
+        quasi = (dft >= 2) & (ph > _fit.QUASI_POISSON_PHI)
+        mult = np.where(quasi, ph, 1.0)
+        c00, c01, c11 = c00 * mult, c01 * mult, c11 * mult
+        A[tr], B[tr] = a, b
+        V0[tr], V1[tr], V2[tr] = c00, 2.0 * c01, c11
+        phi[tr] = np.where(quasi, ph, 1.0)
+        model[tr] = np.where(quasi, "quasi_poisson", "poisson")
+        df[tr] = np.maximum(dft, 1)
+        slope_se[tr] = np.sqrt(c11)
+    x_last = _last(x, M)
+    zfit_last = A + B * (x_last - xbar)
+    u = np.maximum(np.abs(B), float(_cal.U_FLOOR["log"]))
+    f = Fits(model=model, kind=np.full(S, "log", object), A=A, B=B, C=xbar, V0=V0, V1=V1,
+             V2=V2, df=df, u=u, slope=B.copy(), x_last=x_last,
+             fitted_last=np.exp(np.clip(zfit_last, -700, 700)) * rate_scale, fail=fail,
+             count=np.ones(S, bool), phi=phi, e_future=e_future,
+             rate_scale=np.asarray(rate_scale, float) * np.ones(S))
+    f.params = {"intercept": np.where(const, np.nan, A), "slope": B.copy(),
+                "slope_se": slope_se, "centre_year": xbar,
+                "dispersion": np.where(const, np.nan, phi), "events_total": total,
+                "log_rate": np.where(const, eta0, np.nan),
+                "log_rate_se": np.where(const, se0, np.nan)}
+    return f
+
+
+def _inv(kind, z):
+    z = np.asarray(z, float)
+    if isinstance(kind, str):
+        kind = np.full(z.shape[:1], kind, object)
+    kind = np.asarray(kind, object)
+    zc = np.clip(z, -700, 700)
+    k = kind.reshape((-1,) + (1,) * (z.ndim - 1))
+    with np.errstate(over="ignore"):
+        return np.where(k == "log", np.exp(zc),
+                        np.where(k == "logit", 100.0 / (1.0 + np.exp(-zc)), z))
+
+
+def _fwd(kind: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Scale.fwd per row (threshold transform; no zero handling)."""
+    y = np.asarray(y, float)
+    with np.errstate(all="ignore"):
+        lg = np.log(y)
+        p = np.clip(y / 100.0, _fit.LOGIT_EPS, 1.0 - _fit.LOGIT_EPS)
+        lt = np.log(p / (1.0 - p))
+    return np.where(kind == "log", lg, np.where(kind == "logit", lt, y))
+
+
+# =============================================================================== fit a model
+def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
+              primary: np.ndarray, scale: np.ndarray, rate_scale: np.ndarray) -> Fits:
+    """``core.fit_named(spec, name, …)`` for rows of a batch, on the points in M (rows × T)."""
+    x, y = batch.x[rows][:, :M.shape[1]], batch.y[rows][:, :M.shape[1]]
+    c, e = batch.c[rows][:, :M.shape[1]], batch.e[rows][:, :M.shape[1]]
+    use = batch.use_counts[rows]
+    sc = scale[rows]
+    out = Fits.empty(len(rows))
+    if name == "poisson":
+        ok = np.nonzero(use)[0]
+        if len(ok):
+            out.put(ok, fit_poisson(x[ok], c[ok], e[ok], y[ok], M[ok], rate_scale[rows][ok]))
+        return out          # rows without counts stay failed ("needs counts")
+    for kind in ("log", "logit", "identity"):
+        sel = np.nonzero(sc == kind)[0]
+        if not len(sel):
+            continue
+        if name == "naive":
+            out.put(sel, fit_naive(x[sel], y[sel], M[sel], kind))
+        elif name in ("loglinear", "logit", "linear"):
+            want = _fit.SCALE_OF_MODEL[name]
+            if want != kind:        # fit_named: the model's own scale, no counts
+                out.put(sel, fit_trend(x[sel], y[sel], M[sel], want, name))
+            else:
+                emp = use[sel] if name == "logit" else None
+                out.put(sel, fit_trend(x[sel], y[sel], M[sel], want, name, c[sel], e[sel],
+                                       emp))
+        else:
+            raise ValueError(f"model {name!r} is not vectorised")
+    return out
+
+
+# =============================================================================== auto rule
+def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarray:
+    """``core._z_actual`` for each row over the whole series."""
+    x, y = batch.x[rows], batch.y[rows]
+    M = batch.mask[rows]
+    za = np.full(x.shape, np.nan)
+    pr, sc = primary[rows], scale[rows]
+    use = batch.use_counts[rows]
+    cnt = (pr == "poisson") & use
+    if cnt.any():
+        d, e = batch.c[rows][cnt], batch.e[rows][cnt]
+        with np.errstate(all="ignore"):
+            za[cnt] = np.log((d + 0.5) / e * rate_scale[rows][cnt][:, None])
+    for kind in ("log", "logit", "identity"):
+        sel = ~cnt & (sc == kind)
+        if not sel.any():
+            continue
+        z, fail = to_scale(kind, y[sel], M[sel])
+        za[sel] = np.where(fail[:, None], np.where(M[sel], y[sel], np.nan), z)
+    return za
+
+
+def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
+                     ) -> dict[str, np.ndarray]:
+    """``core.selection_scores`` with candidates (primary, naive) for ``rows``: the mean
+    absolute rolling-origin error on the modelling scale (NaN: no comparable origin).
+
+    The primaries compared are the straight-line trends (a rate with counts keeps its
+    Poisson model without comparison), fitted as ``fit_trend`` fits them; for each origin
+    both candidates share the training values on the modelling scale (zeros replaced
+    within the training years, as ``to_model_scale`` does for the shorter series).
+    """
+    rows = np.asarray(rows)
+    R = len(rows)
+    n = batch.n[rows]
+    x = batch.x[rows]
+    y = batch.y[rows]
+    pr, sc = primary[rows], scale[rows]
+    emp_all = batch.use_counts[rows] & (pr == "logit")
+    if np.any(~np.isin(pr, ("loglinear", "logit", "linear"))):
+        raise ValueError("selection compares straight-line trends with naive only")
+    za = _z_actual(batch, rows, primary, scale, rate_scale)
+    first = np.maximum(_core.AUTO_MIN_TRAIN, n - 1 - _core.AUTO_MAX_ORIGINS)
+    sums = {"primary": np.zeros(R), "naive": np.zeros(R)}
+    cnts = {"primary": np.zeros(R), "naive": np.zeros(R)}
+    T = x.shape[1]
+    H = _core.AUTO_HORIZON
+    jpos = np.arange(T)[None, :]
+    for o in range(int(first.min()) if R else 0, T - 1):
+        L = o + 1
+        has = (first <= o) & (o <= n - 2)
+        if not has.any():
+            continue
+        sub = np.nonzero(has)[0]
+        xs = x[sub]
+        # targets: observed years j > o with x[j] − x[o] ≤ AUTO_HORIZON
+        with np.errstate(invalid="ignore"):
+            tgt = (jpos > o) & (jpos < n[sub][:, None]) & (xs - xs[:, o:o + 1] <= H)
+        anyt = tgt.any(axis=1)
+        sub, tgt, xs = sub[anyt], tgt[anyt], xs[anyt]
+        if not len(sub):
+            continue
+        xw = xs[:, :L]
+        ones = np.ones((len(sub), L), bool)
+        m_p = np.empty(xs.shape)
+        m_n = np.empty(xs.shape)
+        failed = np.zeros(len(sub), bool)
+        for kind in ("log", "logit", "identity"):
+            g = np.nonzero(sc[sub] == kind)[0]
+            if not len(g):
+                continue
+            gr = sub[g]
+            z, fail = to_scale(kind, y[gr, :L], ones[g])
+            failed[g] = fail
+            m_n[g] = z[:, L - 1:L]                                     # naive: last value
+            emp = emp_all[gr]
+            if emp.any():
+                zr = z.copy()
+                zr[emp] = to_scale(kind, y[gr[emp], :L], ones[g][emp],
+                                   batch.c[rows[gr[emp]], :L], batch.e[rows[gr[emp]], :L],
+                                   np.ones(int(emp.sum()), bool))[0]
+            else:
+                zr = z
+            # fit_trend: OLS on [1, x − x̄]; a constant series gets an exactly flat line
+            xg = xw[g]
+            xbar = xg.sum(axis=1) / L
+            zbar = zr.sum(axis=1) / L
+            xc = xg - xbar[:, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                b = (xc * (zr - zbar[:, None])).sum(axis=1) / (xc * xc).sum(axis=1)
+            const = (zr == zr[:, :1]).all(axis=1)
+            b = np.where(const, 0.0, b)
+            a = np.where(const, zr[:, 0], zbar)
+            m_p[g] = a[:, None] + b[:, None] * (xs[g] - xbar[:, None])
+        ok = ~failed
+        for cand, m in (("primary", m_p), ("naive", m_n)):
+            w = tgt & ok[:, None]
+            with np.errstate(invalid="ignore"):
+                err = np.abs(m - za[sub])
+            sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
+            cnts[cand][sub] += w.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        return {k: np.where(cnts[k] > 0, sums[k] / np.maximum(cnts[k], 1), np.nan)
+                for k in sums}
+
+
+def choose_models(batch: SeriesBatch, primary, scale, rate_scale
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The AUTO RULE for every series: (model name per series, scores). A rate with counts
+    keeps its Poisson model; series with enough points for the damped candidate get
+    "per_series" (handed to ``forecast_series``)."""
+    S = len(batch)
+    n = batch.n
+    name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
+    scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan)}
+    compare = (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2 and 3
+    damped = compare & (n >= _core.DAMPED_MIN_POINTS)
+    name[damped] = "per_series"
+    sel = np.nonzero(compare & ~damped)[0]
+    if len(sel):
+        sc = selection_scores(batch, sel, primary, scale, rate_scale)
+        base, nv = sc["primary"], sc["naive"]
+        pick = np.isfinite(base) & np.isfinite(nv) & (
+            nv < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL))
+        name[sel[pick]] = "naive"
+        scores["primary"][sel], scores["naive"][sel] = base, nv
+    return name, scores
+
+
+# =============================================================================== forecast
+@dataclass
+class Targets:
+    """Per-series target arrays (see :func:`forecast_batch`)."""
+
+    kind: np.ndarray                  # at_most / at_least / around / relative_change /
+    #                                   direction / gap / "" (none)
+    threshold: np.ndarray             # NaN: none
+    year: np.ndarray                  # target year (int; 0: none)
+    tolerance: np.ndarray
+    change: np.ndarray
+    good: np.ndarray                  # direction / gap: +1 (up is good) or −1
+
+    @classmethod
+    def none(cls, S: int) -> "Targets":
+        return cls(np.full(S, "", object), np.full(S, np.nan), np.zeros(S, np.int64),
+                   np.full(S, np.nan), np.full(S, np.nan), np.ones(S))
+
+    @classmethod
+    def from_targets(cls, targets, thresholds=None) -> "Targets":
+        """From :class:`~wuwei_analysis.targets.Target` objects (None: no target) and the
+        thresholds resolved for each (default ``target.threshold()``)."""
+        S = len(targets)
+        out = cls.none(S)
+        for i, t in enumerate(targets):
+            if t is None:
+                continue
+            out.kind[i] = t.kind
+            out.year[i] = int(t.year)
+            thr = t.threshold() if thresholds is None else thresholds[i]
+            out.threshold[i] = np.nan if thr is None else float(thr)
+            out.tolerance[i] = np.nan if t.tolerance is None else float(t.tolerance)
+            out.change[i] = np.nan if t.change is None else float(t.change)
+            out.good[i] = -1.0 if (t.kind == "gap" or t.direction == "down") else 1.0
+        return out
+
+
+def meets(kind, value, threshold, tolerance, change) -> np.ndarray:
+    """``Target.meets`` for threshold kinds, per row (False where it cannot be judged)."""
+    eps = 1e-9
+    v, t = np.asarray(value, float), np.asarray(threshold, float)
+    with np.errstate(invalid="ignore"):
+        le = v <= t + eps
+        ge = v >= t - eps
+        around = np.abs(v - t) <= tolerance + eps
+    out = np.where(kind == "at_most", le, np.where(kind == "at_least", ge, False))
+    out = np.where(kind == "around", around, out)
+    out = np.where(kind == "relative_change", np.where(change < 0, le, ge), out)
+    return out & np.isfinite(t) & np.isfinite(v)
+
+
+def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
+    """Calibrated predictive (``calibrate.predictive``): m, sd, k80, k95, nu per row."""
+    m, s = fits.predict(xs)
+    h = np.maximum(xs - np.floor(x_obs_last)[:, None], 0.0)
+    R = len(m)
+    c = np.empty(R)
+    k80 = np.empty(R)
+    k95 = np.empty(R)
+    nu = np.empty(R)
+    for name in np.unique(fits.model):
+        sel = fits.model == name
+        if name == "none":
+            c[sel] = k80[sel] = k95[sel] = nu[sel] = np.nan
+            continue
+        cst = _cal.constants(name)
+        c[sel], k80[sel], k95[sel] = cst["c"], cst["k80"], cst["k95"]
+        nu[sel] = _cal.shape_nu(round(cst["k80"], 6), round(cst["k95"], 6))
+    infl = np.ones(R)
+    for df in np.unique(fits.df[~fits.count]):
+        infl[(~fits.count) & (fits.df == df)] = _cal.t_infl(int(df))
+    sd = np.sqrt(s ** 2 * infl[:, None] + (c[:, None] * fits.u[:, None] * h) ** 2)
+    return m, sd, k80, k95, nu
+
+
+def _cdf_le(fits: Fits, m, sd, k80, nu, thr) -> np.ndarray:
+    """P(value ≤ thr) per row at one year (m, sd: one column)."""
+    from scipy import special
+
+    R = len(m)
+    out = np.full(R, np.nan)
+    cnt = fits.count
+    if cnt.any():
+        out[cnt] = rate_le(thr[cnt], m[cnt], sd[cnt] * (k80[cnt] / _cal.Z80),
+                           fits.e_future[cnt], fits.phi[cnt], fits.rate_scale[cnt])
+    o = ~cnt & np.isfinite(thr)
+    if o.any():
+        kind = fits.kind[o]
+        t = thr[o]
+        tt = np.where(kind == "logit", np.clip(t, _fit.LOGIT_EPS * 100.0,
+                                               (1 - _fit.LOGIT_EPS) * 100.0),
+                      np.where(kind == "log", np.maximum(t, 1e-300), t))
+        zt = _fwd(kind, tt)
+        mm, ss, nn = m[o], sd[o], nu[o]
+        tq = _vec_tq90(nn)
+        with np.errstate(all="ignore"):
+            p = special.stdtr(nn, (zt - mm) / (ss * k80[o] / tq))
+        p = np.where(ss <= 0, np.where(mm <= zt + 1e-12, 1.0, 0.0), p)
+        p = np.where(((kind == "log") | (kind == "logit")) & (t <= 0), 0.0, p)
+        p = np.where((kind == "logit") & (t >= (1 - 1e-12) * 100.0), 1.0, p)
+        out[o] = p
+    return out
+
+
+def _vec_tq90(nu: np.ndarray) -> np.ndarray:
+    out = np.empty(len(nu))
+    for v in np.unique(nu):
+        out[nu == v] = _cal._tq90(float(v))
+    return out
+
+
+def _p_ge(fits, m, sd, k80, nu, thr):
+    out = np.full(len(m), np.nan)
+    cnt = fits.count
+    if cnt.any():
+        out[cnt] = rate_ge(thr[cnt], m[cnt], sd[cnt] * (k80[cnt] / _cal.Z80),
+                           fits.e_future[cnt], fits.phi[cnt], fits.rate_scale[cnt])
+    o = ~cnt
+    if o.any():
+        sub = _subfits(fits, o)
+        out[o] = 1.0 - _cdf_le(sub, m[o], sd[o], k80[o], nu[o], thr[o])
+    return out
+
+
+def _subfits(fits: Fits, sel) -> Fits:
+    kw = {k: getattr(fits, k)[sel] for k in (
+        "model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope", "x_last",
+        "fitted_last", "fail", "count", "phi", "e_future", "rate_scale")}
+    return Fits(**kw, params={k: v[sel] for k, v in fits.params.items()})
+
+
+def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets) -> np.ndarray:
+    """``forecast.p_meet_value`` per row at the target year (m, sd: that year)."""
+    kind, thr = tg.kind, tg.threshold
+    out = np.full(len(m), np.nan)
+    le_kind = (kind == "at_most") | ((kind == "relative_change") & (tg.change < 0))
+    ge_kind = ((kind == "at_least") | (kind == "relative_change")) & ~le_kind
+    fin = np.isfinite(thr)
+    sel = le_kind & fin
+    if sel.any():
+        out[sel] = _cdf_le(_subfits(fits, sel), m[sel], sd[sel], k80[sel], nu[sel], thr[sel])
+    sel = ge_kind & fin
+    if sel.any():
+        out[sel] = _p_ge(_subfits(fits, sel), m[sel], sd[sel], k80[sel], nu[sel], thr[sel])
+    sel = (kind == "around") & fin
+    if sel.any():
+        f = _subfits(fits, sel)
+        tol = tg.tolerance[sel]
+        a = _cdf_le(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] + tol)
+        b = _p_ge(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] - tol)
+        out[sel] = np.maximum(0.0, a - (1.0 - b))
+    return out
+
+
+def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
+    """{level: (lo, hi)} for ``levels`` (0.8 and / or 0.95) of the calibrated predictive per
+    row (m, sd: rows × years), as ``Predictive.interval`` computes them; for count models
+    every quantile is its own search (:func:`~wuwei_analysis.models.count_dist.
+    count_quantile`), so asking for one level gives what asking for both gives."""
+    out = {}
+    mult = {0.8: k80, 0.95: k95}
+    for level in levels:
+        k = mult[level]
+        out[level] = (_inv(fits.kind, m - k[:, None] * sd), _inv(fits.kind, m + k[:, None] * sd))
+    cnt = fits.count
+    if cnt.any():
+        K = m.shape[1]
+        mm, ss = m[cnt], sd[cnt] * (k80[cnt] / _cal.Z80)[:, None]
+        rep = lambda a: np.repeat(a, K)  # noqa: E731
+        iv = rate_intervals(tuple(levels), mm.reshape(-1), ss.reshape(-1),
+                            rep(fits.e_future[cnt]), rep(fits.phi[cnt]),
+                            rep(fits.rate_scale[cnt]))
+        for level, (a, b) in iv.items():
+            out[level][0][cnt] = a.reshape(mm.shape)
+            out[level][1][cnt] = b.reshape(mm.shape)
+    return out
+
+
+def point(fits: Fits, m) -> np.ndarray:
+    """The point forecast (median): inverse scale, times rate_scale for count models."""
+    return _inv(fits.kind, m) * np.where(fits.count, fits.rate_scale, 1.0)[:, None]
+
+
+def fit_final(batch: SeriesBatch, names: np.ndarray, primary, scale, rate_scale,
+              fallback: bool = True) -> Fits:
+    """The chosen model of each series fitted on all its points; a model that cannot be
+    fitted falls back to a linear trend (``forecast_series`` with ``model="auto"``)."""
+    S = len(batch)
+    fits = Fits.empty(S)
+    M = batch.mask
+    for name in np.unique(names):
+        if name not in VECTOR_MODELS:
+            continue
+        rows = np.nonzero(names == name)[0]
+        fits.put(rows, fit_named(name, batch, M[rows], rows, primary, scale, rate_scale))
+    if fallback:
+        bad = np.nonzero(fits.fail & np.isin(names, VECTOR_MODELS))[0]
+        if len(bad):
+            lin = fit_named("linear", batch, M[bad], bad, primary,
+                            np.full(S, "log", object), rate_scale)
+            fits.put(bad, lin)
+    return fits
+
+
+def direction_p(x: np.ndarray, y: np.ndarray, M: np.ndarray, good: np.ndarray,
+                absolute: np.ndarray, base_year: int | None = None, window: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``forecast.direction_confidence`` for every row: (p, slope); p NaN with < 3 points.
+
+    The window is the years from ``base_year`` on if there are at least 3, else the last
+    ``window`` points; the arithmetic follows ``targets.trend_slope_confidence`` in the same
+    order (sequential sums), so exact zeros (a constant series) come out alike.
+    """
+    import importlib
+
+    _fc = importlib.import_module("wuwei_analysis.models.forecast")
+    base_year = _fc.DIRECTION_BASE_YEAR if base_year is None else base_year
+    window = _fc.DIRECTION_MIN_WINDOW if window is None else window
+    yy = np.where(absolute[:, None], np.abs(y), y)
+    n = M.sum(axis=1)
+    w = M & (x >= base_year)
+    use_w = w.sum(axis=1) >= _fit.MIN_POINTS
+    pos = np.arange(x.shape[1])[None, :]
+    tail = M & (pos >= (n - window)[:, None])
+    W = np.where(use_w[:, None], w, tail)
+    return trend_confidence(x, yy, W, good)
+
+
+def trend_confidence(x, y, W, good) -> tuple[np.ndarray, np.ndarray]:
+    """``targets.trend_slope_confidence`` on the points in W per row: (p, slope)."""
+    from scipy import stats
+
+    R, T = x.shape
+    n = W.sum(axis=1).astype(float)
+    sx = np.zeros(R)
+    sy = np.zeros(R)
+    for j in range(T):
+        sx = sx + np.where(W[:, j], x[:, j], 0.0)
+        sy = sy + np.where(W[:, j], y[:, j], 0.0)
+    with np.errstate(all="ignore"):
+        mx, my = sx / n, sy / n
+        sxx = np.zeros(R)
+        sxy = np.zeros(R)
+        for j in range(T):
+            dx = x[:, j] - mx
+            sxx = sxx + np.where(W[:, j], dx ** 2, 0.0)
+            sxy = sxy + np.where(W[:, j], dx * (y[:, j] - my), 0.0)
+        slope = sxy / sxx
+        ss = np.zeros(R)
+        for j in range(T):
+            r = y[:, j] - (my + slope * (x[:, j] - mx))
+            ss = ss + np.where(W[:, j], r * r, 0.0)
+        s2 = np.where(n > 2, ss / (n - 2), 0.0)
+        se = np.power(s2 / sxx, 0.5)
+        t = slope * good / se
+        p = stats.t.cdf(t, df=n - 2)
+    p = np.where(se == 0, np.where(slope * good > 0, 1.0, 0.0), p)
+    p = np.where(sxx == 0, 0.5, p)
+    slope = np.where(sxx == 0, 0.0, slope)
+    p = np.where(n >= _fit.MIN_POINTS, p, np.nan)
+    return p, slope
+
+
+@dataclass
+class BatchForecast:
+    """What :func:`forecast_batch` returns (arrays, one entry per series)."""
+
+    model: np.ndarray
+    scale: np.ndarray
+    n_points: np.ndarray
+    last_year: np.ndarray
+    p_meet: np.ndarray
+    p_direction: np.ndarray
+    slope_direction: np.ndarray
+    aarr: np.ndarray
+    annual_change: np.ndarray
+    target_mean: np.ndarray        # at the target year (NaN if not a forecast year)
+    target_lo80: np.ndarray
+    target_hi80: np.ndarray
+    scores: dict
+    params: dict
+    fits: Fits
+    error: np.ndarray              # message where the explicit model could not be fitted
+    per_series: np.ndarray         # handed to forecast_series
+    table: object = None           # long forecast table (series, year, mean, lo/hi 80/95)
+    eval_mean: np.ndarray | None = None   # mean at ``eval_year`` if asked
+
+
+def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: Targets,
+                   horizon_year, model: str = "auto", table: bool = False,
+                   eval_year: int | None = None, per_series_fn=None,
+                   engine: str = "vectorized") -> BatchForecast:
+    """``forecast_series`` for every series of ``batch`` (``interval="calibrated"``).
+
+    Args:
+        primary, scale, rate_scale: per series, from ``core.resolve_spec(unit,
+            has_counts=use_counts, target_kind, direction)``.
+        targets: per-series target arrays; thresholds already resolved (base / reference).
+        horizon_year: last forecast year (scalar or per series).
+        model: "auto" or a model name.
+        table: also build the long forecast table (every series × future year).
+        eval_year: also return the point forecast in that year (mid-term / final rules).
+        per_series_fn: called as ``fn(i)`` → the ``forecast_series`` frame for series i,
+            for the series the engine hands over (damped candidates, explicit damped).
+        engine: "vectorized", or "per-series" to hand every series to ``per_series_fn``
+            (the statsmodels path, for comparison and small jobs).
+    """
+    if engine not in ("vectorized", "per-series"):
+        raise ValueError(f"engine must be 'vectorized' or 'per-series', not {engine!r}")
+    S = len(batch)
+    primary = np.asarray(primary, object)
+    scale = np.asarray(scale, object)
+    rate_scale = np.asarray(rate_scale, float) * np.ones(S)
+    hz = np.asarray(horizon_year, np.int64) * np.ones(S, np.int64)
+    n = batch.n
+    M = batch.mask
+    x_last = _last(batch.x, M)
+    err = np.full(S, "", object)
+    if model == "auto":
+        names, scores = choose_models(batch, primary, scale, rate_scale)
+    else:
+        mname = "poisson" if model == "quasi_poisson" else model
+        if mname not in _fit.MODEL_NAMES or mname == "none":
+            raise _fit.ForecastError(f"未知模型 {model!r}")
+        names = np.where(n < _fit.MIN_POINTS, "none", mname).astype(object)
+        if mname == "damped":
+            names[n >= _fit.MIN_POINTS] = "per_series"
+        scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan)}
+    if engine == "per-series":
+        names = np.full(S, "per_series", object)
+    fits = fit_final(batch, names, primary, scale, rate_scale, fallback=model == "auto")
+    if model != "auto":
+        bad = fits.fail & np.isin(names, VECTOR_MODELS)
+        err[bad] = "无法拟合所选模型"
+        names = np.where(bad, "none", names)
+        fits.model[bad] = "none"
+    per = names == "per_series"
+    modelled = np.isin(names, VECTOR_MODELS) & ~fits.fail
+
+    # ---- direction / gap confidence (needs no model)
+    absolute = targets.kind == "gap"
+    p_dir, slope_dir = direction_p(batch.x, batch.y, M, targets.good, absolute)
+    is_dir = np.isin(targets.kind, ("direction", "gap"))
+
+    # ---- predictive at the target year, the next year, the evaluation year
+    ty = targets.year.astype(float)
+    next_year = x_last + 1
+    tyv = np.where(ty > x_last, ty, next_year)
+    cols = [tyv, next_year] + ([np.full(S, float(eval_year))] if eval_year else [])
+    xs = np.stack(cols, axis=1)
+    rows = np.nonzero(modelled)[0]
+    F = _subfits(fits, rows)
+    m, sd, k80, k95, nu = _predictive(F, xs[rows], x_last[rows])
+    mean = point(F, m)
+
+    p_meet = np.full(S, np.nan)
+    pm = p_meet_threshold(F, m[:, 0], sd[:, 0], k80, nu, _subtargets(targets, rows))
+    fut = ty[rows] > x_last[rows]
+    p_meet[rows] = np.where(fut, pm, np.nan)
+    # the target year already observed: meets or not
+    obs_at = (batch.x == ty[:, None]) & M
+    has_obs = obs_at.any(axis=1) & (ty <= x_last) & (targets.year > 0)
+    v_at = np.where(obs_at, batch.y, 0.0).sum(axis=1)
+    met = meets(targets.kind, v_at, targets.threshold, targets.tolerance, targets.change)
+    thr_kind = np.isin(targets.kind, ("at_most", "at_least", "around", "relative_change"))
+    set_obs = has_obs & thr_kind & np.isfinite(targets.threshold)
+    p_meet[set_obs & (n >= _fit.MIN_POINTS)] = met[set_obs & (n >= _fit.MIN_POINTS)]
+    few = n < _fit.MIN_POINTS
+    p_meet[set_obs & few] = met[set_obs & few]
+    p_meet[is_dir] = p_dir[is_dir]
+
+    # forecast at target year only if it is a forecast year (≤ horizon, > last)
+    in_table = (ty > x_last) & (ty <= hz)
+    t_mean = np.full(S, np.nan)
+    t_lo = np.full(S, np.nan)
+    t_hi = np.full(S, np.nan)
+    want = in_table[rows]
+    if want.any():
+        sub = _subfits(F, want)
+        lo, hi = intervals(sub, m[want][:, :1], sd[want][:, :1], k80[want], k95[want],
+                           levels=(0.8,))[0.8]
+        t_mean[rows[want]] = mean[want, 0]
+        t_lo[rows[want]], t_hi[rows[want]] = lo[:, 0], hi[:, 0]
+    ann = np.full(S, np.nan)
+    # forecast_series: the change to the next year when that is the first forecast year
+    first_next = (x_last < hz) | ~(ty > x_last) | (ty == x_last + 1)
+    ann[rows] = np.where(first_next[rows], mean[:, 1] - F.fitted_last, np.nan)
+    aarr = np.full(S, np.nan)
+    lg = (F.kind == "log") & (F.model != "naive")
+    aarr[rows[lg]] = 1.0 - np.exp(F.slope[lg])
+    eval_mean = None
+    if eval_year:
+        eval_mean = np.full(S, np.nan)
+        ok = float(eval_year) > x_last[rows]
+        ok &= float(eval_year) <= hz[rows]
+        eval_mean[rows[ok]] = mean[ok, 2]
+
+    res = BatchForecast(
+        model=np.where(modelled, fits.model, np.where(per, "per_series", "none")),
+        scale=fits.kind.copy(), n_points=n.copy(), last_year=x_last, p_meet=p_meet,
+        p_direction=p_dir, slope_direction=slope_dir, aarr=aarr, annual_change=ann,
+        target_mean=t_mean, target_lo80=t_lo, target_hi80=t_hi, scores=scores,
+        params=fits.params, fits=fits, error=err, per_series=per, eval_mean=eval_mean)
+    if table:
+        res.table = forecast_table(batch, fits, modelled, hz, ty)
+    if per.any() and per_series_fn is not None:
+        _merge_per_series(res, np.nonzero(per)[0], per_series_fn, targets, eval_year, table)
+    return res
+
+
+def _subtargets(tg: Targets, rows) -> Targets:
+    return Targets(tg.kind[rows], tg.threshold[rows], tg.year[rows], tg.tolerance[rows],
+                   tg.change[rows], tg.good[rows])
+
+
+def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
+                   horizon: np.ndarray, target_year: np.ndarray) -> "pd.DataFrame":
+    """Long table: series, year, mean, lo80, hi80, lo95, hi95 — the years after the last
+    observation up to the horizon (the rows of each ``forecast_series`` frame)."""
+    import pandas as pd
+
+    rows = np.nonzero(modelled)[0]
+    x_last = _last(batch.x, batch.mask)[rows]
+    hz = horizon[rows]
+    K = int(max((hz - x_last).max(), 1)) if len(rows) else 1
+    years = x_last[:, None] + np.arange(1, K + 1)[None, :]
+    valid = years <= hz[:, None]
+    F = _subfits(fits, rows)
+    m, sd, k80, k95, _ = _predictive(F, years, x_last)
+    mean = point(F, m)
+    iv = intervals(F, m, sd, k80, k95)
+    (lo80, hi80), (lo95, hi95) = iv[0.8], iv[0.95]
+    sel = valid.reshape(-1)
+    return pd.DataFrame({
+        "series": np.repeat(rows, K)[sel], "year": years.reshape(-1)[sel].astype(np.int64),
+        "mean": mean.reshape(-1)[sel], "lo80": lo80.reshape(-1)[sel],
+        "hi80": hi80.reshape(-1)[sel], "lo95": lo95.reshape(-1)[sel],
+        "hi95": hi95.reshape(-1)[sel]})
+
+
+def _merge_per_series(res: BatchForecast, rows, fn, targets: Targets, eval_year, table):
+    """Fill the series handed to the per-series path from its ``forecast_series`` frames."""
+    import pandas as pd
+
+    frames = []
+    for i in rows:
+        fc = fn(int(i))
+        a = dict(fc.attrs)
+        fc.attrs = {}
+        res.model[i] = a.get("model", "none")
+        res.scale[i] = a.get("scale", "")
+        res.p_meet[i] = np.nan if a.get("p_meet") is None else a["p_meet"]
+        res.aarr[i] = np.nan if a.get("aarr") is None else a["aarr"]
+        res.annual_change[i] = np.nan if a.get("annual_change") is None else \
+            a["annual_change"]
+        ty = int(targets.year[i])
+        hit = fc[fc["year"] == ty]
+        if len(hit):
+            res.target_mean[i] = float(hit["mean"].iloc[0])
+            res.target_lo80[i] = float(hit["lo80"].iloc[0])
+            res.target_hi80[i] = float(hit["hi80"].iloc[0])
+        if eval_year and res.eval_mean is not None:
+            hit = fc[fc["year"] == int(eval_year)]
+            if len(hit):
+                res.eval_mean[i] = float(hit["mean"].iloc[0])
+        for k, v in (a.get("params") or {}).items():
+            if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
+                if k not in res.params:
+                    res.params[k] = np.full(len(res.model), np.nan)
+                res.params[k][i] = float(v)
+        sel = a.get("selection") or {}
+        if sel:
+            res.scores["primary"][i] = np.nan
+            res.scores.setdefault("all", {})[int(i)] = dict(sel)
+        if table and len(fc):
+            frames.append(fc.assign(series=int(i)))
+    if table and frames:
+        res.table = pd.concat([res.table] + [f[res.table.columns] for f in frames],
+                              ignore_index=True).sort_values(["series", "year"],
+                                                             kind="stable")
+
+
+# =============================================================================== convenience
+def forecast_series_many(years, values, *, unit, target=None, counts=None, exposures=None,
+                         horizon_year: int = 2030, model: str = "auto",
+                         direction=None, base_value=None, reference_value=None,
+                         table: bool = False) -> BatchForecast:
+    """:func:`~wuwei_analysis.models.forecast_series` for many series at once.
+
+    ``years`` / ``values`` (and ``counts`` / ``exposures``, None or per-series sequences or
+    None entries) are lists of per-series sequences; ``unit``, ``target`` (Target or None),
+    ``direction``, ``base_value``, ``reference_value`` are one value for all series or a list
+    (one per series). Series the engine does not vectorise are computed by
+    ``forecast_series`` itself.
+    """
+    from ..models.core import resolve_spec
+    from ..models.forecast import forecast_series
+
+    S = len(years)
+
+    def each(v):
+        return list(v) if isinstance(v, (list, tuple)) else [v] * S
+
+    units, tgts, dirs = each(unit), each(target), each(direction)
+    bases, refs = each(base_value), each(reference_value)
+    cnts = [None] * S if counts is None else list(counts)
+    exps = [None] * S if exposures is None else list(exposures)
+    specs0 = [resolve_spec(units[i], has_counts=exps[i] is not None,
+                           target_kind=tgts[i].kind if tgts[i] is not None else None,
+                           direction=_dir(tgts[i], dirs[i])) for i in range(S)]
+    batch = SeriesBatch.from_lists(years, values, cnts, exps,
+                                   [sp.rate_scale for sp in specs0])
+    primary = np.empty(S, object)
+    scale = np.empty(S, object)
+    rs = np.empty(S)
+    thr = []
+    for i in range(S):
+        t = tgts[i]
+        sp = resolve_spec(units[i], has_counts=bool(batch.use_counts[i]),
+                          target_kind=t.kind if t is not None else None,
+                          direction=_dir(t, dirs[i]))
+        if not batch.use_counts[i] and specs0[i].primary != "poisson":
+            sp = specs0[i]
+        primary[i], scale[i], rs[i] = sp.primary, sp.scale.kind, sp.rate_scale
+        b = bases[i]
+        if t is not None and t.kind == "relative_change" and b is None:
+            k = int(batch.n[i])
+            hit = np.nonzero(batch.x[i, :k] == t.base_year)[0]
+            b = float(batch.y[i, hit[0]]) if len(hit) else None
+        thr.append(None if t is None else t.threshold(b, refs[i]))
+    tg = Targets.from_targets(tgts, thr)
+
+    def one(i):
+        return forecast_series(years[i], values[i], unit=units[i], target=tgts[i],
+                               counts=cnts[i], exposures=exps[i], horizon_year=horizon_year,
+                               model=model, direction=dirs[i], base_value=bases[i],
+                               reference_value=refs[i])
+
+    return forecast_batch(batch, primary=primary, scale=scale, rate_scale=rs, targets=tg,
+                          horizon_year=horizon_year, model=model, table=table,
+                          per_series_fn=one)
+
+
+def _dir(t, direction):
+    if direction is not None:
+        return direction
+    if t is not None and t.lower_is_better is not None:
+        return "down" if t.lower_is_better else "up"
+    return None

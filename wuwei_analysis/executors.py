@@ -1,0 +1,120 @@
+"""Where batch work runs: local processes (the default) or a Dask distributed cluster.
+
+    map_tasks(func, items, executor="local", address=None, workers=2, client=None)  -> list
+
+``func`` is applied to every item and the results come back in the order of ``items``.
+
+``executor="local"``
+    A pool of ``workers`` processes on this machine (``workers=1``: in this process, no
+    pool). The default; nothing to install.
+``executor="dask"``
+    Dask distributed (``pip install "dask[distributed]"``). With ``address`` (e.g.
+    ``tcp://10.0.0.5:8786``, a ``dask scheduler`` someone started) the work goes to that
+    cluster; without one a ``LocalCluster`` of ``workers`` single-threaded worker processes
+    (listening on 127.0.0.1 only) is started for the call and closed afterwards. A
+    ``distributed.Client`` may be passed as ``client=`` instead (tests pass one for a
+    ``LocalCluster`` they own). Dask does the scheduling; nothing here retries or balances
+    by hand.
+
+``func`` and the items must be picklable (module-level functions; DataFrames, paths,
+names). Used by ``wuwei assess --all`` (one task per group of regions) and offered to the
+briefs batch (one task per brief).
+
+Layer: a utility — imports nothing of the project.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Iterable
+
+EXECUTORS = ("local", "dask")
+
+
+class ExecutorError(RuntimeError):
+    """The executor asked for cannot run (unknown name, Dask missing, no scheduler)."""
+
+
+def default_workers() -> int:
+    """Processes to use by default: the CPUs this process may run on (at least 1)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def map_tasks(func: Callable[[Any], Any], items: Iterable[Any], executor: str = "local",
+              address: str | None = None, workers: int | None = 2, client=None, *,
+              mp_context: str | None = None) -> list:
+    """``[func(item) for item in items]``, run by ``executor`` (see the module docstring).
+
+    Args:
+        func: a picklable function of one argument.
+        items: the arguments.
+        executor: "local" (processes on this machine) or "dask".
+        address: Dask scheduler address (implies ``executor="dask"``).
+        workers: processes (local) or LocalCluster workers (dask, no address); None: one
+            per CPU.
+        client: an existing ``distributed.Client`` (implies ``executor="dask"``).
+        mp_context: start method for local processes ("fork", "spawn", "forkserver";
+            default: the platform's).
+
+    Returns:
+        The results, in the order of ``items``. The first task that fails raises its
+        exception here (with Dask: the remote exception, re-raised).
+    """
+    items = list(items)
+    workers = default_workers() if workers is None else max(int(workers), 1)
+    if address or client is not None:
+        executor = "dask"
+    if executor not in EXECUTORS:
+        raise ExecutorError(f"未知的执行方式 {executor!r}，可选：{', '.join(EXECUTORS)}")
+    if not items:
+        return []
+    if executor == "local":
+        return _local(func, items, workers, mp_context)
+    return _dask(func, items, address, workers, client)
+
+
+def _local(func, items, workers, mp_context):
+    if workers == 1 or len(items) == 1:
+        return [func(i) for i in items]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context(mp_context) if mp_context else None
+    with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx) as pool:
+        return list(pool.map(func, items))
+
+
+def _dask(func, items, address, workers, client):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise ExecutorError('Dask 执行需要安装 dask[distributed]：pip install "dask[distributed]"'
+                            ) from exc
+    own_client = own_cluster = None
+    try:
+        if client is None:
+            if address:
+                try:
+                    client = own_client = Client(address, timeout="20s")
+                except OSError as exc:
+                    raise ExecutorError(f"无法连接 Dask 调度器 {address}：{exc}") from exc
+            else:
+                # on this machine only: scheduler, workers and the status page listen on
+                # 127.0.0.1 (by default they would listen on every interface, port 8787)
+                own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True, host="127.0.0.1",
+                                           dashboard_address="127.0.0.1:0")
+                client = own_client = Client(own_cluster)
+        # ship the items once, then map over them. hash=False: scattering equal items
+        # again (a second call on the same client) must not reuse keys the first call's
+        # futures are releasing — Dask then cancels the tasks ("lost dependencies").
+        data = client.scatter(items, hash=False)
+        futures = client.map(func, data, pure=False)
+        return client.gather(futures)
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()

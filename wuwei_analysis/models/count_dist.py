@@ -1,0 +1,304 @@
+"""The predictive distribution of a future count (and so of a rate) under a count model.
+
+A Poisson / quasi-Poisson trend gives, for a future year, a log-rate η ~ N(m, s²) (the
+calibrated spread of the trend, see :mod:`.calibrate`) and, given η, a count of events at
+the expected denominator E::
+
+    N | η ~ Poisson(λ),   λ = E · e^η                                   (φ = 1)
+    N | η ~ negative binomial, mean λ, variance φ·λ                     (φ > 1)
+
+(the negative binomial is the Poisson–gamma mixture with gamma shape λ / (φ − 1)). The
+future rate is N / E × rate_scale, so its distribution is discrete: interval ends are rates
+a county can actually record (k events / E).
+
+This module computes that distribution *deterministically*: P(N ≤ k) is the integral over
+η of the Poisson (or negative binomial) distribution function, by Gauss–Legendre quadrature
+on the part of the normal range where the integrand is neither ≈ 1 nor ≈ 0. Quantiles are
+the smallest integer k with P(N ≤ k) ≥ q. Accuracy, against a 400,000-point trapezoid rule
+over counts 0–20,000, spreads s = 0.003–1.5 and φ = 1–6: |error| < 2e-7 in P for the
+Poisson (28 nodes), < 3e-6 for the negative binomial (40 nodes) — where
+the 8,000-draw simulation it replaces had a Monte-Carlo error of about 0.005 — and, unlike a
+simulation, the result is the same whether one series or a million are computed at once
+(the per-series path and the vectorised engine share these functions).
+
+Every function takes numpy arrays (broadcast together, flattened) and is vectorised.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Gauss–Legendre nodes of the integral over the normal log-rate (Poisson; negative
+#: binomial).
+QUAD_NODES = 28
+QUAD_NODES_NB = 40
+#: The normal range integrated over (Φ(−8.5) ≈ 1e-17).
+Z_MAX = 8.5
+#: Where the count distribution function counts as 1 (left) or 0 (right) of the interval.
+TAIL_EPS = 1e-13
+
+_GL: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    if n not in _GL:
+        _GL[n] = np.polynomial.legendre.leggauss(n)
+    return _GL[n]
+
+
+def _flat(*arrays) -> list[np.ndarray]:
+    out = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in arrays))
+    return [np.ascontiguousarray(a).reshape(-1) for a in out]
+
+
+def _count_cdf_given_rate(k: np.ndarray, lam: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """P(N ≤ k | λ) for real k ≥ 0 (continuous in k): Poisson, or negative binomial for φ>1."""
+    from scipy import special
+
+    nb = phi > 1.0
+    with np.errstate(all="ignore"):
+        out = special.gammaincc(k + 1.0, lam)
+        if np.any(nb):
+            r = lam / np.where(nb, phi - 1.0, 1.0)
+            out = np.where(nb, special.betainc(r, k + 1.0, 1.0 / np.where(nb, phi, 2.0)), out)
+    return out
+
+
+def count_cdf(k, m, s, exposure, phi=1.0) -> np.ndarray:
+    """P(N ≤ k) for the count N of the module docstring (k < 0 gives 0)."""
+    k, m, s, E, phi = _flat(k, m, s, exposure, phi)
+    out = np.zeros(len(k))
+    ok = k > -1.0
+    if ok.any():
+        out[ok] = cdf_window(np.floor(k[ok]), 1, m[ok], s[ok], E[ok], phi[ok])[:, 0]
+    return out
+
+
+def _gl(lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes (items × nodes) and weights on [lo, hi]."""
+    x, w = _nodes(n)
+    half = (hi - lo) / 2.0
+    mid = (hi + lo) / 2.0
+    return mid[:, None] + half[:, None] * x[None, :], w[None, :] * half[:, None]
+
+
+def cdf_window(k0, width: int, m, s, E, phi, span=None) -> np.ndarray:
+    """P(N ≤ k0 + j) for j = 0 … width − 1 (items × width; k0 ≥ 0 whole numbers).
+
+    One integral over η shares its nodes between the ``width`` counts: P(N ≤ k0) from the
+    Poisson / negative-binomial distribution function, the next ones by adding the
+    probabilities of N = k0 + 1, … (a recurrence), so a window costs little more than one
+    count. The interval is where P(N ≤ k0) < 1 − ε and P(N ≤ k0 + span − 1) > ε
+    (outside it the integrand is 1 or 0 to within ε = TAIL_EPS); Gauss–Legendre nodes.
+    ``span`` (per item, default ``width``) is the part of the window an item needs: its
+    values beyond are not meaningful, and its result does not depend on the other items.
+    Keep windows narrow (a few counts): a wide window's integrand has finer detail than
+    the nodes resolve.
+    """
+    k0, m, s, E, phi = _flat(k0, m, s, E, phi)
+    span = np.full(len(k0), float(width)) if span is None else \
+        np.minimum(_flat(span)[0] * np.ones(len(k0)), width)
+    nb = phi > 1.0
+    if nb.all() or not nb.any():
+        return _window(k0, width, m, s, E, phi, span)
+    out = np.empty((len(k0), width))    # each item's result independent of the others'
+    for sel in (nb, ~nb):
+        out[sel] = _window(k0[sel], width, m[sel], s[sel], E[sel], phi[sel], span[sel])
+    return out
+
+
+def _window(k0, width, m, s, E, phi, span) -> np.ndarray:
+    from scipy import special
+
+    s = np.maximum(s, 1e-12)
+    kmax = k0 + (span - 1.0)
+    with np.errstate(all="ignore"):
+        lam_lo = special.gammainccinv(k0 + 1.0, 1.0 - TAIL_EPS)    # P(N ≤ k0) = 1 − ε
+        lam_hi = special.gammainccinv(kmax + 1.0, TAIL_EPS)        # P(N ≤ kmax) = ε
+    lam_lo = np.maximum(lam_lo, 1e-300)
+    nb = phi > 1.0
+    if nb.any():
+        # negative binomial: wider than the Poisson by about √φ; widen until the ends hold
+        i = np.nonzero(nb)[0]
+        pp, ee, mm, ss = phi[i], E[i], m[i], s[i]
+        cl, ch = np.log(k0[i] + 1.0), np.log(kmax[i] + 1.0)
+        dl = (cl - np.log(lam_lo[i])) * np.sqrt(pp) * 1.1
+        dh = (np.log(lam_hi[i]) - ch) * np.sqrt(pp) * 1.1
+        for _ in range(80):
+            lo_t, hi_t = np.exp(cl - dl), np.exp(ch + dh)
+            with np.errstate(all="ignore"):
+                zl = (np.log(lo_t / ee) - mm) / ss
+                zr = (np.log(hi_t / ee) - mm) / ss
+            bad_l = (_count_cdf_given_rate(k0[i], lo_t, pp) < 1.0 - 1e-10) & (zl > -Z_MAX)
+            bad_h = (_count_cdf_given_rate(kmax[i], hi_t, pp) > 1e-10) & (zr < Z_MAX)
+            if not (bad_l.any() or bad_h.any()):
+                break
+            dl = np.where(bad_l, dl * 1.25, dl)
+            dh = np.where(bad_h, dh * 1.25, dh)
+        lam_lo[i], lam_hi[i] = lo_t, hi_t
+    with np.errstate(all="ignore"):
+        zl = np.clip((np.log(lam_lo / E) - m) / s, -Z_MAX, Z_MAX)
+        zr = np.clip((np.log(lam_hi / E) - m) / s, -Z_MAX, Z_MAX)
+    zl = np.where(np.isnan(zl), -Z_MAX, zl)
+    zr = np.maximum(np.where(np.isnan(zr), Z_MAX, zr), zl)
+    isnb = bool(nb.any())               # callers pass all-Poisson or all-NB groups
+    z, w = _gl(zl, zr, QUAD_NODES_NB if isnb else QUAD_NODES)
+    loglam = np.log(E)[:, None] + np.clip(m[:, None] + s[:, None] * z, -700.0, 700.0)
+    lam = np.exp(loglam)
+    kk = k0[:, None]
+    with np.errstate(all="ignore"):
+        if isnb:
+            pph = phi[:, None]
+            r = lam / (pph - 1.0)                                   # NB shape per node
+            q1 = 1.0 - 1.0 / pph                                    # NB 1 − p
+            f = special.betainc(r, kk + 1.0, 1.0 / pph)
+        else:
+            f = special.gammaincc(kk + 1.0, lam)
+    wd = w * np.exp(-0.5 * z * z) * (1.0 / np.sqrt(2.0 * np.pi))
+    base = special.ndtr(zl)
+    out = np.empty((len(k0), width))
+    out[:, 0] = base + (wd * f).sum(axis=1)
+    if width > 1:
+        k1 = kk + 1.0
+        with np.errstate(all="ignore"):
+            if isnb:
+                pmf = np.exp(special.gammaln(k1 + r) - special.gammaln(k1 + 1.0)
+                             - special.gammaln(r) + r * np.log(1.0 - q1) + k1 * np.log(q1))
+            else:
+                pmf = np.exp(k1 * loglam - lam - special.gammaln(k1 + 1.0))
+        for j in range(1, width):
+            f = f + pmf
+            out[:, j] = base + (wd * f).sum(axis=1)
+            kj = kk + j
+            with np.errstate(all="ignore"):
+                pmf = pmf * ((kj + r) / (kj + 1.0) * q1 if isnb else lam / (kj + 1.0))
+    return np.clip(out, 0.0, 1.0)
+
+
+def count_quantile(q, m, s, exposure, phi=1.0, max_iter: int = 100) -> np.ndarray:
+    """The smallest integer k ≥ 0 with P(N ≤ k) ≥ q (as floats).
+
+    Each step evaluates P(N ≤ ·) at c − 1, c, c + 1 (one shared integral, see
+    :func:`cdf_window`): the answer when the level is crossed there; otherwise the bracket
+    narrows and a Newton step on the integer grid (bisection when it would leave the
+    bracket) gives the next c. The first c comes from a log-normal matched to the mean and
+    variance of N + ½, which puts the answer within c ± 1 about 98 % of the time.
+    """
+    from scipy import special
+
+    q, m, s, E, phi = _flat(q, m, s, exposure, phi)
+    n = len(q)
+    lam = E * np.exp(np.clip(m, -700.0, 700.0))
+    zq = special.ndtri(np.clip(q, 1e-15, 1 - 1e-15))
+    with np.errstate(all="ignore"):
+        mu = lam * np.exp(s * s / 2.0)
+        var = phi * mu + lam * lam * np.exp(s * s) * np.expm1(s * s)
+        sig2 = np.log1p(var / (mu + 0.5) ** 2)
+        guess = np.exp(np.log(mu + 0.5) - sig2 / 2.0 + np.sqrt(sig2) * zq) - 2.0
+    cand = np.ceil(np.clip(np.nan_to_num(guess, nan=0.0, posinf=1e15), 0.0, 1e15))
+    lo = np.full(n, -1.0)          # P(N ≤ lo) < q  (P(N ≤ −1) = 0)
+    hi = np.full(n, np.inf)        # P(N ≤ hi) ≥ q
+    ans = np.full(n, np.nan)
+    idx = np.arange(n)
+    for it in range(max_iter):
+        if len(idx) == 0:
+            break
+        c = np.maximum(cand[idx], 0.0)
+        qq = q[idx]
+        k0 = np.maximum(c - 1.0, 0.0)
+        win = cdf_window(k0, 3, m[idx], s[idx], E[idx], phi[idx])
+        # G at c − 1, c, c + 1 (c = 0: G(−1) = 0 and the window starts at 0)
+        at0 = c == 0
+        g_m1 = np.where(at0, 0.0, win[:, 0])
+        g_0 = np.where(at0, win[:, 0], win[:, 1])
+        g_p1 = np.where(at0, win[:, 1], win[:, 2])
+        g_p2 = np.where(at0, win[:, 2], np.nan)
+        found = np.full(len(idx), np.nan)
+        found = np.where(np.isnan(found) & (g_m1 < qq) & (g_0 >= qq), c, found)
+        found = np.where(np.isnan(found) & (g_0 < qq) & (g_p1 >= qq), c + 1.0, found)
+        found = np.where(np.isnan(found) & at0 & (g_p1 < qq) & (g_p2 >= qq), c + 2.0, found)
+        done = ~np.isnan(found)
+        ans[idx[done]] = found[done]
+        top_k = np.where(at0, c + 2.0, c + 1.0)
+        top_g = np.where(at0, g_p2, g_p1)
+        low = ~done & (top_g < qq)
+        high = ~done & (g_m1 >= qq)
+        lo[idx[low]] = top_k[low]
+        hi[idx[high]] = c[high] - 1.0
+        # Newton from the nearer end of the window
+        p_top = np.maximum(top_g - np.where(at0, g_p1, g_0), 1e-300)
+        p_bot = np.maximum(g_0 - g_m1, 1e-300)
+        with np.errstate(all="ignore"):
+            newton = np.where(low, np.ceil(top_k + (qq - top_g) / p_top),
+                              np.ceil(c - 1.0 - (g_m1 - qq) / p_bot))
+        keep = ~done
+        idx, newton = idx[keep], newton[keep]
+        a_, b_ = lo[idx], hi[idx]
+        closed = b_ - a_ <= 1.0
+        ans[idx[closed]] = b_[closed]
+        idx, newton, a_, b_ = idx[~closed], newton[~closed], a_[~closed], b_[~closed]
+        bis = np.where(np.isfinite(b_), np.floor((a_ + b_) / 2.0), 2.0 * a_ + 3.0)
+        inside = (newton > a_) & (newton <= b_) & np.isfinite(newton)
+        nxt = np.where(inside & (it < 12), newton, bis)
+        cand[idx] = np.clip(nxt, a_ + 1.0, b_)
+    left = np.isnan(ans)
+    if left.any():     # pragma: no cover - safety net
+        ans[left] = np.where(np.isfinite(hi[left]), hi[left], lo[left] + 1.0)
+    return np.maximum(ans, 0.0)
+
+
+def _k_at_most(threshold, E, rate_scale) -> np.ndarray:
+    """Largest integer k with k / E × rate_scale ≤ threshold + 1e-12."""
+    t = threshold + 1e-12
+    with np.errstate(all="ignore"):
+        k = np.floor(t * E / rate_scale)
+        k = np.where(np.isfinite(k), k, -1.0)
+        k = np.where((k + 1.0) / E * rate_scale <= t, k + 1.0, k)
+        k = np.where(k / E * rate_scale > t, k - 1.0, k)
+    return k
+
+
+def rate_le(threshold, m, s, exposure, phi, rate_scale) -> np.ndarray:
+    """P(future rate ≤ threshold) (a float tolerance of 1e-12 on the threshold)."""
+    threshold, m, s, E, phi, rs = _flat(threshold, m, s, exposure, phi, rate_scale)
+    return count_cdf(_k_at_most(threshold, E, rs), m, s, E, phi)
+
+
+def rate_ge(threshold, m, s, exposure, phi, rate_scale) -> np.ndarray:
+    """P(future rate ≥ threshold) (a float tolerance of 1e-12 on the threshold)."""
+    threshold, m, s, E, phi, rs = _flat(threshold, m, s, exposure, phi, rate_scale)
+    # rate ≥ t − 1e-12  ⇔  not (rate < t − 1e-12): the largest k strictly below
+    t = threshold - 1e-12
+    with np.errstate(all="ignore"):
+        j = np.ceil(t * E / rs)                       # smallest k with k/E·rs ≥ t (approx.)
+        j = np.where(np.isfinite(j), j, 0.0)
+        j = np.where((j - 1.0) / E * rs >= t, j - 1.0, j)
+        j = np.where(j / E * rs < t, j + 1.0, j)
+    return 1.0 - count_cdf(j - 1.0, m, s, E, phi)
+
+
+def count_quantiles(levels, m, s, exposure, phi=1.0) -> np.ndarray:
+    """:func:`count_quantile` for each q in ``levels`` (items × levels), in one call."""
+    levels = np.asarray(levels, float)
+    m, s, E, phi = _flat(m, s, exposure, phi)
+    n, L = len(m), len(levels)
+    k = count_quantile(np.repeat(levels[None, :], n, axis=0).reshape(-1), np.repeat(m, L),
+                       np.repeat(s, L), np.repeat(E, L), np.repeat(phi, L))
+    return k.reshape(n, L)
+
+
+def rate_intervals(levels, m, s, exposure, phi, rate_scale) -> dict:
+    """{level: (lo, hi)} — the (1 − level)/2 and 1 − (1 − level)/2 quantiles of the future
+    rate for each level (:func:`count_quantiles`)."""
+    m, s, E, phi, rs = _flat(m, s, exposure, phi, rate_scale)
+    qs = []
+    for lv in levels:
+        a = (1 - lv) / 2
+        qs += [a, 1 - a]
+    k = count_quantiles(qs, m, s, E, phi)
+    return {lv: (k[:, 2 * i] / E * rs, k[:, 2 * i + 1] / E * rs)
+            for i, lv in enumerate(levels)}
+
+
+def rate_interval(level, m, s, exposure, phi, rate_scale) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi): the (1 − level)/2 and 1 − (1 − level)/2 quantiles of the future rate."""
+    return rate_intervals((level,), m, s, exposure, phi, rate_scale)[level]
