@@ -196,3 +196,22 @@ def test_every_notebook_in_notebooks_executes(workbench, tmp_path):
         pm.execute_notebook(str(path), str(tmp_path / path.name), parameters=params,
                             kernel_name="python3", progress_bar=False, execution_timeout=300,
                             cwd=str(nbdir))
+
+
+@pytest.mark.parametrize("region,kind", [("武威市", "annual"), ("古浪县", "midterm")])
+def test_the_brief_is_the_same_whichever_engine_computes_it(workbench, region, kind):
+    """The vectorised engine (the default) and the per-series statsmodels path give the
+    same brief: every table and sentence, and every chart's numbers to 1e-6."""
+    from wuwei_analysis import report
+
+    vec = report.prepare(region, YEAR, kind, engine="vectorized")
+    per = report.prepare(region, YEAR, kind, engine="per-series")
+    for section in (report.headline_html, report.status_table_html, report.comparison_html,
+                    report.gaps_html):
+        assert section(vec) == section(per), section.__name__
+    wv, wp = report.warned_html(vec), report.warned_html(per)
+    number = r"-?\d+\.\d+"
+    assert re.sub(number, "#", wv) == re.sub(number, "#", wp)
+    pairs = list(zip(re.findall(number, wv), re.findall(number, wp)))
+    assert len(pairs) > 1000
+    assert all(abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a))) for a, b in pairs)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import json
 import os
+import socket
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +49,8 @@ class BriefResult:
     #: seconds spent in: kernel (start-up and papermill overhead), imports, compute
     #: (assessment), render (charts and tables), html (conversion)
     timings: dict = field(default_factory=dict)
+    #: the process that produced it ("host:pid"; a Dask worker's when run on Dask)
+    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 def brief_dir(out: Path, year: int, kind: str) -> Path:
@@ -150,18 +152,48 @@ def _short_error(exc: Exception) -> str:
 
 
 def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = None, *,
-               out: str | Path = "outputs", db: str | None = None, jobs: int = 2,
-               notebook: str | Path = NOTEBOOK, timeout: int = CELL_TIMEOUT,
+               out: str | Path = "outputs", db: str | None = None, data: str | None = None,
+               jobs: int = 2, executor: str = "local", address: str | None = None,
+               client=None, notebook: str | Path = NOTEBOOK, timeout: int = CELL_TIMEOUT,
                progress: Callable[[str], None] | None = None) -> list[BriefResult]:
-    """Run the briefs for ``regions`` (default: the city and its four counties) in parallel
-    processes, then write ``out/index.html``. Returns one result per region."""
+    """Run the briefs for ``regions`` in parallel, then write ``out/index.html``.
+
+    Args:
+        regions: names, aliases or codes; default: the city and its four counties, or with
+            ``data`` every region of the table.
+        db / data: the database, or a long table file (``wuwei scale-data`` output).
+        jobs: worker processes (each keeps one warm kernel for all its briefs).
+        executor: "local" (processes on this machine) or "dask" (a Dask cluster: the one at
+            ``address``, the given ``client``, or a LocalCluster of ``jobs`` workers).
+    Returns:
+        One result per region, in the order asked for. A region that fails is reported in
+        its result (and in the index); the others still run.
+    """
+    from functools import partial
+
+    from .executors import as_completed_tasks
+
     if kind not in KINDS:
         raise BriefError(f"未知的报告类型 {kind!r}，应为 {', '.join(KINDS)}")
     say = progress or (lambda msg: None)
+    out = Path(out).resolve()          # workers (Dask) may run elsewhere
+    if data:
+        data = str(Path(data).resolve())
+    if regions is None:
+        if data:
+            from .report import table_regions
+
+            regions = [r.name for r in table_regions(data)]
+        else:
+            regions = [r.name for r in monitored()]
+    elif data:
+        from .report import read_table
+
+        read_table(data)               # the table's own regions become known
     results: list[BriefResult] = []
     names: list[str] = []
     order: dict[str, int] = {}  # results are listed in the order asked for
-    for i, key in enumerate(regions or [r.name for r in monitored()]):
+    for i, key in enumerate(regions):
         try:
             names.append(find_region(key).name)
             order[names[-1]] = i
@@ -169,31 +201,23 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
             results.append(BriefResult(str(key), "", False, 0.0, error=str(exc)))
             order[str(key)] = i
             say(f"{key} 失败：{exc}")
-    say(f"生成 {year} 年{KINDS[kind]}：{len(names)} 个地区，{jobs} 个并行进程")
-    if not names:
-        pass
-    elif jobs <= 1 or len(names) == 1:
+    where = "Dask 集群" if executor == "dask" or address or client is not None else "本机"
+    say(f"生成 {year} 年{KINDS[kind]}：{len(names)} 个地区，{where} {jobs} 个并行进程")
+    task = partial(run_brief, year=year, kind=kind, out=out, db=db, data=data,
+                   notebook=notebook, timeout=timeout)
+    done = 0
+    try:
+        for _, res in as_completed_tasks(task, names, executor=executor, address=address,
+                                         workers=jobs, client=client):
+            done += 1
+            results.append(res)
+            say(_progress_line(res, done, len(names)))
+    finally:
         from .runner import shutdown_kernels
 
-        try:
-            for i, name in enumerate(names, 1):
-                say(f"[{i}/{len(names)}] {name} 运行中…")
-                res = run_brief(name, year, kind, out=out, db=db, notebook=notebook,
-                                timeout=timeout)
-                results.append(res)
-                say(_progress_line(res, i, len(names)))
-        finally:
-            shutdown_kernels()   # the warm kernel belongs to this batch, not to the caller
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_brief, n, year, kind, out=out, db=db, notebook=notebook,
-                                   timeout=timeout): n for n in names}
-            for i, fut in enumerate(as_completed(futures), 1):
-                res = fut.result()
-                results.append(res)
-                say(_progress_line(res, i, len(names)))
-    results.sort(key=lambda r: order.get(r.region, 99))
-    write_index(results, Path(out), year, kind)
+        shutdown_kernels()   # a kernel started in this process belongs to this batch
+    results.sort(key=lambda r: order.get(r.region, len(order)))
+    write_index(results, out, year, kind)
     return results
 
 

@@ -1,8 +1,10 @@
 """Where batch work runs: local processes (the default) or a Dask distributed cluster.
 
     map_tasks(func, items, executor="local", address=None, workers=2, client=None)  -> list
+    as_completed_tasks(func, items, ...)          -> iterator of (index, result), as done
 
-``func`` is applied to every item and the results come back in the order of ``items``.
+``func`` is applied to every item; ``map_tasks`` returns the results in the order of
+``items``, ``as_completed_tasks`` yields each as soon as it is done (progress reports).
 
 ``executor="local"``
     A pool of ``workers`` processes on this machine (``workers=1``: in this process, no
@@ -25,7 +27,8 @@ Layer: a utility — imports nothing of the project.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 
 EXECUTORS = ("local", "dask")
 
@@ -86,35 +89,82 @@ def _local(func, items, workers, mp_context):
         return list(pool.map(func, items))
 
 
-def _dask(func, items, address, workers, client):
+@contextmanager
+def dask_client(address: str | None = None, workers: int = 2, client=None):
+    """A ``distributed.Client``: ``client`` itself, one connected to the scheduler at
+    ``address``, or one on a LocalCluster of ``workers`` single-threaded processes
+    (127.0.0.1 only) started here and closed on exit."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is a dependency
         raise ExecutorError('Dask 执行需要安装 dask[distributed]：pip install "dask[distributed]"'
                             ) from exc
+    if client is not None:
+        yield client
+        return
     own_client = own_cluster = None
     try:
-        if client is None:
-            if address:
-                try:
-                    client = own_client = Client(address, timeout="20s")
-                except OSError as exc:
-                    raise ExecutorError(f"无法连接 Dask 调度器 {address}：{exc}") from exc
-            else:
-                # on this machine only: scheduler, workers and the status page listen on
-                # 127.0.0.1 (by default they would listen on every interface, port 8787)
-                own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                           processes=True, host="127.0.0.1",
-                                           dashboard_address="127.0.0.1:0")
-                client = own_client = Client(own_cluster)
-        # ship the items once, then map over them. hash=False: scattering equal items
-        # again (a second call on the same client) must not reuse keys the first call's
-        # futures are releasing — Dask then cancels the tasks ("lost dependencies").
-        data = client.scatter(items, hash=False)
-        futures = client.map(func, data, pure=False)
-        return client.gather(futures)
+        if address:
+            try:
+                own_client = Client(address, timeout="20s")
+            except OSError as exc:
+                raise ExecutorError(f"无法连接 Dask 调度器 {address}：{exc}") from exc
+        else:
+            # on this machine only: scheduler, workers and the status page listen on
+            # 127.0.0.1 (by default they would listen on every interface, port 8787)
+            own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1",
+                                       dashboard_address="127.0.0.1:0")
+            own_client = Client(own_cluster)
+        yield own_client
     finally:
         if own_client is not None:
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
+
+
+def _dask(func, items, address, workers, client):
+    with dask_client(address, workers, client) as c:
+        # ship the items once, then map over them. hash=False: scattering equal items
+        # again (a second call on the same client) must not reuse keys the first call's
+        # futures are releasing — Dask then cancels the tasks ("lost dependencies").
+        data = c.scatter(items, hash=False)
+        futures = c.map(func, data, pure=False)
+        return c.gather(futures)
+
+
+def as_completed_tasks(func: Callable[[Any], Any], items: Iterable[Any], executor: str = "local",
+                       address: str | None = None, workers: int | None = 2, *, client=None,
+                       mp_context: str | None = None) -> Iterator[tuple[int, Any]]:
+    """Like :func:`map_tasks`, but yields ``(index, result)`` as each task finishes (for
+    progress reports). ``workers=1`` with the local executor runs in this process."""
+    items = list(items)
+    workers = default_workers() if workers is None else max(int(workers), 1)
+    if address or client is not None:
+        executor = "dask"
+    if executor not in EXECUTORS:
+        raise ExecutorError(f"未知的执行方式 {executor!r}，可选：{', '.join(EXECUTORS)}")
+    if not items:
+        return
+    if executor == "local" and (workers == 1 or len(items) == 1):
+        for i, item in enumerate(items):
+            yield i, func(item)
+        return
+    if executor == "local":
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = mp.get_context(mp_context) if mp_context else None
+        with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx) as pool:
+            futures = {pool.submit(func, item): i for i, item in enumerate(items)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        return
+    from distributed import as_completed as dask_completed
+
+    with dask_client(address, workers, client) as c:
+        futures = [c.submit(func, item, pure=False) for item in items]
+        index = {f.key: i for i, f in enumerate(futures)}
+        for fut in dask_completed(futures):
+            yield index[fut.key], fut.result()

@@ -127,6 +127,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return _TABLES[key]
 
 
+def table_regions(path: str | Path) -> list:
+    """The regions of a long table file that get a brief (benchmarks left out), in the
+    table's order."""
+    df = read_table(path)
+    out = []
+    for code in pd.unique(df["region_code"].astype(str)):
+        r = find_region(code)
+        if r.role != "benchmark":
+            out.append(r)
+    return out
+
+
 def peers(reg, obs: pd.DataFrame) -> list:
     """The regions a brief compares with: the city and its counties for a monitored region;
     otherwise every region of the table at the same level."""
@@ -147,11 +159,16 @@ def peers(reg, obs: pd.DataFrame) -> list:
 
 
 def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
-            data: str | None = None) -> BriefContext:
+            data: str | None = None, engine: str = "vectorized") -> BriefContext:
     """Assess ``region`` for ``year`` and collect the other regions' latest values for the
     comparison. Observations are read once: from the database ``db`` (default database when
-    None), or from the long table file ``data`` when given."""
-    from .assessment import assess_frame
+    None), or from the long table file ``data`` when given.
+
+    ``engine``: "vectorized" (default) assesses with :func:`wuwei_analysis.engine.assess_many`
+    and draws the warned indicators' forecasts from :func:`~wuwei_analysis.engine.forecast_many`
+    (≈0.2 s for a county); "per-series" with :func:`~wuwei_analysis.assessment.assess_frame`
+    (one statsmodels fit per series, ≈1.5 s). Both give the same brief (tests compare them).
+    """
     from .store import observations
 
     dbp = db or None
@@ -166,8 +183,12 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
         reg = find_region(region)
         obs_all = observations(breakdown="all", db=dbp)
         obs_all = obs = obs_all[obs_all.year <= int(year)]
-    forecasts: dict = {}
-    a = assess_frame(obs, reg.name, int(year), kind=kind, forecasts=forecasts)
+    if engine == "per-series":
+        a, forecasts = _assess_per_series(obs, reg, int(year), kind)
+    elif engine == "vectorized":
+        a, forecasts = _assess_vectorized(obs, reg, int(year), kind)
+    else:
+        raise ValueError(f"engine must be 'vectorized' or 'per-series', not {engine!r}")
     illustrative = bool(a["illustrative"].fillna(False).any())
     group = peers(reg, obs_all)
     ctx = BriefContext(reg.name, reg.code, int(year), kind, dbp, a,
@@ -175,6 +196,59 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
                        illustrative, obs, forecasts)
     ctx.peers = group
     return ctx
+
+
+def _assess_per_series(obs: pd.DataFrame, reg, year: int, kind: str,
+                       indicators=None) -> tuple[pd.DataFrame, dict]:
+    from .assessment import assess_frame
+
+    forecasts: dict = {}
+    a = assess_frame(obs, reg.name, year, kind=kind, indicators=indicators,
+                     forecasts=forecasts)
+    return a, forecasts
+
+
+def _assess_vectorized(obs: pd.DataFrame, reg, year: int, kind: str) -> tuple[pd.DataFrame, dict]:
+    """The region's assessment by the vectorised engine, and the forecast tables of the
+    indicators a chart is drawn for (at risk / off track)."""
+    from .assessment import ASSESS_COLUMNS
+    from .catalog import indicator
+    from .engine import assess_many, forecast_many
+    from .models import MODEL_LABELS_ZH
+
+    many = assess_many(obs, [reg.code], year, kind=kind, engine="vectorized")
+    a = many[list(ASSESS_COLUMNS)].reset_index(drop=True)
+    a.attrs = {k: v for k, v in many.attrs.items() if k in ("kind", "rules")}
+    a.attrs.update(region=reg.name, year=year)
+    warned = a[a.status_code.isin(["at_risk", "off_track"])]
+    forecasts: dict = {}
+    if warned.empty:
+        return a, forecasts
+    data_ids = {indicator(i).data_id: i for i in warned.indicator}
+    own = obs[(obs.region_code == reg.code) & obs.indicator.isin(list(data_ids))
+              & (obs.sex == "") & (obs.urban_rural == "") & (obs.age_group == "")]
+    summary, table = forecast_many(own, table=True, year=year)
+    rows = warned.set_index("indicator")
+    if table is not None and len(summary):
+        by_series = dict(tuple(table.groupby("series", sort=False)))
+        for s in summary.itertuples():
+            ind_id = data_ids.get(s.indicator)
+            if ind_id is None or s.series not in by_series:
+                continue
+            r = rows.loc[ind_id]
+            fc = by_series[s.series].drop(columns="series").reset_index(drop=True)
+            # the status and its probability are the assessment's (a target set relative
+            # to a base or another indicator changes p_meet, not the forecast itself)
+            fc.attrs = {"model": r.model, "model_zh": MODEL_LABELS_ZH.get(r.model, r.model),
+                        "p_meet": None if pd.isna(r.p_meet) else float(r.p_meet),
+                        "target_year": int(r.target_year) if not pd.isna(r.target_year) else None,
+                        "illustrative": bool(r.illustrative)}
+            forecasts[ind_id] = fc
+    missing = [i for i in warned.indicator if i not in forecasts]
+    if missing:   # e.g. gap targets, whose series is derived from the breakdowns
+        _, more = _assess_per_series(obs, reg, year, kind, indicators=missing)
+        forecasts.update(more)
+    return a, forecasts
 
 
 # ----------------------------------------------------------------------- sections

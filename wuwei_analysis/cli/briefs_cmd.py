@@ -14,7 +14,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="报告类型：annual 年度监测、midterm 中期评估（2025）、final 终期评估（2030）")
     p.add_argument("--regions", nargs="+", metavar="地区", help="只生成这些地区（名称、简称或代码）")
     p.add_argument("--out", default="outputs", help="输出目录（默认 outputs/）")
-    p.add_argument("--jobs", type=int, default=2, help="并行进程数（默认 2）")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="并行进程数（默认 2；每个进程保留一个预热的内核，依次生成多份简报）")
+    p.add_argument("--data", metavar="文件",
+                   help="从长表数据文件（parquet、csv、csv.gz，如 wuwei scale-data 生成的合成数据）"
+                        "读取，而不读数据库；不给 --regions 时为表中每个地区生成简报")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="local：本机多进程（默认）；dask：Dask 集群（无 --scheduler 时在本机启动）")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask 调度器地址，如 tcp://10.0.0.5:8786（隐含 --executor dask；"
+                        "各节点需能读到输出目录和数据文件）")
     p.set_defaults(func=run)
 
 
@@ -22,12 +31,18 @@ def run(args: argparse.Namespace) -> int:
     from ..briefs import run_briefs
 
     year = args.year
-    if year is None:
+    if year is None and args.data:
+        from ..report import read_table
+
+        year = int(read_table(args.data)["year"].max())
+    elif year is None:
         from ..store import latest_year
 
         year = latest_year(db=args.db)
+    executor = "dask" if args.scheduler else args.executor
     results = run_briefs(year, args.kind, args.regions, out=args.out, db=args.db,
-                         jobs=args.jobs, progress=lambda m: print(m, flush=True))
+                         data=args.data, jobs=args.jobs, executor=executor,
+                         address=args.scheduler, progress=lambda m: print(m, flush=True))
     failed = [r for r in results if not r.ok]
     print(f"汇总页：{args.out}/index.html")
     if failed:
