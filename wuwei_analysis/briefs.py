@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import traceback
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,9 +60,16 @@ def brief_dir(out: Path, year: int, kind: str) -> Path:
 
 def notebook_parameters(path: Path = NOTEBOOK) -> dict:
     """The brief notebook's declared parameters ``{name: {default, type, help}}``."""
+    p = Path(path).resolve()
+    st = p.stat()
+    return dict(_parameters(str(p), st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=8)
+def _parameters(path: str, mtime_ns: int, size: int) -> dict:
     import papermill as pm
 
-    return pm.inspect_notebook(str(path))
+    return pm.inspect_notebook(path)
 
 
 def check_parameters(params: dict, path: Path = NOTEBOOK) -> None:
@@ -104,7 +112,10 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
         t0 = time.perf_counter()
         pm.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
                             progress_bar=False, execution_timeout=timeout,
-                            cwd=str(Path(notebook).parent), engine_name=ENGINE_NAME)
+                            cwd=str(Path(notebook).parent), engine_name=ENGINE_NAME,
+                            # written once at the end (the brief is renamed into place only
+                            # when complete anyway): saves rewriting it after every cell
+                            request_save_on_cell_execute=False)
         t1 = time.perf_counter()
         notebook_to_html(tmp_nb, tmp_html, hide_code=True)
         timings = {**cell_timings(tmp_nb, t1 - t0), "html": time.perf_counter() - t1}

@@ -50,6 +50,7 @@ class BriefContext:
     forecasts: dict = field(default_factory=dict)
     #: the regions the comparison section compares with (this region included)
     peers: list = field(default_factory=list)
+    _totals: dict | None = field(default=None, repr=False)
 
     @property
     def synthetic(self) -> bool:
@@ -357,13 +358,21 @@ def _history(ctx: BriefContext, data_id: str) -> pd.DataFrame:
         from .store import observations
 
         obs = observations(indicator=data_id, db=ctx.db)
-    else:
-        obs = ctx.obs[ctx.obs.indicator == data_id]
-    obs = obs[obs.year <= ctx.year]
-    for col in ("sex", "urban_rural", "age_group"):
-        if col in obs.columns:
-            obs = obs[obs[col].fillna("") == ""]
-    return obs
+        obs = obs[obs.year <= ctx.year]
+        for col in ("sex", "urban_rural", "age_group"):
+            if col in obs.columns:
+                obs = obs[obs[col].fillna("") == ""]
+        return obs
+    if ctx._totals is None:   # grouped once per brief (not filtered once per chart)
+        obs = ctx.obs
+        mask = obs.year <= ctx.year
+        for col in ("sex", "urban_rural", "age_group"):
+            if col in obs.columns:
+                mask &= obs[col].fillna("") == ""
+        tot = obs[mask]
+        tot.attrs = {}        # attrs are deep-copied by every pandas operation
+        ctx._totals = dict(tuple(tot.groupby("indicator", sort=False, observed=True)))
+    return ctx._totals.get(data_id, ctx.obs.iloc[0:0])
 
 
 def _threshold(ind, row) -> float | None:
@@ -375,14 +384,14 @@ def _threshold(ind, row) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
-def warned_chart(ctx: BriefContext, ind_id: str) -> str:
-    """The forecast chart (inline SVG) of one indicator: history, the forecast the status
-    rests on with its 80 %/95 % fans, the target, and the 甘肃省 / 全国 benchmarks."""
+def warned_chart(ctx: BriefContext, row) -> str:
+    """The forecast chart (inline SVG) of one assessed indicator (a row of
+    ``ctx.assessment``): history, the forecast the status rests on with its 80 %/95 % fans,
+    the target, and the 甘肃省 / 全国 benchmarks."""
     from .catalog import indicator, units
     from .svgchart import chart_data, render_svg
 
-    ind = indicator(ind_id)
-    row = next(ctx.assessment[ctx.assessment.indicator == ind.id].itertuples())
+    ind = indicator(row.indicator)
     hist = _history(ctx, ind.data_id)
     own = hist[hist.region_code == ctx.region_code].sort_values("year")
     bench = {b: g.sort_values("year") for b in BENCHMARKS
@@ -411,7 +420,7 @@ def warned_html(ctx: BriefContext) -> str:
         notes = row_notes(r.warnings, common)
         note = f"<p class='data-note'>数据提示：{_esc(notes)}</p>" if notes else ""
         parts.append(f"<section class='warned-item'><h3>{_esc(r.name_zh)} {_badge(r.status_code)}"
-                     f"</h3><p>{_esc(r.reason)}</p>{note}{warned_chart(ctx, r.indicator)}</section>")
+                     f"</h3><p>{_esc(r.reason)}</p>{note}{warned_chart(ctx, r)}</section>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -462,14 +471,16 @@ def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str
     best quarter's threshold, and how many regions already meet the target."""
     from .catalog import indicator
 
-    lat = ctx.latest
+    lat = ctx.latest.copy()
+    lat.attrs = {}
+    by_ind = {k: g.set_index("region_code")["value"].astype(float)
+              for k, g in lat.groupby("indicator", sort=False, observed=True)}
     rows = []
     for r in w.itertuples():
         ind = indicator(r.indicator)
-        vals = lat[lat.indicator == ind.data_id]
-        if vals.empty:
+        v = by_ind.get(ind.data_id)
+        if v is None or v.empty:
             continue
-        v = vals.set_index("region_code")["value"].astype(float)
         own = v.get(ctx.region_code)
         lower_better = ind.target.lower_is_better
         if lower_better is None and ind.direction in ("up", "down"):
