@@ -691,9 +691,6 @@ def _signed(v: float, unit: str) -> str:
 def _progress(row, ind, s, fc, status, reason, eval_year, baseline_year, threshold, kind,
               reg, meets):
     """Mid-term / final progress rule; returns (status, reason)."""
-    t = ind.target
-    unit = ind.unit
-    name = ind.name_zh
     base = s.value_in(baseline_year) if s is not None else None
     if base is None and reg.level == "city":
         base = ind.baseline(baseline_year)
@@ -709,7 +706,20 @@ def _progress(row, ind, s, fc, status, reason, eval_year, baseline_year, thresho
         if not len(hit):
             return status, reason
         v, v_src = float(hit.iloc[0]["mean"]), "预计为"
-    if kind == "final" and observed_v is not None:
+    return progress_rule(row, ind, v, v_src, observed_v is not None, base, threshold,
+                         eval_year, baseline_year, kind, status, reason, meets)
+
+
+def progress_rule(row: dict, ind, v: float, v_src: str, observed: bool, base: float | None,
+                  threshold: float, eval_year: int, baseline_year: int, kind: str,
+                  status: str, reason: str, meets) -> tuple[str, str]:
+    """The mid-term / final rule once the evaluation-year value ``v`` (observed, or the
+    forecast mean: ``v_src`` 为 / 预计为) and the baseline ``base`` are known: progress
+    against the straight path from the baseline to the target. Returns (status, reason);
+    puts ``path_value`` and ``progress_ratio`` in ``row``. Shared by the per-series and
+    the vectorised assessment."""
+    t, unit, name = ind.target, ind.unit, ind.name_zh
+    if kind == "final" and observed:
         if meets(v):
             return "achieved", f"{eval_year}年{name}为{_fmt(v, unit)}，已实现“{row['target_text']}”"
         return "off_track", f"{eval_year}年{name}为{_fmt(v, unit)}，未实现“{row['target_text']}”"

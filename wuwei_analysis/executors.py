@@ -45,6 +45,16 @@ def default_workers() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+def _resolve(executor: str, address: str | None, client, workers: int | None
+             ) -> tuple[str, int]:
+    """The executor actually used (an address or a client means Dask) and the worker count."""
+    if address or client is not None:
+        executor = "dask"
+    if executor not in EXECUTORS:
+        raise ExecutorError(f"未知的执行方式 {executor!r}，可选：{', '.join(EXECUTORS)}")
+    return executor, default_workers() if workers is None else max(int(workers), 1)
+
+
 def map_tasks(func: Callable[[Any], Any], items: Iterable[Any], executor: str = "local",
               address: str | None = None, workers: int | None = 2, client=None, *,
               mp_context: str | None = None) -> list:
@@ -66,11 +76,7 @@ def map_tasks(func: Callable[[Any], Any], items: Iterable[Any], executor: str = 
         exception here (with Dask: the remote exception, re-raised).
     """
     items = list(items)
-    workers = default_workers() if workers is None else max(int(workers), 1)
-    if address or client is not None:
-        executor = "dask"
-    if executor not in EXECUTORS:
-        raise ExecutorError(f"未知的执行方式 {executor!r}，可选：{', '.join(EXECUTORS)}")
+    executor, workers = _resolve(executor, address, client, workers)
     if not items:
         return []
     if executor == "local":
@@ -140,11 +146,7 @@ def as_completed_tasks(func: Callable[[Any], Any], items: Iterable[Any], executo
     """Like :func:`map_tasks`, but yields ``(index, result)`` as each task finishes (for
     progress reports). ``workers=1`` with the local executor runs in this process."""
     items = list(items)
-    workers = default_workers() if workers is None else max(int(workers), 1)
-    if address or client is not None:
-        executor = "dask"
-    if executor not in EXECUTORS:
-        raise ExecutorError(f"未知的执行方式 {executor!r}，可选：{', '.join(EXECUTORS)}")
+    executor, workers = _resolve(executor, address, client, workers)
     if not items:
         return
     if executor == "local" and (workers == 1 or len(items) == 1):

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..assessment import (
-    ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _fmt, _gap_base_id, _pct, format_number,
-    status_for_progress, trend_phrase,
+    ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _gap_base_id, _pct, format_number, progress_rule,
+    trend_phrase,
 )
 from ..settings import FINAL_YEAR, MIDTERM_YEAR
 from .batch import (
@@ -1151,9 +1151,6 @@ def _progress(row, ind, xs, ys, eval_mean, status, reason, eval_year, baseline_y
               threshold, kind, level, meets_fn):
     """``assessment._progress`` on arrays (the series' years and values; the forecast's
     mean in the evaluation year)."""
-    t = ind.target
-    unit = ind.unit
-    name = ind.name_zh
 
     def value_in(yr):
         hit = np.nonzero(xs == yr)[0]
@@ -1173,25 +1170,8 @@ def _progress(row, ind, xs, ys, eval_mean, status, reason, eval_year, baseline_y
         if eval_mean is None or math.isnan(eval_mean):
             return status, reason
         v, v_src = float(eval_mean), "预计为"
-    if kind == "final" and observed_v is not None:
-        if meets_fn(v):
-            return "achieved", f"{eval_year}年{name}为{_fmt(v, unit)}，已实现“{row['target_text']}”"
-        return "off_track", f"{eval_year}年{name}为{_fmt(v, unit)}，未实现“{row['target_text']}”"
-    if base is None:
-        return status, reason + f"（缺少{baseline_year}年基线，按年度规则判断）"
-    if meets_fn(base):
-        return status, reason + f"（{baseline_year}年基线已达标，按年度规则判断）"
-    ty = int(t.year)
-    path = base + (threshold - base) * (eval_year - baseline_year) / (ty - baseline_year)
-    if abs(path - base) < 1e-12:
-        return status, reason
-    ratio = (v - base) / (path - base)
-    row.update(path_value=path, progress_ratio=ratio)
-    new = "achieved" if meets_fn(v) else status_for_progress(ratio)
-    text = (f"{eval_year}年{name}{v_src}{_fmt(v, unit)}；按{baseline_year}年基线"
-            f"{_fmt(base, unit)}至{ty}年目标{_fmt(threshold, unit)}的线性进度，{eval_year}年应为"
-            f"{_fmt(path, unit)}，完成应有进度的{format_number(ratio * 100, 0)}%")
-    return new, text
+    return progress_rule(row, ind, v, v_src, observed_v is not None, base, threshold,
+                         eval_year, baseline_year, kind, status, reason, meets_fn)
 
 
 # =============================================================================== partitioned
