@@ -425,6 +425,12 @@ def warned_html(ctx: BriefContext) -> str:
     return "".join(parts)
 
 
+def _fixed_threshold(ind) -> bool:
+    """A target every region's value can be checked against alone (not one set relative to
+    a base year or to another indicator of the same region)."""
+    return ind.target.kind in ("at_most", "at_least", "around") and not ind.target.reference
+
+
 #: Up to this many regions, the comparison shows one column per region; beyond it, where
 #: the region stands among them (rank, median, best quarter).
 WIDE_COMPARISON = 8
@@ -453,8 +459,7 @@ def comparison_html(ctx: BriefContext) -> str:
                 cells.append("<td>—</td>")
                 continue
             v = latest.loc[key]
-            met = ind.target.meets(float(v.value)) if ind.target.kind in (
-                "at_most", "at_least", "around") else None
+            met = ind.target.meets(float(v.value)) if _fixed_threshold(ind) else None
             mark = " ✓" if met else ""
             style = " style='font-weight:bold'" if reg.code == ctx.region_code else ""
             cells.append(f"<td{style}>{_fmt(v.value, ind.unit)}{mark}"
@@ -492,7 +497,7 @@ def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str
                 rank = int(list(ranked.index).index(ctx.region_code)) + 1
             best_q = float(ranked.quantile(0.25 if lower_better else 0.75))
         met = ""
-        if ind.target.kind in ("at_most", "at_least", "around"):
+        if _fixed_threshold(ind):
             met = str(int(sum(bool(ind.target.meets(float(x))) for x in v)))
         rows.append(
             f"<tr><td>{_esc(r.name_zh)}</td><td>{_esc(r.target_text)}</td>"
