@@ -114,12 +114,17 @@ def run(args: argparse.Namespace) -> int:
     text = render_assessment(df, show_all=args.show_na)
     if synthetic:
         text = SYNTHETIC_NOTE + "\n" + text
-    if args.output:
-        _write_atomic(args.output, text + "\n")
-        print(f"已写出评估表：{args.output}")
+    _emit(text, args.output, "评估表")
+    return 0
+
+
+def _emit(text: str, output: str | None, what: str) -> None:
+    """Print ``text``, or write it to ``output`` (atomically) and say so."""
+    if output:
+        _write_atomic(output, text + "\n")
+        print(f"已写出{what}：{output}")
     else:
         print(text)
-    return 0
 
 
 ENGINE_ZH = {"vectorized": "向量化引擎", "per-series": "逐序列 statsmodels"}
@@ -181,11 +186,7 @@ def run_all(args: argparse.Namespace) -> int:
         rows.append((code, g["region"].iloc[0], *[str(int(c.get(k, 0))) for k in STATUS_LABELS]))
     text = format_table(rows, ["代码", "地区", *[v[0] for v in STATUS_LABELS.values()]])
     text = note + "\n" + text
-    if args.output:
-        _write_atomic(args.output, text + "\n")
-        print(f"已写出评估汇总：{args.output}")
-    else:
-        print(text)
+    _emit(text, args.output, "评估汇总")
     return 0
 
 
