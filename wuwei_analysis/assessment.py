@@ -244,6 +244,23 @@ _GAP_GROUPS = {"urban_rural": ("urban_rural", ("农村",), ("城镇", "城市"))
                "sex": ("sex", ("女",), ("男",))}
 
 
+def county_range(series, src: str):
+    """The between-county gap of one indicator: for each year with at least two counties'
+    values, their range (max − min). ``series``: the counties' Series. Returns (years,
+    gaps, note, illustrative), or None when no year has two values."""
+    per: dict[int, list[float]] = {}
+    ill = False
+    for s in series:
+        ill |= s.illustrative
+        for y, v in zip(s.years, s.values):
+            per.setdefault(int(y), []).append(v)
+    yrs = sorted(y for y, vs in per.items() if len(vs) >= 2)
+    if not yrs:
+        return None
+    gaps = [max(per[y]) - min(per[y]) for y in yrs]
+    return (np.array(yrs, float), np.array(gaps, float), f"按各县（区）{src}的极差计算", ill)
+
+
 def _gap_series(obs, ind: "Indicator", region, year, known: set[str]):
     """(years, gap values, note, illustrative) for a gap target; gap = a − b per year."""
     own = _series_for(obs, _data_id(ind), region, None, year)
@@ -259,18 +276,10 @@ def _gap_series(obs, ind: "Indicator", region, year, known: set[str]):
 
         counties = [r for r in all_regions() if r.level == "county"]
         for src in sources:
-            per = {}
-            ill = False
-            for r in counties:
-                s = _series_for(obs, src, r.code, None, year)
-                ill |= s.illustrative
-                for y, v in zip(s.years, s.values):
-                    per.setdefault(int(y), []).append(v)
-            yrs = sorted(y for y, vs in per.items() if len(vs) >= 2)
-            if yrs:
-                gaps = [max(per[y]) - min(per[y]) for y in yrs]
-                return (np.array(yrs, float), np.array(gaps, float),
-                        f"按各县（区）{src}的极差计算", ill)
+            found = county_range([_series_for(obs, src, r.code, None, year) for r in counties],
+                                 src)
+            if found is not None:
+                return found
         return np.array([]), np.array([]), "", False
     if kind not in _GAP_GROUPS:
         return np.array([]), np.array([]), "", False

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..assessment import (
-    ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _gap_base_id, _pct, format_number, progress_rule,
-    trend_phrase,
+    ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _gap_base_id, _pct, county_range, format_number,
+    progress_rule, trend_phrase,
 )
 from ..settings import FINAL_YEAR, MIDTERM_YEAR
 from .batch import (
@@ -63,18 +63,27 @@ class RegionTable:
     known: list          # in data/regions.yaml
 
 
+def _region_codes(regions) -> list[str]:
+    """Codes for names, aliases or codes; a key the YAML does not know is taken as a code
+    of the table (a synthetic or another province's region)."""
+    from ..regions import region as find_region
+
+    codes = []
+    for r in regions:
+        try:
+            codes.append(find_region(r).code)
+        except Exception:
+            codes.append(str(r))
+    return codes
+
+
 def _region_table(obs, regions) -> RegionTable:
-    from ..regions import all_regions, region as find_region
+    from ..regions import all_regions
 
     if regions is None:
         codes = list(dict.fromkeys(obs["region_code"].tolist()))
     else:
-        codes = []
-        for r in regions:
-            try:
-                codes.append(find_region(r).code)
-            except Exception:
-                codes.append(str(r))
+        codes = _region_codes(regions)
     yaml_regions = {r.code: r for r in all_regions()}
     first = obs.drop_duplicates("region_code").set_index("region_code")
     out = RegionTable([], [], [], [], [])
@@ -682,26 +691,16 @@ def _region_gap(ind, regs, r, sources, df, year):
     else:
         counties = [regs.code[k] for k in range(len(regs.code))
                     if regs.level[k] == "county" and regs.parent[k] == regs.code[r]]
+    tot = (df["sex"] == "") & (df["urban_rural"] == "") & (df["age_group"] == "")
     for src in sources:
-        per = {}
-        ill = False
-        for cc in counties:
-            rows = df[(df["indicator"] == src) & (df["region_code"] == cc)
-                      & (df["sex"] == "") & (df["urban_rural"] == "")
-                      & (df["age_group"] == "")]
-            s = _from_arrays(_arrays(rows), year)
-            ill |= s.illustrative
-            for yy, v in zip(s.years, s.values):
-                per.setdefault(int(yy), []).append(v)
-        yrs = sorted(yy for yy, vs in per.items() if len(vs) >= 2)
-        if yrs:
-            gaps = [max(per[yy]) - min(per[yy]) for yy in yrs]
-            return (np.array(yrs, float), np.array(gaps, float),
-                    f"按各县（区）{src}的极差计算", ill)
+        found = county_range(
+            [_from_arrays(_arrays(df[tot & (df["indicator"] == src) & (df["region_code"] == cc)]),
+                          year) for cc in counties], src)
+        if found is not None:
+            return found
     return np.array([]), np.array([]), "", False
 
 
-# =============================================================================== warnings
 # =============================================================================== warnings
 def _warning_scale_kind(ind) -> str:
     from ..models.core import resolve_spec
@@ -1187,17 +1186,7 @@ def partition(obs: "pd.DataFrame", regions=None, chunks: int = 8
     col = obs["region_code"] if "region_code" in obs else obs["region"]
     inv, uniq = pd.factorize(col)              # in order of appearance
     codes_u = np.array([str(v) for v in uniq], object)
-    if regions is None:
-        wanted = list(codes_u)
-    else:
-        from ..regions import region as find_region
-
-        wanted = []
-        for r in regions:
-            try:
-                wanted.append(find_region(r).code)
-            except Exception:
-                wanted.append(str(r))
+    wanted = list(codes_u) if regions is None else _region_codes(regions)
     known = {r.code: r for r in all_regions()}
     yaml_counties = [r.code for r in all_regions() if r.level == "county"]
     children = {}
