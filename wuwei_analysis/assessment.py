@@ -750,6 +750,18 @@ def progress_rule(row: dict, ind, v: float, v_src: str, observed: bool, base: fl
 
 
 # --------------------------------------------------------------------------- public API
+def resolve_indicators(indicators=None) -> list:
+    """Indicator objects for ids / names / Indicator objects (one or several); the whole
+    catalogue for None."""
+    from .catalog import Indicator, indicator as find_indicator, indicators as all_indicators
+
+    if indicators is None:
+        return list(all_indicators())
+    if isinstance(indicators, (str, Indicator)):
+        indicators = [indicators]
+    return [i if isinstance(i, Indicator) else find_indicator(i) for i in indicators]
+
+
 def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | None = None, *,
                  indicators=None, kind: str = "annual",
                  forecasts: dict | None = None) -> "pd.DataFrame":
@@ -777,18 +789,13 @@ def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | Non
     """
     import pandas as pd
 
-    from .catalog import Indicator, indicator as find_indicator, indicators as all_indicators
+    from .catalog import indicators as all_indicators
     from .errors import DataError
 
     if kind not in KINDS:
         raise DataError(f"评估类型应为 {', '.join(KINDS)}，而不是 {kind!r}")
     reg = _region_info(region)
-    if indicators is None:
-        inds = list(all_indicators())
-    else:
-        inds = [i if isinstance(i, Indicator) else find_indicator(i)
-                for i in ([indicators] if isinstance(indicators, (str, Indicator))
-                          else indicators)]
+    inds = resolve_indicators(indicators)
     known = {i.id for i in all_indicators()}
     if year is None:
         if kind == "midterm":

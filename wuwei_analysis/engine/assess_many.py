@@ -34,7 +34,7 @@ import numpy as np
 
 from ..assessment import (
     ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _gap_base_id, _pct, county_range, format_number,
-    progress_rule, trend_phrase,
+    progress_rule, resolve_indicators, trend_phrase,
 )
 from ..settings import FINAL_YEAR, MIDTERM_YEAR
 from .batch import (
@@ -307,7 +307,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
     import pandas as pd
 
     from ..assessment import KINDS
-    from ..catalog import Indicator, indicator as find_indicator, indicators as all_inds
+    from ..catalog import indicators as all_inds
     from ..errors import DataError
     from ..models.core import resolve_spec
 
@@ -316,12 +316,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
     df = _normalise(obs)
     regs = _region_table(df, regions)
     R = len(regs.code)
-    if indicators is None:
-        inds = list(all_inds())
-    else:
-        inds = [i if isinstance(i, Indicator) else find_indicator(i)
-                for i in ([indicators] if isinstance(indicators, (str, Indicator))
-                          else indicators)]
+    inds = resolve_indicators(indicators)
     known = {i.id for i in all_inds()}
     by_id = {i.id: i for i in all_inds()}
 
