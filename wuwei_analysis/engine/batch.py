@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Models the vectorised engine fits itself (others go to the per-series path).
-VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive")
+VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima")
 _TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
 
 
@@ -200,12 +200,30 @@ class Fits:
     e_future: np.ndarray
     rate_scale: np.ndarray
     params: dict = field(default_factory=dict)   # name → array (NaN where not defined)
+    # ARIMA(1,1,0) rows (:mod:`.local_trend`): AR coefficient (NaN on other rows), last
+    # change minus drift, innovation variance; there A = last z, B = drift, C = last year
+    ar: np.ndarray | None = None
+    ar_w: np.ndarray | None = None
+    ar_s2: np.ndarray | None = None
+
+    def __post_init__(self):
+        S = len(self.A)
+        for name in ("ar", "ar_w", "ar_s2"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(S, np.nan))
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = xs - self.C[:, None]
         m = self.A[:, None] + self.B[:, None] * d
         v = self.V0[:, None] + self.V1[:, None] * d + self.V2[:, None] * d * d
-        return m, np.sqrt(np.maximum(v, 0.0))
+        s = np.sqrt(np.maximum(v, 0.0))
+        ar = np.isfinite(self.ar)
+        if ar.any():
+            from .local_trend import arima_predict
+
+            m[ar], s[ar] = arima_predict(self.A[ar], self.ar_w[ar], self.B[ar], self.ar[ar],
+                                         self.ar_s2[ar], np.maximum(d[ar], 0.0))
+        return m, s
 
     @classmethod
     def empty(cls, S: int) -> "Fits":
@@ -221,7 +239,7 @@ class Fits:
         """Rows ``rows`` of self become ``other`` (of length len(rows))."""
         for name in ("model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope",
                      "x_last", "fitted_last", "fail", "count", "phi", "e_future",
-                     "rate_scale"):
+                     "rate_scale", "ar", "ar_w", "ar_s2"):
             getattr(self, name)[rows] = getattr(other, name)
         S = len(self.A)
         for k, v in other.params.items():
@@ -504,6 +522,10 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
             continue
         if name == "naive":
             out.put(sel, fit_naive(x[sel], y[sel], M[sel], kind))
+        elif name == "arima":
+            from .local_trend import fit_arima
+
+            out.put(sel, fit_arima(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
             want = _fit.SCALE_OF_MODEL[name]
             if want != kind:        # fit_named: the model's own scale, no counts
@@ -560,8 +582,9 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         raise ValueError("selection compares straight-line trends with naive only")
     za = _z_actual(batch, rows, primary, scale, rate_scale)
     first = np.maximum(_core.AUTO_MIN_TRAIN, n - 1 - _core.AUTO_MAX_ORIGINS)
-    sums = {"primary": np.zeros(R), "naive": np.zeros(R)}
-    cnts = {"primary": np.zeros(R), "naive": np.zeros(R)}
+    cand_ar = _yearly(batch.x[rows], batch.mask[rows])       # arima is a candidate
+    sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
+    cnts = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
     jpos = np.arange(T)[None, :]
@@ -583,6 +606,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         ones = np.ones((len(sub), L), bool)
         m_p = np.empty(xs.shape)
         m_n = np.empty(xs.shape)
+        m_a = np.full(xs.shape, np.nan)
         failed = np.zeros(len(sub), bool)
         for kind in ("log", "logit", "identity"):
             g = np.nonzero(sc[sub] == kind)[0]
@@ -611,9 +635,18 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
             b = np.where(const, 0.0, b)
             a = np.where(const, zr[:, 0], zbar)
             m_p[g] = a[:, None] + b[:, None] * (xs[g] - xbar[:, None])
+            ga = g[cand_ar[gr]]
+            if len(ga):
+                from .local_trend import fit_arima
+
+                fa = fit_arima(xw[ga], y[sub[ga], :L], ones[ga], kind)
+                failed[ga] |= fa.fail
+                m_a[ga] = fa.predict(xs[ga])[0]
         ok = ~failed
-        for cand, m in (("primary", m_p), ("naive", m_n)):
+        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a)):
             w = tgt & ok[:, None]
+            if cand == "arima":
+                w = w & cand_ar[sub][:, None]
             with np.errstate(invalid="ignore"):
                 err = np.abs(m - za[sub])
             sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
@@ -631,19 +664,30 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     S = len(batch)
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
-    scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan)}
+    scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan),
+              "arima": np.full(S, np.nan)}
     compare = (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2 and 3
-    damped = compare & (n >= _core.DAMPED_MIN_POINTS)
-    name[damped] = "per_series"
-    sel = np.nonzero(compare & ~damped)[0]
+    sel = np.nonzero(compare)[0]
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
-        base, nv = sc["primary"], sc["naive"]
-        pick = np.isfinite(base) & np.isfinite(nv) & (
-            nv < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL))
-        name[sel[pick]] = "naive"
-        scores["primary"][sel], scores["naive"][sel] = base, nv
+        base, nv, ar = sc["primary"], sc["naive"], sc["arima"]
+        # the best other candidate (naive first on a tie, as min() over the candidates)
+        other = np.where(np.isfinite(ar) & ~(np.isfinite(nv) & (nv <= ar)), "arima",
+                         "naive")
+        best = np.where(other == "arima", ar, nv)
+        pick = np.isfinite(base) & np.isfinite(best) & (
+            best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL))
+        name[sel[pick]] = other[pick]
+        scores["primary"][sel], scores["naive"][sel], scores["arima"][sel] = base, nv, ar
     return name, scores
+
+
+def _yearly(x: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``local_trend.yearly`` per row: at least 2 points, every year in between present."""
+    D = M[:, 1:] & M[:, :-1]
+    with np.errstate(invalid="ignore"):
+        step = np.where(D, x[:, 1:] - x[:, :-1], 1.0)
+    return (M.sum(axis=1) >= 2) & (step == 1.0).all(axis=1)
 
 
 # =============================================================================== forecast
@@ -773,7 +817,8 @@ def _p_ge(fits, m, sd, k80, nu, thr):
 def _subfits(fits: Fits, sel) -> Fits:
     kw = {k: getattr(fits, k)[sel] for k in (
         "model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope", "x_last",
-        "fitted_last", "fail", "count", "phi", "e_future", "rate_scale")}
+        "fitted_last", "fail", "count", "phi", "e_future", "rate_scale", "ar", "ar_w",
+        "ar_s2")}
     return Fits(**kw, params={k: v[sel] for k, v in fits.params.items()})
 
 

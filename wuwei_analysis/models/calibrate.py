@@ -60,6 +60,7 @@ CALIBRATION: dict[str, dict[str, float]] = {
     "linear": {"c": 0.3191, "k80": 1.068, "k95": 1.8952, "n": 184},
     "damped": {"c": 0.1189, "k80": 1.1264, "k95": 2.161, "n": 138},
     "naive": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 184},
+    "arima": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
 }
 # Poisson models use the log-linear constants for the log-rate.
 CALIBRATION_KEY = {"poisson": "loglinear", "quasi_poisson": "loglinear"}

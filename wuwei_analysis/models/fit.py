@@ -50,6 +50,7 @@ MODEL_LABELS_ZH = {
     "logit": "logit尺度线性趋势（预测不超过100%）",
     "linear": "线性趋势",
     "damped": "阻尼趋势（Holt/ETS）",
+    "arima": "局部趋势（ARIMA(1,1,0)含漂移，逐年变化向长期平均回归）",
     "naive": "末值延续（朴素预测）",
     "none": "数据不足，未作预测",
 }
@@ -424,4 +425,8 @@ def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures
         return fit_naive(years, values, scale, notes=notes)
     if model == "damped":
         return fit_damped(years, values, scale, notes=notes)
+    if model == "arima":
+        from .local_trend import fit_arima
+
+        return fit_arima(years, values, scale, notes=notes)
     raise ForecastError(f"未知模型 {model!r}，可选：{', '.join(MODEL_NAMES)}")
