@@ -750,6 +750,7 @@ def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
     k80 = np.empty(R)
     k95 = np.empty(R)
     nu = np.empty(R)
+    g = np.ones(h.shape)
     for name in np.unique(fits.model):
         sel = fits.model == name
         if name == "none":
@@ -758,10 +759,11 @@ def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
         cst = _cal.constants(name)
         c[sel], k80[sel], k95[sel] = cst["c"], cst["k80"], cst["k95"]
         nu[sel] = _cal.shape_nu(round(cst["k80"], 6), round(cst["k95"], 6))
+        g[sel] = _cal.horizon_factor(cst, h[sel])
     infl = np.ones(R)
     for df in np.unique(fits.df[~fits.count]):
         infl[(~fits.count) & (fits.df == df)] = _cal.t_infl(int(df))
-    sd = np.sqrt(s ** 2 * infl[:, None] + (c[:, None] * fits.u[:, None] * h) ** 2)
+    sd = np.sqrt(s ** 2 * infl[:, None] + (c[:, None] * fits.u[:, None] * h) ** 2) * g
     return m, sd, k80, k95, nu
 
 

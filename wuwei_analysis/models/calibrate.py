@@ -64,9 +64,44 @@ CALIBRATION: dict[str, dict[str, float]] = {
 }
 # Poisson models use the log-linear constants for the log-rate.
 CALIBRATION_KEY = {"poisson": "loglinear", "quasi_poisson": "loglinear"}
+#: Where the constants fitted on the real calibration pool are shipped (they replace the
+#: national ones above for the families they cover; ``benchmarks/peer_benchmark.py
+#: --calibrate`` rebuilds the file, whose header cites the pool's source).
+POOL_CONSTANTS = "calibration/intervals.yaml"
+
+
+def _load_pool_constants() -> None:
+    from importlib import resources
+
+    import yaml
+
+    try:
+        text = resources.files("wuwei_analysis.data").joinpath(POOL_CONSTANTS).read_text(
+            encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return
+    for name, cst in (yaml.safe_load(text) or {}).items():
+        CALIBRATION[str(name)] = {k: (list(map(float, v)) if isinstance(v, list) else float(v))
+                                  for k, v in cst.items()}
+
+
+_load_pool_constants()
+
 
 def constants(model: str) -> dict[str, float]:
     return CALIBRATION[CALIBRATION_KEY.get(model, model)]
+
+
+def horizon_factor(cst: dict, h) -> np.ndarray:
+    """The family's factor on the sd ``h`` years ahead (1 where the constants have none;
+    beyond the last calibrated horizon the last factor)."""
+    h = np.asarray(h, float)
+    g = cst.get("horizon")
+    if not g:
+        return np.ones_like(h)
+    g = np.asarray(g, float)
+    idx = np.clip(np.round(h).astype(int), 1, len(g)) - 1
+    return g[idx]
 
 
 def pace(fit: Fit) -> float:
@@ -206,7 +241,7 @@ def predictive(fit: Fit, years, *, method: str = "calibrated") -> Predictive:
         cst = constants(fit.model)
         u = pace(fit)
         infl = 1.0 if fit.is_count_model else t_infl(fit.df)
-        sd = np.sqrt(s ** 2 * infl + (cst["c"] * u * h) ** 2)
+        sd = np.sqrt(s ** 2 * infl + (cst["c"] * u * h) ** 2) * horizon_factor(cst, h)
         k80, k95 = cst["k80"], cst["k95"]
         nu = shape_nu(round(k80, 6), round(k95, 6))
     else:
@@ -258,6 +293,34 @@ def calibrate_pool(errors, s_model, u, h) -> dict[str, float]:
         k80, k95 = max(k80, Z80), max(k95, Z95)
     return {"c": round(c, 4), "k80": round(k80, 4), "k95": round(max(k95, k80 * 1.05), 4),
             "n": int(len(r))}
+
+
+#: Fewest errors at one horizon for its own horizon factor (else 1).
+MIN_POOL_H = 20
+
+
+def calibrate_pool_h(errors, s_model, u, h, horizons: int = 5) -> dict:
+    """:func:`calibrate_pool` with horizon factors: c by maximum likelihood; then for each
+    horizon 1…``horizons`` the factor g_h = (80 % quantile of |error| / sd at h) / (the same
+    over all h); k80 / k95 the 80 % / 95 % quantiles of |error| / (sd · g_h)."""
+    errors = np.asarray(errors, float)
+    s_model = np.asarray(s_model, float)
+    u = np.asarray(u, float)
+    h = np.asarray(h, float)
+    c = fit_drift(errors, s_model, u, h)
+    sd = np.sqrt(s_model ** 2 + (c * u * h) ** 2) + 1e-12
+    r = np.abs(errors) / sd
+    q_all = float(np.quantile(r, 0.8))
+    g = []
+    for hh in range(1, horizons + 1):
+        rh = r[np.round(h) == hh]
+        g.append(float(np.quantile(rh, 0.8)) / q_all if len(rh) >= MIN_POOL_H and q_all > 0
+                 else (g[-1] if g else 1.0))
+    r2 = r / np.asarray(g)[np.clip(np.round(h).astype(int), 1, horizons) - 1]
+    k80 = float(np.quantile(r2, 0.8))
+    k95 = float(np.quantile(r2, 0.95))
+    return {"c": round(c, 4), "k80": round(k80, 4), "k95": round(max(k95, k80 * 1.05), 4),
+            "n": int(len(r)), "horizon": [round(v, 4) for v in g]}
 
 
 def calibrate_rows(rows) -> dict[str, dict[str, float]]:
