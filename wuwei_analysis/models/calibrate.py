@@ -62,8 +62,10 @@ CALIBRATION: dict[str, dict[str, float]] = {
     "naive": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 184},
     "arima": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
 }
-# Poisson models use the log-linear constants for the log-rate.
-CALIBRATION_KEY = {"poisson": "loglinear", "quasi_poisson": "loglinear"}
+# Poisson models (county counts) keep the national log-linear constants for the log-rate:
+# the pool has no counts, and its smoothed national estimates have no count noise.
+CALIBRATION["poisson"] = dict(CALIBRATION["loglinear"])
+CALIBRATION_KEY = {"quasi_poisson": "poisson"}
 #: Where the constants fitted on the real calibration pool are shipped (they replace the
 #: national ones above for the families they cover; ``benchmarks/peer_benchmark.py
 #: --calibrate`` rebuilds the file, whose header cites the pool's source).
