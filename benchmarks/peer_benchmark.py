@@ -63,6 +63,9 @@ POOL = "/work/shared/data/calibration/series.csv.gz"
 ORIGINS = (2008, 2011, 2014, 2017, 2020)
 H = 5
 MIN_TRAIN = 6
+#: Families whose interval constants come from this pool (the others keep the national
+#: constants of ``calibrate.CALIBRATION``; see ``--families``).
+POOL_FAMILIES = ("arima", "naive", "linear", "loglinear", "logit")
 OUT_YAML = Path(__file__).resolve().parents[1] / "wuwei_analysis/data/calibration/intervals.yaml"
 
 
@@ -188,14 +191,15 @@ def run_workbench(tasks, fc: pd.DataFrame) -> dict:
     return out
 
 
-def calib_table(wb: dict, fc: pd.DataFrame, keep: np.ndarray | None = None) -> dict:
+def calib_table(wb: dict, fc: pd.DataFrame, keep: np.ndarray | None = None,
+                families=POOL_FAMILIES) -> dict:
     """Interval constants per model family from the pool forecasts (rows ``keep``)."""
     keep = np.ones(len(fc), bool) if keep is None else keep
     err = wb["zact"] - wb["m"]
     ok = keep & np.isfinite(err) & np.isfinite(wb["s2i"])
     out = {}
     h = fc["h"].to_numpy(float)
-    for fam in sorted(set(wb["model"][ok])):
+    for fam in sorted(set(wb["model"][ok]) & set(families)):
         sel = ok & (wb["model"] == fam)
         if sel.sum() < cal.MIN_POOL:
             continue
@@ -221,7 +225,7 @@ def apply_constants(cst: dict, fam, s2i, u, h):
     return sd, k80, k95, nu
 
 
-def workbench_scores(tasks, fc, wb, loco: bool) -> dict:
+def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES) -> dict:
     """Intervals and p_meet of the workbench, with leave-one-country-out constants."""
     from scipy import special
 
@@ -237,7 +241,7 @@ def workbench_scores(tasks, fc, wb, loco: bool) -> dict:
         if g is None:
             cst, rows, trows = {}, np.ones(len(fc), bool), np.ones(len(tasks), bool)
         else:
-            cst = calib_table(wb, fc, geo != g)
+            cst = calib_table(wb, fc, geo != g, families)
             rows, trows = geo == g, tgeo == g
         sd, k80, k95, nu = apply_constants(cst, wb["model"][rows], wb["s2i"][rows],
                                            wb["u"][rows], h[rows])
@@ -391,9 +395,12 @@ def main(argv=None) -> int:
     ap.add_argument("--calibrate", action="store_true",
                     help=f"write the interval constants to {OUT_YAML}")
     ap.add_argument("--origins", default=",".join(map(str, ORIGINS)))
+    ap.add_argument("--families", default=",".join(POOL_FAMILIES),
+                    help="model families calibrated on the pool (others: national constants)")
     a = ap.parse_args(argv)
     t0 = time.time()
     origins = tuple(int(v) for v in a.origins.split(","))
+    fams = tuple(a.families.split(","))
     tasks, d = load_tasks(a.pool, a.sample, a.seed, origins)
     fc = long_forecasts(tasks)
     print(f"pool: {a.pool}  (Gapminder systema_globalis, CC BY 4.0)")
@@ -403,9 +410,10 @@ def main(argv=None) -> int:
     print(f"workbench models: {pd.Series(wb['model']).value_counts().to_dict()}  "
           f"({time.time() - t0:.0f} s)")
     if a.calibrate:
-        write_yaml(calib_table(wb, fc), a, len(tasks))
+        write_yaml(calib_table(wb, fc, families=fams), a, len(tasks))
         return 0
-    results = {"workbench": workbench_scores(tasks, fc, wb, loco=not a.no_loco)}
+    results = {"workbench": workbench_scores(tasks, fc, wb, loco=not a.no_loco,
+                                             families=fams)}
     if not a.no_peers:
         t1 = time.time()
         results.update(run_peers(tasks, fc, ["AutoARIMA", "AutoETS", "RWD"]))

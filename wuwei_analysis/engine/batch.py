@@ -676,7 +676,8 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
                          "naive")
         best = np.where(other == "arima", ar, nv)
         pick = np.isfinite(base) & np.isfinite(best) & (
-            best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL))
+            best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL)
+            - _core.SELECT_TIE_ATOL)
         name[sel[pick]] = other[pick]
         scores["primary"][sel], scores["naive"][sel], scores["arima"][sel] = base, nv, ar
     return name, scores

@@ -47,7 +47,8 @@ def fit_arima(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
         sxx = (c0 * c0).sum(axis=1)
         sxy = (c0 * np.where(R, d1 - m1[:, None], 0.0)).sum(axis=1)
         first = d0[:, :1] if d0.shape[1] else np.zeros((S, 1))
-        flat = np.where(R, d0 == first, True).all(axis=1)
+        flat = np.where(R, np.abs(d0 - first) <= _lt.FLAT_TOL * (1.0 + np.abs(first)),
+                        True).all(axis=1)
         a = np.where(flat, 0.0, sxy / np.where(sxx > 0, sxx, 1.0))
     a = np.clip(np.where(np.isfinite(a), a, 0.0), _lt.AR_MIN, _lt.AR_MAX)
     with np.errstate(invalid="ignore"):

@@ -67,6 +67,9 @@ AUTO_MIN_TRAIN = 4
 AUTO_HORIZON = 3
 SELECT_MARGIN = 0.9
 SELECT_TIE_RTOL = 1e-9
+#: Scores (modelling-scale errors) closer than this are a tie too: on an exact trend every
+#: candidate's error is rounding noise (1e-16), which must not pick the model.
+SELECT_TIE_ATOL = 1e-9
 
 _KINDS = ("rate", "percent", "per_capita", "count", "years", "ratio", "score", "none")
 
@@ -197,7 +200,7 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
         others = {c: s for c, s in scores.items() if c != spec.primary and np.isfinite(s)}
         if others:
             c, s = min(others.items(), key=lambda kv: kv[1])
-            if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL):
+            if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL:
                 best = c
     return best, scores
 

@@ -37,6 +37,9 @@ from .fit import Fit, ForecastError, Scale, _check_xy, to_model_scale
 #: Bounds of the AR coefficient of the yearly changes (see the module docstring).
 AR_MIN = 0.0
 AR_MAX = 0.9
+#: Yearly changes that differ by less than this (relative) count as equal: an exact
+#: exponential trend then gets no AR term fitted to rounding noise.
+FLAT_TOL = 1e-9
 #: Fewest yearly points an ARIMA(1,1,0) fit uses (3 regression rows for 2 parameters).
 ARIMA_MIN_POINTS = 5
 
@@ -72,8 +75,8 @@ def fit_arima(years, values, scale: Scale, *, notes: list[str] | None = None) ->
     dz = np.diff(z)
     d0, d1 = dz[:-1], dz[1:]
     k = len(d1)
-    if np.all(d0 == d0[0]):
-        a = 0.0                          # no variation in the lagged change: no AR term
+    if np.all(np.abs(d0 - d0[0]) <= FLAT_TOL * (1.0 + np.abs(d0[0]))):
+        a = 0.0          # (next to) no variation in the lagged change: no AR term
     else:
         res = OLS(d1, np.column_stack([np.ones(k), d0])).fit()
         a = float(res.params[1])
