@@ -866,9 +866,10 @@ def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
         iv = rate_intervals(tuple(levels), mm.reshape(-1), ss.reshape(-1),
                             rep(fits.e_future[cnt]), rep(fits.phi[cnt]),
                             rep(fits.rate_scale[cnt]))
+        pt = point(_subfits(fits, cnt), mm)      # the interval holds the point forecast
         for level, (a, b) in iv.items():
-            out[level][0][cnt] = a.reshape(mm.shape)
-            out[level][1][cnt] = b.reshape(mm.shape)
+            out[level][0][cnt] = np.minimum(a.reshape(mm.shape), pt)
+            out[level][1][cnt] = np.maximum(b.reshape(mm.shape), pt)
     return out
 
 
@@ -1102,6 +1103,37 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     if per.any() and per_series_fn is not None:
         _merge_per_series(res, np.nonzero(per)[0], per_series_fn, targets, eval_year, table)
     return res
+
+
+#: A county rate resting on fewer events than this in its last year also gets the pooled
+#: rate of its last POOL_YEARS calendar years (the usual practice for small areas).
+SMALL_COUNT_EVENTS = 20
+POOL_YEARS = 3
+
+
+def pooled_rates(batch: SeriesBatch, rate_scale, min_events: float = SMALL_COUNT_EVENTS,
+                 years: int = POOL_YEARS) -> dict[str, np.ndarray]:
+    """For series with counts whose last year has < ``min_events`` events: the pooled rate
+    of the observed years among the last ``years`` calendar years (Σ events / Σ denominators
+    × rate scale), with ``pooled_years`` (how many years), ``pooled_from`` (the first) and
+    ``pooled_events``; NaN for other series."""
+    S = len(batch)
+    M = batch.mask
+    x_last = _last(batch.x, M)
+    rs = np.asarray(rate_scale, float) * np.ones(S)
+    with np.errstate(invalid="ignore"):
+        win = M & (batch.x > (x_last - years)[:, None])
+        c_last = _last(batch.c, M)
+        small = batch.use_counts & (batch.n > 0) & (c_last < min_events)
+        ev = _msum(batch.c, win)
+        den = _msum(batch.e, win)
+        rate = ev / den * rs
+        first = np.where(win, batch.x, np.inf).min(axis=1)
+    nan = np.full(S, np.nan)
+    return {"pooled_rate": np.where(small, rate, nan),
+            "pooled_years": np.where(small, win.sum(axis=1), nan),
+            "pooled_from": np.where(small, first, nan),
+            "pooled_events": np.where(small, ev, nan)}
 
 
 def _subtargets(tg: Targets, rows) -> Targets:

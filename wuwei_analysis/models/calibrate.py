@@ -171,10 +171,15 @@ class Predictive:
                                              else 1.0)
 
     def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The central ``level`` interval; it always holds the point forecast (a count
+        model's whole-event quantiles could otherwise give [0, 0] around a median rate of
+        1.9/10万)."""
         if self.count:
             from .count_dist import rate_interval
 
-            return rate_interval(level, *self.count_params())
+            lo, hi = rate_interval(level, *self.count_params())
+            mean = self.mean
+            return np.minimum(lo, mean), np.maximum(hi, mean)
         k = self.k80 if level == 0.8 else self.k95 if level == 0.95 else self._k(level)
         sc = self.fit.scale
         return sc.inv(self.m - k * self.sd), sc.inv(self.m + k * self.sd)
