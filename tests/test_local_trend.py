@@ -104,3 +104,27 @@ def test_small_counts_get_the_pooled_three_year_rate():
     assert p["pooled_years"][0] == 3 and p["pooled_from"][0] == 2022
     assert p["pooled_events"][0] == 9
     assert np.isnan(p["pooled_rate"][1])          # 60 events a year: no pooling needed
+
+
+@pytest.mark.parametrize("unit,values,target,expect", [
+    ("小时", [1.0] * 8, Target("at_least", 1.0, direction="up"), "met"),
+    ("所", [2.0] * 8, Target("at_least", 2.0, direction="up"), "met"),
+    ("人/所", [3.0] * 8, Target("at_least", 4.0, direction="up"), "not"),
+    ("人/所", [2.0] * 8, Target("at_most", 2.0, direction="down"), "met"),
+])
+def test_small_whole_numbers_are_judged_as_whole_numbers(unit, values, target, expect):
+    """1 小时 a day against a target of ≥ 1 小时 has met it (p_meet near 1, not 50 %); both
+    paths give the same p_meet."""
+    x = np.arange(2017, 2025)
+    fc = forecast_series(x, values, unit=unit, target=target)
+    p = fc.attrs["p_meet"]
+    assert (p > 0.95) if expect == "met" else (p < 0.05), p
+    res = forecast_series_many([x], [values], unit=unit, target=target)
+    assert res.p_meet[0] == pytest.approx(p, rel=1e-9, abs=1e-12)
+
+
+def test_whole_number_rounding_applies_only_to_small_whole_number_series():
+    from wuwei_analysis.models.calibrate import whole_numbers
+
+    y = np.array([[1, 2, 3.0], [1.5, 2, 3], [150, 160, 170], [0, 0, 1]])
+    assert whole_numbers(y).tolist() == [True, False, False, True]

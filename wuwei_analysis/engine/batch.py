@@ -825,10 +825,26 @@ def _subfits(fits: Fits, sel) -> Fits:
     return Fits(**kw, params={k: v[sel] for k, v in fits.params.items()})
 
 
-def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets) -> np.ndarray:
-    """``forecast.p_meet_value`` per row at the target year (m, sd: that year)."""
+def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets, whole=None) -> np.ndarray:
+    """``forecast.p_meet_value`` per row at the target year (m, sd: that year); ``whole``
+    rows are small whole-number quantities (``calibrate.whole_numbers``): their thresholds
+    apply to the value rounded to a whole number."""
     kind, thr = tg.kind, tg.threshold
     out = np.full(len(m), np.nan)
+    if whole is not None and np.any(whole):
+        w = np.asarray(whole, bool) & ~fits.count & (fits.kind != "logit")
+        tol = np.where(np.isfinite(tg.tolerance), tg.tolerance, 0.0)
+        with np.errstate(invalid="ignore"):
+            le_t = np.floor(thr + 1e-9) + 0.5           # P(round(Y) ≤ t) = P(Y ≤ ⌊t⌋ + ½)
+            ge_t = np.ceil(thr - 1e-9) - 0.5            # P(round(Y) ≥ t) = P(Y ≥ ⌈t⌉ − ½)
+            up = np.floor(thr + tol + 1e-9) + 0.5 - thr
+            dn = thr - (np.ceil(thr - tol - 1e-9) - 0.5)
+        le_kind = (kind == "at_most") | ((kind == "relative_change") & (tg.change < 0))
+        new_thr = np.where(le_kind, le_t, np.where(kind == "around", thr, ge_t))
+        tg = Targets(kind, np.where(w, new_thr, thr), tg.year, tg.tolerance, tg.change,
+                     tg.good)
+        tg.__dict__["_around"] = (np.where(w, up, tol), np.where(w, dn, tol))
+        kind, thr = tg.kind, tg.threshold
     le_kind = (kind == "at_most") | ((kind == "relative_change") & (tg.change < 0))
     ge_kind = ((kind == "at_least") | (kind == "relative_change")) & ~le_kind
     fin = np.isfinite(thr)
@@ -841,9 +857,9 @@ def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets) -> np.ndarray:
     sel = (kind == "around") & fin
     if sel.any():
         f = _subfits(fits, sel)
-        tol = tg.tolerance[sel]
-        a = _cdf_le(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] + tol)
-        b = _p_ge(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] - tol)
+        up, dn = tg.__dict__.get("_around", (tg.tolerance, tg.tolerance))
+        a = _cdf_le(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] + up[sel])
+        b = _p_ge(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] - dn[sel])
         out[sel] = np.maximum(0.0, a - (1.0 - b))
     return out
 
@@ -1051,7 +1067,9 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     mean = point(F, m)
 
     p_meet = np.full(S, np.nan)
-    pm = p_meet_threshold(F, m[:, 0], sd[:, 0], k80, nu, _subtargets(targets, rows))
+    whole = _cal.whole_numbers(batch.y, M)
+    pm = p_meet_threshold(F, m[:, 0], sd[:, 0], k80, nu, _subtargets(targets, rows),
+                          whole[rows])
     fut = ty[rows] > x_last[rows]
     p_meet[rows] = np.where(fut, pm, np.nan)
     # the target year already observed: meets or not

@@ -163,6 +163,8 @@ class Predictive:
     nu: float               # t shape for the cdf (1e6 ≈ normal)
     method: str             # "calibrated" or "model"
     count: bool = False     # count models: the discrete predictive of :mod:`.count_dist`
+    whole: bool = False     # a small whole-number quantity: p_meet is for the value rounded
+    #                         to a whole number (see :func:`whole_numbers`)
 
     @property
     def mean(self) -> np.ndarray:
@@ -191,7 +193,13 @@ class Predictive:
                                 / special.stdtrit(self.nu, 0.9))
 
     def cdf(self, threshold: float, year_index: int) -> float:
-        """P(value ≤ threshold) in the year at ``year_index``."""
+        """P(value ≤ threshold) in the year at ``year_index`` (a whole-number quantity:
+        P(the value rounded to a whole number ≤ threshold))."""
+        if self.whole and math.isfinite(threshold):
+            threshold = math.floor(threshold + 1e-9) + 0.5
+        return self._cdf(threshold, year_index)
+
+    def _cdf(self, threshold: float, year_index: int) -> float:
         if self.count:
             from .count_dist import rate_le
 
@@ -217,6 +225,8 @@ class Predictive:
             from .count_dist import rate_ge
 
             return float(rate_ge(threshold, *self.count_params(year_index))[0])
+        if self.whole and math.isfinite(threshold):
+            return 1.0 - self._cdf(math.ceil(threshold - 1e-9) - 0.5, year_index)
         return 1.0 - self.cdf(threshold, year_index)
 
     def count_params(self, year_index: int | None = None) -> tuple:
@@ -255,7 +265,26 @@ def predictive(fit: Fit, years, *, method: str = "calibrated") -> Predictive:
         raise ValueError(f"interval method must be 'calibrated' or 'model', not {method!r}")
     pred = Predictive(fit=fit, years=years, m=m, sd=sd, k80=k80, k95=k95, nu=nu, method=method)
     pred.count = fit.is_count_model
+    pred.whole = (not pred.count) and fit.scale.kind != "logit" and bool(
+        whole_numbers(np.asarray(fit.values, float)[None, :])[0])
     return pred
+
+
+#: Whole-number series up to this size (institutions, staff per institution, hours a day)
+#: are judged as whole numbers.
+WHOLE_MAX = 100
+
+
+def whole_numbers(y: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Per row: every value a whole number between 0 and WHOLE_MAX (a small integer
+    quantity, recorded as such: 1 所, 2 人/所, 1 小时). Their targets are judged on the value
+    as it will be recorded, a whole number: P(≥ 1) is P(the rounded value ≥ 1), so a
+    series constant at its target has met it, not a coin toss."""
+    y = np.asarray(y, float)
+    m = np.isfinite(y) if mask is None else mask
+    with np.errstate(invalid="ignore"):
+        ok = np.where(m, (y == np.round(y)) & (y >= 0) & (y <= WHOLE_MAX), True)
+    return ok.all(axis=1) & m.any(axis=1)
 
 
 def fit_drift(errors: np.ndarray, s_model: np.ndarray, u: np.ndarray, h: np.ndarray
