@@ -11,16 +11,17 @@ poisson,       batched IRLS, the very iteration statsmodels' GLM runs (same star
 quasi_poisson  deviance stopping rule, covariance from the last weights); a series with
                fewer than ``MIN_EVENTS_FOR_TREND`` events gets the pooled constant rate
 naive          last value carried forward, random-walk variance per year
+arima          ARIMA(1,1,0) with drift, a local trend on the yearly changes, by conditional
+               least squares in closed form (:mod:`.local_trend`)
 =============  ===========================================================================
 
 ``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
 same rolling origins (one pass per training length, all series at once), the same
-candidates, the same scale-free error and the same SELECT_MARGIN. The one candidate not
-vectorised is ``damped`` (a numerical ETS likelihood fit): series that would consider it
-(at least DAMPED_MIN_POINTS points), and explicit ``damped`` requests, are
-handed to the per-series :func:`~wuwei_analysis.models.forecast_series` unchanged — so the
-result for *every* series is the per-series result. Synthetic and county data (≤ 11 years)
-never reach that branch.
+candidates (primary, naive, arima), the same scale-free error and the same SELECT_MARGIN.
+The one model not vectorised is ``damped`` (a numerical ETS likelihood fit, no longer an
+auto candidate): explicit ``damped`` requests are handed to the per-series
+:func:`~wuwei_analysis.models.forecast_series` unchanged — so the result for *every* series
+is the per-series result.
 
 Intervals and p_meet are :func:`~wuwei_analysis.models.calibrate.predictive` computed for all
 series: the calibrated spread, the calibrated multipliers and t shape; for count models the
