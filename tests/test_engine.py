@@ -579,22 +579,26 @@ def test_frames_equal_catches_a_status_or_a_number(synthetic_wuwei):
 
 
 def test_texts_do_not_depend_on_floating_point_noise():
-    """The two paths agree to ~1e-15, so texts round those numbers alike: 7.85 computed in
-    closed form and 7.850000000000004 from statsmodels, a zero trend of ±1e-17."""
-    from wuwei_analysis.assessment import _fmt, _signed, trend_phrase
+    """statsmodels and the closed form agree to ~1e-15, so texts round those numbers alike:
+    7.85 computed in closed form and 7.850000000000004 from statsmodels, a zero trend of
+    ±1e-17."""
+    from wuwei_analysis.vocab.messages import trend_phrase
+    from wuwei_analysis.vocab.numbers import format_change, format_value
 
-    assert _fmt(7.850000000000004, "小时") == _fmt(7.85, "小时")
-    assert _fmt(-1e-17, "‰") == _fmt(0.0, "‰") and not _fmt(-1e-17, "‰").startswith("-")
-    assert _signed(-1e-17, "‰") == _signed(1e-17, "‰") == _signed(0.0, "‰")
-    assert _signed(-0.5, "‰").startswith("-") and _signed(0.5, "‰").startswith("+")
+    assert format_value(7.850000000000004, "小时") == format_value(7.85, "小时")
+    assert format_value(-1e-17, "‰") == format_value(0.0, "‰") == "0.00‰"
+    assert format_change(-1e-17, "‰", extra=1) == format_change(1e-17, "‰", extra=1) \
+        == format_change(0.0, "‰", extra=1)
+    assert format_change(-0.5, "‰").startswith("-") and format_change(0.5, "‰").startswith("+")
     assert trend_phrase(-1e-17, "‰") == trend_phrase(1e-17, "‰")
     assert "基本持平" in trend_phrase(1e-17, "‰")
     assert "下降" in trend_phrase(-0.5, "‰") and "上升" in trend_phrase(0.5, "‰")
 
 
 def test_nothing_below_the_engine_imports_it():
-    """Layers: store ← models ← assessment ← engine (← report, briefs, app, cli);
-    executors and count_dist are utilities that import nothing of the project."""
+    """Layers: store ← models ← engine ← assessment (the one-region facade) ← report,
+    briefs, app, cli; the engine never imports ``assessment`` (no cycle); vocab imports
+    nothing above the catalogue; executors and count_dist import nothing of the project."""
     import ast
     from pathlib import Path
 
@@ -624,8 +628,15 @@ def test_nothing_below_the_engine_imports_it():
         mods = imports(path)
         uses_engine = any(m.startswith("wuwei_analysis.engine") for m in mods)
         if uses_engine and not rel.startswith(("engine/", "cli/", "app/", "report.py",
-                                                "briefs.py")):
+                                                "briefs.py", "assessment.py")):
             bad.append(rel)
+        if rel.startswith("engine/") and any(m.startswith("wuwei_analysis.assessment")
+                                             for m in mods):
+            bad.append(("engine imports assessment", rel))
+        if rel.startswith("vocab/") and any(
+                not m.startswith(("wuwei_analysis.vocab", "wuwei_analysis.catalog"))
+                for m in mods):
+            bad.append(("vocab imports above the catalogue", rel))
         if rel in ("executors.py", "models/count_dist.py") and mods:
             bad.append((rel, sorted(mods)))
         if rel.startswith(("models/", "store.py")) and any(
