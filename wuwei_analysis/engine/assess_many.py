@@ -1052,7 +1052,9 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
         target_year=ty,
         target_text=per_ind(lambda i: i.describe_target()),
         status_code=status,
-        p_meet=col(p, has),
+        # a direction target at its bound is achieved whatever the trend's sign: its
+        # trend confidence is no probability of meeting it (never 已实现 beside a low one)
+        p_meet=col(p, has & ~(is_dir & at_bound)),
         forecast_value=col(F["f_val"], has), forecast_lo80=col(F["f_lo"], has),
         forecast_hi80=col(F["f_hi"], has),
         required_annual_change=col(F["req"], has),
