@@ -182,7 +182,7 @@ def test_stale_outlier_volatile_and_illustrative_warnings():
     imr, u5 = df.iloc[0], df.iloc[1]
     codes = imr.warning_codes.split(",")
     assert {"stale", "outlier", "illustrative"} <= set(codes)
-    assert "2018年数值12.50‰偏离趋势" in imr.warnings and "预期范围" in imr.warnings
+    assert "2018年数值12.5‰偏离趋势" in imr.warnings and "预期范围" in imr.warnings
     assert imr.illustrative
     assert "volatile" in u5.warning_codes.split(",")
 
@@ -245,7 +245,7 @@ def test_outlier_rule_gives_the_expected_range():
                      indicators="c_infant_mortality").iloc[0]
     assert r.warning_codes.split(",").count("outlier") == 1
     text = [w for w in r.warnings.split("；") if "偏离趋势" in w][0]
-    assert text.startswith("2021年数值10.50‰偏离趋势")
+    assert text.startswith("2021年数值10.5‰偏离趋势")
     lo, hi = (float(v) for v in text.split("预期范围")[1].split("‰")[0].split("–"))
     assert lo < 6.9 < hi < 10.5
 

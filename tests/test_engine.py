@@ -633,7 +633,7 @@ def test_texts_do_not_depend_on_floating_point_noise():
     from wuwei_analysis.vocab.numbers import format_change, format_value
 
     assert format_value(7.850000000000004, "小时") == format_value(7.85, "小时")
-    assert format_value(-1e-17, "‰") == format_value(0.0, "‰") == "0.00‰"
+    assert format_value(-1e-17, "‰") == format_value(0.0, "‰") == "0.0‰"
     assert format_change(-1e-17, "‰", extra=1) == format_change(1e-17, "‰", extra=1) \
         == format_change(0.0, "‰", extra=1)
     assert format_change(-0.5, "‰").startswith("-") and format_change(0.5, "‰").startswith("+")
