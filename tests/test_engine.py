@@ -287,6 +287,34 @@ def test_edge_cases_equal_the_per_series_path():
     assert refs[-1].attrs["p_meet"] is None                          # no reference value
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_wa_forecast_series_is_the_engine_and_equals_statsmodels(seed):
+    """``wa.forecast_series`` is the engine's one-series case; same frame and attrs as the
+    statsmodels ``models.forecast_series`` (to 1e-8), every kind of series."""
+    import wuwei_analysis as wa
+    from wuwei_analysis.engine import forecast_series as engine_one
+
+    assert wa.forecast_series is engine_one
+    for sp in random_series(22, seed):
+        kw = {k: sp[k] for k in ("unit", "target", "counts", "exposures", "direction",
+                                 "base_value", "reference_value") if k in sp}
+        try:
+            ref = forecast_series(sp["years"], sp["values"], **kw)
+        except Exception as exc:  # the same error from both
+            with pytest.raises(type(exc)):
+                wa.forecast_series(sp["years"], sp["values"], **kw)
+            continue
+        got = wa.forecast_series(sp["years"], sp["values"], **kw)
+        assert list(got.columns) == list(ref.columns) and len(got) == len(ref)
+        assert list(got["year"]) == list(ref["year"])
+        for c in ("mean", "lo80", "hi80", "lo95", "hi95"):
+            assert all(close(a, b) for a, b in zip(got[c], ref[c])), c
+        for k in ("model", "model_zh", "target_year", "n_points", "unit", "scale"):
+            assert got.attrs[k] == ref.attrs[k], k
+        for k in ("p_meet", "aarr", "annual_change", "threshold"):
+            assert close(got.attrs[k], ref.attrs[k]), k
+
+
 def test_the_comparison_catches_a_difference_of_1e_7():
     """The comparisons above can fail: a change of 1e-7 relative anywhere is caught."""
     series = random_series(44, seed=8)

@@ -18,6 +18,9 @@ Public API::
     forecast_many(obs, *, horizon_year=2030, table=True, engine="vectorized")
                                                      -> (summary, forecast table)
         forecast_series for every series of a long table
+    forecast_series(years, values, *, unit, target, ...)                 -> DataFrame
+        ``wa.forecast_series``: the one-series case (models.forecast_series's arguments
+        and frame; statsmodels stays the reference and gives ``interval="model"``)
     batch.forecast_series_many(years, values, *, unit, target, counts, exposures, ...)
         forecast_series for lists of series (same arguments, one per series)
 
@@ -34,7 +37,8 @@ below ``assess_many.AUTO_MIN_SERIES`` (50) series, where it is faster.
 """
 from .assess_many import AUTO_MIN_SERIES, assess_all, assess_many, partition
 from .batch import forecast_series_many
+from .forecast_one import forecast_series
 from .forecast_many import forecast_many
 
 __all__ = ["AUTO_MIN_SERIES", "assess_all", "assess_many", "forecast_many",
-           "forecast_series_many", "partition"]
+           "forecast_series", "forecast_series_many", "partition"]
