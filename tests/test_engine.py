@@ -670,6 +670,37 @@ def test_texts_do_not_depend_on_floating_point_noise():
     assert "下降" in trend_phrase(-0.5, "‰") and "上升" in trend_phrase(0.5, "‰")
 
 
+def test_every_sentence_is_a_template_of_the_message_catalogue():
+    """The assessment's code holds no Chinese sentence: reasons, warnings and errors are
+    templates in vocab/messages.py (only data values such as breakdown groups remain)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import wuwei_analysis
+
+    root = Path(wuwei_analysis.__file__).parent
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    data_values = {"农村", "城镇", "城市", "女", "男", "武威市"}
+    found = []
+    for rel in ("assessment.py", "engine/assess_many.py", "engine/rules.py",
+                "engine/forecast_one.py"):
+        tree = ast.parse((root / rel).read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr)
+                and isinstance(n.body[0].value, ast.Constant)}
+        found += [(rel, n.lineno, n.value) for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                  and cjk.search(n.value) and id(n) not in docs
+                  and n.value not in data_values]
+    assert found == []
+    from wuwei_analysis.vocab.messages import MESSAGES
+
+    texts = list(MESSAGES.values())
+    assert len(texts) == len(set(texts))          # no sentence twice
+
+
 def test_nothing_below_the_engine_imports_it():
     """Layers: store ← models ← engine ← assessment (the one-region facade) ← report,
     briefs, app, cli; the engine never imports ``assessment`` (no cycle); vocab imports

@@ -369,7 +369,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
     from ..models.fit import ForecastError
 
     if kind not in KINDS:
-        raise DataError(f"评估类型应为 {', '.join(KINDS)}，而不是 {kind!r}")
+        raise DataError(say("bad_kind", kinds=", ".join(KINDS), kind=repr(kind)))
     df = _normalise(obs)
     regs = _region_table(df, regions)
     R = len(regs.code)
@@ -759,7 +759,7 @@ def _gaps(idx, ind, regs, rows, known, by_id, df, years) -> dict:
             got = np.where(take, sids, got)
         return got
 
-    name = "城乡" if kind == "urban_rural" else "男女"
+    name = say("group_" + kind)
     for src in sources:
         if not rest.any():
             break

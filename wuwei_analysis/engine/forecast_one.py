@@ -38,14 +38,15 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     from ..models.fit import MODEL_LABELS_ZH, ForecastError
     from .batch import forecast_series_many
 
-    if interval != "calibrated":          # textbook intervals: the statsmodels path only
+    if interval != "calibrated" or (unit is None and target is None):
+        # textbook intervals: the statsmodels path only (and its error for a missing unit)
         return reference(years, values, unit=unit, target=target, counts=counts,
                                    exposures=exposures, horizon_year=horizon_year,
                                    model=model, direction=direction, interval=interval,
                                    base_value=base_value, reference_value=reference_value)
     t, ind, unit, direction = _resolve_target(target, unit, direction)
     if unit is None:
-        raise ForecastError("须给出单位 unit（或以指标作为 target）")
+        return reference(years, values, target=target, direction=direction)  # its error
     spec = resolve_spec(unit, has_counts=exposures is not None,
                         target_kind=t.kind if t else None, direction=direction)
     x, y, c, e = _prepare(years, values, counts, exposures, spec.rate_scale)  # checks

@@ -21,6 +21,8 @@ MESSAGES: dict[str, str] = {
     "no_data": "{region}暂无该指标数据",
     "note": "（{note}）",
     "gap_from_groups": "由{source}的{groups}分组数值计算",
+    "group_urban_rural": "城乡",
+    "group_sex": "男女",
     "gap_county_range": "按各县（区）{source}的极差计算",
     # ---- direction and gap targets
     "at_bound": "{year}年{name}为{value}，已处于可达上限附近，视为实现“{target}”",
@@ -63,6 +65,8 @@ MESSAGES: dict[str, str] = {
     "w_low_trust": "部分数据来自非官方转载，可信度低",
     "w_provisional": "含初步数，可能修订",
     "w_illustrative": "含示例数据（非真实统计），仅供演示",
+    # ---- errors a user can cause
+    "bad_kind": "评估类型应为 {kinds}，而不是 {kind}",
     # ---- how the lists are joined
     "join_warnings": "；",
 }
