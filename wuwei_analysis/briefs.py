@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .vocab.labels import STATUS_CODES, STATUS_LABELS
 from .errors import WuweiError
 from .regions import monitored, region as find_region
 from .settings import PACKAGE_DIR
+from .vocab.labels import STATUS_CODES, STATUS_LABELS
 
 #: The brief notebook (thin: it calls ``wuwei_analysis.brief``).
 NOTEBOOK = PACKAGE_DIR.parent / "notebooks" / "county_brief.ipynb"

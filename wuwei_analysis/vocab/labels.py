@@ -48,14 +48,15 @@ STATUS_ORDER: tuple[str, ...] = tuple(STATUS_LABELS.values())
 STATUS_WARNED: tuple[str, ...] = ("may_slip", "at_risk", "off_track")
 
 # --------------------------------------------------------------------------- targets
+#: Target kinds (``targets.TARGET_KINDS``) and their Chinese labels, for tables people read.
 TARGET_KIND_LABELS: dict[str, str] = {
-    "at_most": "不高于目标值",
-    "at_least": "不低于目标值",
-    "around": "保持在目标值左右",
-    "relative_change": "较基期变化",
-    "direction": "方向性目标",
+    "at_most": "不高于",
+    "at_least": "不低于",
+    "around": "保持在左右",
+    "relative_change": "较基期相对变化",
+    "direction": "方向性",
     "gap": "差距缩小",
-    "qualitative": "定性目标",
+    "qualitative": "定性",
 }
 
 # --------------------------------------------------------------------------- warnings
