@@ -34,7 +34,8 @@ STATUS_COLORS = _labels.STATUS_COLORS_ZH
 PENDING = "计算中"
 
 #: How the status follows from the forecast (shown under the table).
-STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标；按期可达＝按趋势预测，目标年达标概率较高；"
+STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标且按趋势目标年仍可达标；"
+                  "已达标但可能回落＝最新值已达标，但目标年仍达标的概率不高；按期可达＝按趋势预测，目标年达标概率较高；"
                   "有风险＝达标概率居中；难以实现＝达标概率低；数据不足＝数据点太少无法判断。"
                   "方向性目标（逐步提高、持续下降）看趋势方向的把握程度。")
 
