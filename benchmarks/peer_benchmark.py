@@ -58,6 +58,7 @@ from wuwei_analysis.engine.batch import SeriesBatch, Targets, forecast_batch, in
     p_meet_threshold, _subfits
 from wuwei_analysis.models import calibrate as cal
 from wuwei_analysis.models.core import resolve_spec
+from wuwei_analysis.models.fit import snap_bounds
 
 POOL = "/work/shared/data/calibration/series.csv.gz"
 ORIGINS = (2008, 2011, 2014, 2017, 2020)
@@ -89,8 +90,8 @@ def inv(kind, z):
     z = np.asarray(z, float)
     if kind == "log":
         return np.exp(np.clip(z, -700, 700))
-    if kind == "logit":
-        return 100.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
+    if kind == "logit":     # within 0.05 points of 0 / 100 % is the bound (every forecaster)
+        return snap_bounds(100.0 / (1.0 + np.exp(-np.clip(z, -700, 700))))
     return z
 
 

@@ -490,7 +490,8 @@ def _inv(kind, z):
     k = kind.reshape((-1,) + (1,) * (z.ndim - 1))
     with np.errstate(over="ignore"):
         return np.where(k == "log", np.exp(zc),
-                        np.where(k == "logit", 100.0 / (1.0 + np.exp(-zc)), z))
+                        np.where(k == "logit", _fit.snap_bounds(100.0 / (1.0 + np.exp(-zc))),
+                                 z))
 
 
 def _fwd(kind: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -70,6 +70,16 @@ EXPOSURE_YEARS = 3
 MIN_POINTS = 3
 
 
+def snap_bounds(p: np.ndarray, top: float = 100.0) -> np.ndarray:
+    """A share back from the logit scale: values within LOGIT_EPS of 0 or ``top`` (where
+    the transform holds 0 % and 100 %) are the bound itself, so a share at 100 % stays at
+    100 % (not 99.95 %)."""
+    p = np.asarray(p, float)
+    hi = top * (1.0 - LOGIT_EPS) * (1.0 - 1e-12)
+    lo = top * LOGIT_EPS * (1.0 + 1e-12)
+    return np.where(p >= hi, top, np.where(p <= lo, 0.0, p))
+
+
 class ForecastError(DataError):
     """A series cannot be modelled as given (too few points, bad values)."""
 
@@ -97,7 +107,7 @@ class Scale:
         if self.kind == "log":
             return np.exp(np.clip(z, -700, 700))
         if self.kind == "logit":
-            return self.top / (1.0 + np.exp(-np.clip(z, -700, 700)))
+            return snap_bounds(self.top / (1.0 + np.exp(-np.clip(z, -700, 700))), self.top)
         return z.copy()
 
     def clamp_threshold(self, t: float) -> float:
