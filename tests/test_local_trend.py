@@ -88,8 +88,13 @@ def test_a_point_forecast_lies_inside_its_own_80_percent_interval_for_few_events
 def test_a_share_at_100_percent_stays_there():
     x = np.arange(2013, 2025)
     fc = forecast_series(x, np.full(12, 100.0), unit="%", target=Target("at_least", 95.0))
-    assert (fc["mean"] > 99.9).all() and (fc["lo80"] > 99.5).all()
+    assert (fc["mean"] == 100.0).all() and (fc["lo80"] > 99.5).all()
     assert fc.attrs["p_meet"] > 0.99
+    zero = forecast_series(x, np.zeros(12), unit="%", target=Target("at_least", 95.0))
+    assert (zero["mean"] == 0.0).all()
+    res = forecast_series_many([x, x], [np.full(12, 100.0), np.zeros(12)], unit="%",
+                               target=Target("at_least", 95.0), table=True)
+    assert (res.table["mean"].to_numpy() == np.r_[fc["mean"], zero["mean"]]).all()
 
 
 def test_small_counts_get_the_pooled_three_year_rate():
