@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import importlib
 
+import logging
 import os
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime
@@ -56,6 +58,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = 1
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait for another program's write lock before giving up (env overrides).
+LOCK_WAIT_ENV = "WUWEI_LOCK_TIMEOUT"
+DEFAULT_LOCK_WAIT = 30.0
 
 #: Breakdown dimensions, in key order; "" in a column means the total.
 BREAKDOWNS = ("sex", "urban_rural", "age_group")
@@ -210,23 +218,106 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
     want_defaults = _is_default(p) if load_defaults is None else bool(load_defaults)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise DataError(f"无法打开监测数据库：{exc}", file=str(p)) from None
+    except OSError as exc:
+        raise DataError(f"无法创建监测数据库所在的文件夹：{_os_reason(exc)}", file=str(p.parent)
+                        ) from None
     try:
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA journal_mode = WAL")
+        conn = sqlite3.connect(str(p), timeout=lock_wait(), isolation_level=None)
+    except sqlite3.Error as exc:
+        raise database_error(exc, p) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(lock_wait() * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
         _migrate(conn, p, want_defaults)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise DataError(f"监测数据库无法使用（文件损坏或不是 SQLite 数据库？）：{exc}",
-                        file=str(p)) from None
+        raise database_error(exc, p) from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def lock_wait() -> float:
+    """Seconds to wait for another program's write lock (``$WUWEI_LOCK_TIMEOUT``, else 30)."""
+    try:
+        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT)))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
+class DatabaseLockedError(DataError):
+    """Another program held the database's write lock for longer than we waited."""
+
+
+class DatabaseWriteError(DataError):
+    """The database cannot be written: read-only file or folder, full disk, I/O error."""
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    reasons = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "只读文件系统",
+               errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额", errno.ENOENT: "路径不存在"}
+    return reasons.get(exc.errno, exc.strerror or str(exc))
+
+
+def _db_path(conn: sqlite3.Connection) -> str:
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or ""
+    except sqlite3.Error:
+        return ""
+
+
+def database_error(exc: BaseException, path: "str | os.PathLike | None" = None) -> DataError:
+    """A SQLite error as a Chinese DataError saying what happened and what to do.
+
+    Locked (another program writes), read-only file or folder, full disk, I/O error,
+    damaged or foreign file; anything else keeps SQLite's own words after a Chinese lead.
+    """
+    text = str(exc)
+    low = text.lower()
+    p = Path(path) if path else None
+    where = {"file": str(p)} if p else {}
+    if "locked" in low or "busy" in low:
+        return DatabaseLockedError(
+            f"监测数据库正被另一个程序写入，等待 {lock_wait():g} 秒后仍未释放；本次未作任何更改。"
+            "请等其他导入完成或关闭占用数据库的程序后重试", **where)
+    folder_ro = p is not None and p.parent.exists() and not _writable(p.parent)
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        if folder_ro:
+            return DatabaseWriteError("监测数据库所在的文件夹是只读的（无写入权限），无法写入；"
+                                      "本次未作任何更改。请检查文件夹权限", **where)
+        return DatabaseWriteError("监测数据库文件是只读的（无写入权限），无法写入；本次未作任何更改。"
+                                  "请检查文件权限", **where)
+    if "full" in low:
+        return DatabaseWriteError("磁盘已满（或数据库已达到大小上限），写入失败；本次导入已全部撤销，"
+                                  f"数据库保持原样。请腾出磁盘空间后重试（SQLite：{text}）", **where)
+    if "unable to open" in low or "cannot open" in low:
+        if folder_ro or (p is not None and p.parent.exists() and not p.exists()):
+            return DatabaseWriteError("无法在该文件夹中创建或打开监测数据库：文件夹是只读的或没有写入权限",
+                                      **where)
+        return DatabaseWriteError(f"无法打开监测数据库文件（{text}）；请检查路径和权限", **where)
+    if "disk i/o" in low:
+        return DatabaseWriteError(f"读写监测数据库时发生磁盘错误（{text}）；本次未作任何更改。"
+                                  "请检查磁盘空间和文件权限", **where)
+    if "not a database" in low or "malformed" in low or "file is encrypted" in low:
+        return DataError(f"监测数据库无法使用（文件损坏或不是 SQLite 数据库）：{text}", **where)
+    return DataError(f"监测数据库出错：{text}", **where)
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed: root ignores modes)."""
+    probe = folder / f".wuwei_probe_{uuid.uuid4().hex[:8]}"
+    try:
+        probe.touch()
+        probe.unlink()
+        return True
+    except OSError:
+        return False
 
 
 def _migrate(conn: sqlite3.Connection, path: Path, want_defaults: bool) -> None:
@@ -319,7 +410,12 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``); nested use is a savepoint.
 
     Any exception — including KeyboardInterrupt — rolls everything back, so the database is
-    as it was before.
+    as it was before. When another program holds the write lock, waits up to
+    :func:`lock_wait` seconds (logging a message once), then raises
+    :class:`DatabaseLockedError`. SQLite errors of the outer transaction (read-only file,
+    full disk, …) are raised as Chinese :class:`DataError` s (:func:`database_error`);
+    a rollback that fails because SQLite already rolled back (as on a full disk) never
+    hides the original cause.
     """
     if conn.in_transaction:
         name = f"sp_{uuid.uuid4().hex[:12]}"
@@ -327,19 +423,57 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
             yield conn
         except BaseException:
-            conn.execute(f"ROLLBACK TO {name}")
-            conn.execute(f"RELEASE {name}")
+            if conn.in_transaction:
+                try:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                except sqlite3.Error:
+                    pass  # SQLite already rolled the whole transaction back (e.g. disk full)
             raise
         conn.execute(f"RELEASE {name}")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    _begin_immediate(conn)
     try:
         yield conn
-    except BaseException:
+        conn.execute("COMMIT")
+    except BaseException as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+            raise database_error(exc, _db_path(conn)) from exc
         raise
-    conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer with one message, then a clear error."""
+    total = lock_wait()
+    first = min(1.0, total)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(first * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                raise database_error(exc, _db_path(conn)) from exc
+        rest = max(0.0, total - first)
+        log.warning("监测数据库正被另一个程序写入，正在等待其完成（最多 %g 秒）…", total)
+        t0 = time.monotonic()
+        conn.execute(f"PRAGMA busy_timeout = {int(rest * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise database_error(exc, _db_path(conn)) from exc
+        log.info("数据库已可写入（等待 %.1f 秒）。", time.monotonic() - t0)
+    finally:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(total * 1000)}")
+        except sqlite3.Error:
+            pass
 
 
 # --------------------------------------------------------------------------- writing
