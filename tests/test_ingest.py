@@ -31,11 +31,12 @@ def _copy(name, tmp_path):
 BAD = {
     "unknown_indicator.csv": ("failed_or_rejected", "unknown_indicator", 2, "指标编号", "是否是：婴儿死亡率"),
     "unknown_region.csv": ("rejected", "unknown_region", 2, "地区", "是否是：古浪县"),
-    "year_out_of_range.csv": ("rejected", "year_out_of_range", 2, "年份", "2000—2035"),
+    "year_out_of_range.csv": ("rejected", "year_out_of_range", 2, "年份", "1949—"),
+    "future_year.csv": ("partial", "future_year", 3, "年份", "晚于当前年份"),
     "not_a_number.csv": ("rejected", "not_a_number", 2, "数值", "‘12,5%’ 不是数字"),
     "out_of_range.csv": ("rejected", "out_of_range", 2, "数值", "可能范围"),
     "permille_written_as_percent.csv": ("rejected", "unit_slip", 2, "数值", "疑似单位错误"),
-    "tenfold_history.csv": ("partial", "unit_slip", 7, "数值", "10 倍"),
+    "tenfold_history.csv": ("partial", "magnitude_slip", 7, "数值", "10 倍"),
     "counts_inconsistent.csv": ("rejected", "counts_inconsistent", 2, "数值", "计算应为 10.00‰"),
     "duplicate_rows.csv": ("partial", "duplicate_row", 3, "指标编号", "与第2行重复"),
     "breakdown_not_in_catalogue.csv": ("rejected", "bad_breakdown", 2, "性别", "不按性别分组统计"),
@@ -171,7 +172,7 @@ def _mixed_rows():
         ["c_infant_mortality", "婴儿死亡率", "古浪县", 2023, "4.4", "12", "2730"],
         ["c_infant_mortality", "婴儿死亡率", "古浪县", 2024, "4.36%", "", ""],
         ["c_infant_mortality", "婴儿死亡率", "火星", 2024, "4.3", "", ""],
-        ["c_infant_mortality", "婴儿死亡率", "民勤县", 1999, "abc", "", ""],
+        ["c_infant_mortality", "婴儿死亡率", "民勤县", 1899, "abc", "", ""],
         ["c_neonatal_mortality", "新生儿死亡率", "古浪县", 2024, "2.1", "", ""],
         ["c_neonatal_mortality", "新生儿死亡率", "古浪县", 2024, "2.2", "", ""],
         ["c_under5_mortality", "5岁以下儿童死亡率", "古浪县", 2024, "", "", ""],
@@ -227,8 +228,8 @@ def test_the_rejection_report_is_written_next_to_the_input(tmp_path, empty_db):
     assert res.report_path == report and report.exists()
     ws = load_workbook(report)["问题明细"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("文件", "行号", "字段", "原始值", "处理", "原因", "规则")
-    assert ("古浪县卫健委2024.xlsx", 4, "数值", "4.36%") == rows[1][:4]  # title row 1, header row 2
+    assert rows[0] == ("文件", "工作表", "行号", "字段", "原始值", "处理", "原因", "规则")
+    assert ("古浪县卫健委2024.xlsx", None, 4, "数值", "4.36%") == rows[1][:5]  # title row 1, header row 2
     csv_in = write_csv(tmp_path / "b.csv", _mixed_rows())
     assert import_file(csv_in, db=empty_db).report_path == tmp_path / "b_导入报告.csv"
 
@@ -245,13 +246,13 @@ def test_rules_are_small_functions_with_clear_reasons():
     from wuwei_analysis.catalog import indicator
 
     imr = indicator("c_infant_mortality")
-    assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5, 4.3]).rule == "unit_slip"
-    assert rules.check_unit_slip_history(imr, 0.44, [4.1, 4.5, 4.3]).rule == "unit_slip"
+    assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5, 4.3]).rule == "magnitude_slip"
+    assert rules.check_unit_slip_history(imr, 0.44, [4.1, 4.5, 4.3]).rule == "magnitude_slip"
     assert rules.check_unit_slip_history(imr, 6.0, [4.1, 4.5, 4.3]) is None
     assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5], counts_verified=True) is None
     # a cell formatted as a percentage in Excel: 95.4 % is stored as 0.954
     pre = indicator("c_preschool_gross_enrolment")
-    assert rules.check_unit_slip_history(pre, 0.954, []).rule == "unit_slip"
+    assert rules.check_unit_slip_history(pre, 0.954, []).rule == "magnitude_slip"
     mmr = indicator("w_maternal_mortality")
     history = {y: (v, n, 2800.0) for y, v, n in
                [(2018, 0.0, 0), (2019, 35.7, 1), (2020, 0.0, 0), (2021, 0.0, 0), (2022, 36.1, 1)]}
@@ -312,7 +313,7 @@ def test_ctrl_c_during_an_import_rolls_it_back(tmp_path, empty_db):
 
 
 def test_a_reader_is_not_blocked_while_an_import_transaction_is_open(tmp_path, seeded_db):
-    path = write_csv(tmp_path / "new.csv", [["c_infant_mortality", "", "古浪县", 2030, "3.1", "", ""]])
+    path = write_csv(tmp_path / "new.csv", [["c_infant_mortality", "", "古浪县", 2025, "3.1", "", ""]])
     before = store.observations("c_infant_mortality", "古浪县", db=seeded_db)
     proc = start_cli("--db", str(seeded_db), "import", str(path),
                      env_extra={"WUWEI_TEST_SLOW_IMPORT": "4"})
@@ -327,7 +328,7 @@ def test_a_reader_is_not_blocked_while_an_import_transaction_is_open(tmp_path, s
         if proc.poll() is None:
             proc.kill()
     after = store.observations("c_infant_mortality", "古浪县", db=seeded_db)
-    assert 2030 in after["year"].tolist() and 2030 not in before["year"].tolist()
+    assert 2025 in after["year"].tolist() and 2025 not in before["year"].tolist()
 
 
 def test_reading_a_template_finds_the_header_below_the_title(tmp_path):

@@ -14,7 +14,8 @@ Guarantees
   as ``<name>_导入报告.xlsx`` (``.csv`` for CSV input).
 
 Exit codes (``ImportResult.exit_code``): 0 all rows accepted, 1 some rows rejected,
-2 nothing accepted or the file could not be used.
+2 nothing accepted, or the file or the database could not be used (damaged workbook,
+sheets that cannot be read, database locked by another program, read-only, disk full).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from typing import Any, Iterable, Sequence
 from .. import store
 catalog = importlib.import_module("wuwei_analysis.catalog")  # not `from .. import`: wa.catalog is a function
 from ..errors import DataError
+from ..safecells import neutralise, neutralise_frame
 from .read import RawRow, ReadResult, clean_text, is_missing, read_file
 from . import rules
 from .rules import Issue
@@ -66,6 +68,8 @@ class ImportResult:
     message: str = ""
     previous_status: str = ""         # for duplicates: the status of the earlier import
     reporting_unit: str = ""
+    report_error: str = ""            # why the report could not be written ("" = fine)
+    error: Exception | None = None    # the DataError that made the import fail, if any
 
     @property
     def rejections(self) -> list[Issue]:
@@ -85,6 +89,8 @@ class ImportResult:
         lines = []
         if self.status == "failed":
             lines.append(f"✗ {self.file}：无法导入。{self.message}")
+            for issue in self.warnings[:max_issues]:
+                lines.append(f"  [警告] {issue.message()}")
             return "\n".join(lines)
         if self.status == "duplicate":
             lines.append(f"= {self.file}：{self.message}")
@@ -105,7 +111,11 @@ class ImportResult:
         if len(shown) > max_issues:
             lines.append(f"  …另有 {len(shown) - max_issues} 条，见报告。")
         if self.report_path is not None:
-            lines.append(f"  报告：{self.report_path}")
+            lines.append(f"  报告已写入：{self.report_path}")
+        elif self.report_error:
+            lines.append(f"  报告未能写入：{self.report_error}")
+        elif self.issues:
+            lines.append("  （未写报告文件）")
         return "\n".join(lines)
 
 
@@ -145,6 +155,7 @@ class _Candidate:
     raw_value: Any
     flags: list[str] = field(default_factory=list)
     counts_verified: bool = False
+    pos: int = 0                      # position in the file's rows (unique across sheets)
 
     @property
     def data_id(self) -> str:
@@ -160,7 +171,18 @@ class _Candidate:
         return (self.data_id, self.region.code, *self.breakdown)
 
 
-def _validate_row(raw: RawRow) -> tuple[_Candidate | None, list[Issue], bool]:
+@dataclass
+class Context:
+    """What the checks need to know beyond the rows: who sent them, for which year."""
+
+    reporting_unit: str = ""          # a member unit: only its own indicators
+    member_file: bool = True          # False for built-in datasets (public path, illustrative)
+    max_year: int | None = None       # the reporting year; None = the current year
+    max_basis: str = ""               # how the message names it (填报年份 / 当前年份)
+    accept_outliers: bool = False     # magnitude slips kept as warnings (user confirmed)
+
+
+def _validate_row(raw: RawRow, ctx: Context) -> tuple[_Candidate | None, list[Issue], bool]:
     """Field checks of one row. Returns (candidate or None, issues, blank?)."""
     v = raw.values
     value_raw, num_raw, den_raw = v.get("value"), v.get("numerator"), v.get("denominator")
@@ -173,7 +195,7 @@ def _validate_row(raw: RawRow) -> tuple[_Candidate | None, list[Issue], bool]:
     reg, issue = rules.resolve_region(v.get("region"), v.get("region_code"))
     if issue:
         issues.append(issue)
-    year, issue = rules.parse_year(v.get("year"))
+    year, issue = rules.parse_year(v.get("year"), ctx.max_year, ctx.max_basis)
     if issue:
         issues.append(issue)
     number, issue = rules.parse_numeric(value_raw, "value")
@@ -201,6 +223,7 @@ def _validate_row(raw: RawRow) -> tuple[_Candidate | None, list[Issue], bool]:
             if issue:
                 issues.append(issue)
         for issue in (
+            rules.check_reporter(ind, ctx.reporting_unit) if ctx.member_file else None,
             rules.check_unit_column(ind, v.get("unit")),
             rules.check_suffix(ind, number, "value", value_raw),
             rules.check_suffix(ind, num, "numerator", num_raw),
@@ -252,30 +275,62 @@ class Validation:
     rows_blank: int
 
 
+def _row_label(raw: RawRow) -> str:
+    return f"工作表「{raw.sheet}」第{raw.row}行" if raw.sheet else f"第{raw.row}行"
+
+
+def _same_as_stored(c: _Candidate, old: dict | None) -> bool:
+    """True when the row would change nothing (an exported file imported back)."""
+    if old is None:
+        return False
+    return (store._same(old["value"], c.value) and store._same(old["numerator"], c.numerator)
+            and store._same(old["denominator"], c.denominator)
+            and bool(old["provisional"]) == c.provisional
+            and bool(old["low_trust"]) == c.low_trust
+            and bool(old["illustrative"]) == c.illustrative)
+
+
 def validate_rows(rows: Sequence[RawRow], conn: sqlite3.Connection | None = None,
-                  file_name: str = "") -> Validation:
-    """Validate rows against the catalogue, the file itself and the stored history."""
+                  file_name: str = "", ctx: Context | None = None) -> Validation:
+    """Validate rows against the catalogue, the file itself and the stored history.
+
+    Stages, in order (each adds issues by row; a rejected row leaves the later stages):
+    1. field checks of each row (:func:`_validate_row`);
+    2. checks within the file (duplicates);
+    3. checks against the database: who may write the row (benchmark regions), then the
+       series' history and the file's peers (magnitude slips, jumps). A row equal to the
+       stored value is kept as unchanged without further questions.
+    """
+    ctx = ctx or Context()
     candidates: list[_Candidate] = []
-    issues_by_row: dict[int, list[Issue]] = defaultdict(list)
+    issues_by_pos: dict[int, list[Issue]] = defaultdict(list)
     blank = 0
-    read_rows: list[int] = []
-    for raw in rows:
-        cand, issues, is_blank = _validate_row(raw)
+    read_pos: list[int] = []
+    for pos, raw in enumerate(rows):
+        cand, issues, is_blank = _validate_row(raw, ctx)
         if is_blank:
             blank += 1
             continue
-        read_rows.append(raw.row)
+        read_pos.append(pos)
         if issues:
-            issues_by_row[raw.row].extend(issues)
+            issues_by_pos[pos].extend(issues)
         else:
+            cand.pos = pos
             candidates.append(cand)
-    # duplicates within the file
+    # 2. duplicates within the file
+    multi = any(r.sheet for r in rows)
+    labels = {c.pos: _row_label(rows[c.pos]) for c in candidates} if multi else None
     dups = rules.find_duplicates(
-        (c.row, c.key, (c.value, c.numerator, c.denominator)) for c in candidates)
-    for row, issue in dups.items():
-        issues_by_row[row].append(issue)
-    candidates = [c for c in candidates if c.row not in dups]
-    # history: stored current values, overlaid with this file's other years
+        ((c.pos if multi else c.row, c.key, (c.value, c.numerator, c.denominator))
+         for c in candidates), labels)
+    if dups:
+        by_row = {c.row: c.pos for c in candidates}
+        for ident, issue in dups.items():
+            issues_by_pos[ident if multi else by_row[ident]].append(issue)
+        dup_pos = set(dups) if multi else {by_row[r] for r in dups}
+        candidates = [c for c in candidates if c.pos not in dup_pos]
+    # 3. against the database: current values, history overlaid with this file's years
+    current: dict[tuple, dict] = {}
     history: dict[tuple, dict[int, tuple]] = defaultdict(dict)
     if conn is not None and candidates:
         current = store.current_rows(conn, {c.data_id for c in candidates})
@@ -284,30 +339,54 @@ def validate_rows(rows: Sequence[RawRow], conn: sqlite3.Connection | None = None
             history[series][key[2]] = (row["value"], row["numerator"], row["denominator"])
     for c in candidates:
         history[c.series][c.year] = (c.value, c.numerator, c.denominator)
+    peers: dict[tuple, list[float]] = defaultdict(list)
+    for c in candidates:
+        if c.region.role == "monitored" and c.region.level != "city":
+            peers[(c.data_id, c.year, *c.breakdown)].append(c.value)
     kept: list[_Candidate] = []
     for c in candidates:
-        hist = {y: t for y, t in history[c.series].items() if y != c.year}
-        issue = rules.check_unit_slip_history(c.ind, c.value, [t[0] for t in hist.values()],
-                                              c.counts_verified, c.raw_value)
-        if issue:
-            issues_by_row[c.row].append(issue)
+        unchanged = _same_as_stored(c, current.get(c.key))
+        if ctx.member_file and c.region.role != "monitored" and not unchanged:
+            issues_by_pos[c.pos].append(rules.region_not_allowed(c.region))
             continue
+        if unchanged:
+            kept.append(c)
+            continue
+        hist = {y: t for y, t in history[c.series].items() if y != c.year}
+        own = [] if c.region.level == "city" else [c.value]
+        others = list(peers.get((c.data_id, c.year, *c.breakdown), []))
+        for v in own:
+            if v in others:
+                others.remove(v)
+        issue = rules.check_unit_slip_history(c.ind, c.value, [t[0] for t in hist.values()],
+                                              c.counts_verified, c.raw_value, peers=others)
+        if issue and not ctx.accept_outliers:
+            issues_by_pos[c.pos].append(issue)
+            continue
+        if issue:  # confirmed by the user: kept, flagged and noted
+            issue.severity = "warn"
+            issue.reason += "（已按 --accept-outliers 确认接收）"
+            issues_by_pos[c.pos].append(issue)
+            c.flags.append("outlier_accepted")
+            c.note = (c.note + "；" if c.note else "") + issue.reason
         warn = rules.check_jump(c.ind, c.year, c.value, hist, c.numerator, c.denominator,
                                 c.raw_value)
         if warn:
-            issues_by_row[c.row].append(warn)
+            issues_by_pos[c.pos].append(warn)
             c.flags.append("jump")
             c.note = (c.note + "；" if c.note else "") + warn.reason
         kept.append(c)
     all_issues = []
-    for row in sorted(issues_by_row):
-        for issue in issues_by_row[row]:
-            issue.row = row
+    for pos in sorted(issues_by_pos):
+        for issue in issues_by_pos[pos]:
+            issue.row = rows[pos].row
+            issue.sheet = rows[pos].sheet
             issue.file = file_name
             all_issues.append(issue)
-    rejected_rows = {i.row for i in all_issues if i.severity == "reject"}
-    assert len(read_rows) == len(kept) + len(rejected_rows), "every read row is decided once"
-    return Validation(kept, all_issues, len(read_rows), len(rejected_rows), blank)
+    rejected = {pos for pos, issues in issues_by_pos.items()
+                if any(i.severity == "reject" for i in issues)}
+    assert len(read_pos) == len(kept) + len(rejected), "every read row is decided once"
+    return Validation(kept, all_issues, len(read_pos), len(rejected), blank)
 
 
 # --------------------------------------------------------------------------- storing
@@ -321,18 +400,28 @@ def _slow_hook() -> None:
 def store_rows(conn: sqlite3.Connection, rows: Sequence[RawRow], *, file_name: str,
                kind: str = "import", file_path: str = "", sha256: str = "",
                reporting_unit: str = "", illustrative: bool = False,
-               default_source: str = "", recorded_at: str | None = None) -> ImportResult:
+               default_source: str = "", recorded_at: str | None = None,
+               ctx: Context | None = None, extra_issues: Sequence[Issue] = ()) -> ImportResult:
     """Validate rows and store them, with their submission and rejections.
 
     Runs inside the caller's transaction if there is one (as a savepoint), else in its own.
+    ``ctx`` defaults to a member unit's file for ``kind="import"`` and to the built-in
+    path (any region, any indicator) otherwise. ``extra_issues``: warnings found while
+    reading (formula cells without a saved value), reported with the rows' issues.
     """
     result = ImportResult(file=file_name, path=Path(file_path) if file_path else None,
                           reporting_unit=reporting_unit)
+    if ctx is None:
+        ctx = Context(reporting_unit=reporting_unit, member_file=kind == "import")
     with store.transaction(conn):
-        val = validate_rows(rows, conn, file_name)
+        val = validate_rows(rows, conn, file_name, ctx)
+        if extra_issues:
+            val.issues = sorted([*val.issues, *extra_issues],
+                                key=lambda i: (i.sheet, i.row or 0))
         if val.rows_read == 0:
             result.status = "failed"
             result.rows_blank = val.rows_blank
+            result.issues = val.issues
             result.message = (f"文件中没有填写任何数值（{val.rows_blank} 行未填），未导入"
                               if val.rows_blank else "文件中没有数据行，未导入")
             return result
@@ -351,7 +440,7 @@ def store_rows(conn: sqlite3.Connection, rows: Sequence[RawRow], *, file_name: s
         } for c in val.accepted]
         written = store.write_observations(conn, sub, records, recorded_at=recorded_at)
         store.add_rejections(conn, sub, [
-            {"row": i.row, "field": i.field_zh, "raw_value": i.raw_text, "rule": i.rule,
+            {"row": i.row, "field": (f"{i.sheet}：" if i.sheet else "") + i.field_zh, "raw_value": i.raw_text, "rule": i.rule,
              "reason": i.reason} for i in val.issues if i.severity == "reject"])
         accepted = len(val.accepted)
         store.finish_submission(
@@ -374,18 +463,29 @@ def store_rows(conn: sqlite3.Connection, rows: Sequence[RawRow], *, file_name: s
 
 
 def import_file(path: str | os.PathLike, *, db: Any = None, reporting_unit: str | None = None,
-                force: bool = False, write_report: bool = True) -> ImportResult:
+                force: bool = False, write_report: bool = True,
+                reporting_year: int | None = None, accept_outliers: bool = False
+                ) -> ImportResult:
     """Import one .xlsx / .csv reporting file into the database.
 
     Args:
         path: the file.
         db: database path, connection or None (default database).
         reporting_unit: the member unit that sent it; default: from the template, else
-            guessed from the file name.
+            guessed from the file name. Its file may only hold its own indicators.
         force: validate and store again even if this exact file was imported before
             (values equal to the stored ones still add nothing).
         write_report: write ``<name>_导入报告.xlsx|csv`` next to the file when there are
             rejections or warnings (a stale report from an earlier import is removed).
+            Where it went, or why it could not be written, is in ``report_path`` /
+            ``report_error`` and in :meth:`ImportResult.summary_zh`.
+        reporting_year: years after it are rejected; default: the template's year, else
+            the current year.
+        accept_outliers: keep magnitude slips (10×, 100×, 1000× off) as warnings: the
+            user has checked them.
+
+    Never raises for a problem with the file or the database (damaged workbook, locked,
+    read-only or full database): the result has status ``failed`` and a Chinese message.
     """
     p = Path(path)
     result = ImportResult(file=p.name, path=p)
@@ -395,29 +495,67 @@ def import_file(path: str | os.PathLike, *, db: Any = None, reporting_unit: str 
     except FileNotFoundError:
         result.message = "文件不存在"
         return result
+    except IsADirectoryError:
+        result.message = "这是一个文件夹，不是填报文件"
+        return result
+    except PermissionError:
+        result.message = "没有读取该文件的权限"
+        return result
     except DataError as exc:
         result.message = str(exc)
         return result
     unit = reporting_unit or data.template.get("填报单位") or guess_unit(p.name)
-    with store.connect(db) as conn:
-        with store.transaction(conn):
-            prev = None if force else store.find_submission_by_sha(conn, sha)
-            if prev is not None:
-                result.status = "duplicate"
-                result.previous_status = prev["status"]
-                result.submission_id = prev["id"]
-                result.rows_read, result.rows_accepted = prev["rows_read"], prev["rows_accepted"]
-                result.rows_rejected = prev["rows_rejected"]
-                result.message = (f"与 {prev['received_at'][:19]} 导入的提交 #{prev['id']} 内容完全相同"
-                                  f"（读取 {prev['rows_read']} 行，接收 {prev['rows_accepted']} 行，"
-                                  f"拒收 {prev['rows_rejected']} 行），本次未作任何更改。")
-                return result
-            stored = store_rows(conn, data.rows, file_name=p.name, kind="import",
-                                file_path=str(p.resolve()), sha256=sha, reporting_unit=unit)
+    ctx = Context(reporting_unit=unit, member_file=True, accept_outliers=accept_outliers)
+    year_text = data.template.get("年份", "")
+    if reporting_year is not None:
+        ctx.max_year, ctx.max_basis = int(reporting_year), "填报年份"
+    elif year_text.isdigit():
+        ctx.max_year, ctx.max_basis = int(year_text), "模板填报年份"
+    if len(data.sheets) <= 1:
+        for r in data.rows:
+            r.sheet = ""
+    extra = [Issue("formula_no_value", fld, None,
+                   f"单元格 {column_letter_of(data, sheet, fld)}{row} 是公式，但文件中没有保存计算结果，"
+                   "按空白处理；请在 Excel 中打开此文件、保存后重新导入",
+                   severity="warn", row=row, file=p.name,
+                   sheet=sheet if len(data.sheets) > 1 else "")
+             for sheet, row, fld in data.uncached]
+    try:
+        with store.connect(db) as conn:
+            with store.transaction(conn):
+                prev = None if force else store.find_submission_by_sha(conn, sha)
+                if prev is not None:
+                    result.status = "duplicate"
+                    result.previous_status = prev["status"]
+                    result.submission_id = prev["id"]
+                    result.rows_read = prev["rows_read"]
+                    result.rows_accepted = prev["rows_accepted"]
+                    result.rows_rejected = prev["rows_rejected"]
+                    result.message = (f"与 {prev['received_at'][:19]} 导入的提交 #{prev['id']} 内容完全相同"
+                                      f"（读取 {prev['rows_read']} 行，接收 {prev['rows_accepted']} 行，"
+                                      f"拒收 {prev['rows_rejected']} 行），本次未作任何更改。")
+                    return result
+                stored = store_rows(conn, data.rows, file_name=p.name, kind="import",
+                                    file_path=str(p.resolve()), sha256=sha, reporting_unit=unit,
+                                    ctx=ctx, extra_issues=extra)
+    except DataError as exc:  # locked, read-only, full disk …: nothing was stored
+        result.message = str(exc)
+        result.error = exc
+        return result
     stored.path = p
     if write_report:
         stored.report_path = write_report_file(stored, p)
     return stored
+
+
+def column_letter_of(data: ReadResult, sheet: str, fld: str) -> str:
+    """The Excel column letter of a field in the file (for messages)."""
+    from .read import column_letter
+
+    for i, f in data.field_cols.items():
+        if f == fld:
+            return column_letter(i)
+    return ""
 
 
 def import_files(paths: Iterable[str | os.PathLike], *, db: Any = None, **kwargs: Any
@@ -439,17 +577,17 @@ def overall_exit_code(results: Sequence[ImportResult]) -> int:
 
 
 # --------------------------------------------------------------------------- report
-REPORT_COLUMNS = ["文件", "行号", "字段", "原始值", "处理", "原因", "规则"]
+REPORT_COLUMNS = ["文件", "工作表", "行号", "字段", "原始值", "处理", "原因", "规则"]
 
 
 def report_frame(result: ImportResult):
     import pandas as pd
 
     rows = [{
-        "文件": i.file or result.file, "行号": i.row, "字段": i.field_zh, "原始值": i.raw_text,
-        "处理": "拒收" if i.severity == "reject" else "警告（已接收）", "原因": i.reason,
-        "规则": rules.RULES.get(i.rule, i.rule),
-    } for i in sorted(result.issues, key=lambda i: (i.row or 0, i.severity != "reject"))]
+        "文件": i.file or result.file, "工作表": i.sheet, "行号": i.row, "字段": i.field_zh,
+        "原始值": i.raw_text, "处理": "拒收" if i.severity == "reject" else "警告（已接收）",
+        "原因": i.reason, "规则": rules.RULES.get(i.rule, i.rule),
+    } for i in sorted(result.issues, key=lambda i: (i.sheet, i.row or 0, i.severity != "reject"))]
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
@@ -459,7 +597,12 @@ def report_path_for(path: Path) -> Path:
 
 
 def write_report_file(result: ImportResult, path: Path) -> Path | None:
-    """Write the rejections and warnings next to the input (atomically); None if none."""
+    """Write the rejections and warnings next to the input (atomically); None if none or
+    if it could not be written (then ``result.report_error`` says why, in Chinese).
+
+    Every text cell is made spreadsheet-safe (``safecells``): a clerk's ``=HYPERLINK(…)``
+    is shown, never run.
+    """
     target = report_path_for(path)
     if not result.issues:
         if target.exists():
@@ -468,7 +611,7 @@ def write_report_file(result: ImportResult, path: Path) -> Path | None:
             except OSError:
                 pass
         return None
-    df = report_frame(result)
+    df = neutralise_frame(report_frame(result))
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         if target.suffix == ".csv":
@@ -477,11 +620,14 @@ def write_report_file(result: ImportResult, path: Path) -> Path | None:
             _write_report_xlsx(df, result, tmp)
         os.replace(tmp, target)
     except OSError as exc:
-        result.message = f"无法写入导入报告：{exc}"
+        result.report_error = f"{target}（{store._os_reason(exc)}）"
         return None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            if tmp.exists():
+                tmp.unlink()
+        except OSError:
+            pass
     return target
 
 
@@ -499,14 +645,14 @@ def _write_report_xlsx(df, result: ImportResult, tmp: Path) -> None:
     for cell in ws[1]:
         cell.font = bold
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    widths = {"A": 28, "B": 6, "C": 10, "D": 14, "E": 14, "F": 80, "G": 22}
+    widths = {"A": 28, "B": 10, "C": 6, "D": 10, "E": 14, "F": 14, "G": 80, "H": 22}
     for col, w in widths.items():
         ws.column_dimensions[col].width = w
     for row in ws.iter_rows(min_row=2):
-        row[5].alignment = Alignment(wrap_text=True, vertical="top")
+        row[6].alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     s = wb.create_sheet("汇总")
-    for k, v in [("文件", result.file), ("结果", STATUS_ZH.get(result.status, result.status)),
+    for k, v in [("文件", neutralise(result.file)), ("结果", STATUS_ZH.get(result.status, result.status)),
                  ("提交编号", result.submission_id), ("读取行数", result.rows_read),
                  ("接收行数", result.rows_accepted), ("拒收行数", result.rows_rejected),
                  ("未填数值行数", result.rows_blank), ("警告条数", len(result.warnings)),
@@ -518,5 +664,5 @@ def _write_report_xlsx(df, result: ImportResult, tmp: Path) -> None:
     wb.save(tmp)
 
 
-__all__ = ["ImportResult", "import_file", "import_files", "store_rows", "validate_rows",
+__all__ = ["Context", "ImportResult", "import_file", "import_files", "store_rows", "validate_rows",
            "overall_exit_code", "report_frame", "write_report_file"]
