@@ -83,6 +83,7 @@ FLAG_LABELS = {
     "revised": "已修订（旧值保留在历史版本中）",
     "computed": "数值由分子、分母计算",
     "unit_slip_fixed": "原文单位印刷有误，已按正确单位记录",
+    "outlier_accepted": "疑似数量级错误，经导入者确认（--accept-outliers）后接收",
     "repeated_value": "同一数值见于多个年份，请核实",
 }
 
@@ -93,7 +94,7 @@ COLUMN_ZH = {
     "value": "数值", "numerator": "分子", "denominator": "分母", "unit": "单位",
     "source": "数据来源", "illustrative": "示意数据", "provisional": "初步数",
     "low_trust": "低可信度", "flags": "标记", "submission_id": "提交编号",
-    "recorded_at": "记录时间",
+    "recorded_at": "记录时间", "note": "备注",
 }
 
 SUBMISSION_KINDS = ("import", "public", "baseline", "illustrative")
@@ -800,7 +801,7 @@ def _query(conn: sqlite3.Connection, indicator: Any, region: Any, breakdown: Any
 def observations(indicator: Any = None, region: Any = None, breakdown: Any = None, *,
                  db: "str | os.PathLike | sqlite3.Connection | None" = None,
                  vintage: "int | str | None" = None, include_benchmarks: bool = True,
-                 year: Any = None) -> "pd.DataFrame":
+                 year: Any = None, notes: bool = False) -> "pd.DataFrame":
     """Tidy observations: the current value of each (indicator, region, year, breakdown).
 
     Args:
@@ -817,6 +818,8 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
         vintage: a submission id, or an ISO date / date-time: the values as they stood then.
         include_benchmarks: False leaves out 甘肃省 and 全国.
         year: optionally one year or a list of years.
+        notes: also return the ``note`` column (备注 typed by the unit, warnings noted on
+            import) after the others.
 
     Returns:
         A DataFrame with columns ``OBSERVATION_COLUMNS``: indicator, name_zh, region,
@@ -830,8 +833,14 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
         df = _query(conn, indicator, region, breakdown, vintage, include_benchmarks,
                     latest=True, year=year)
     if df.empty:
-        return _empty_frame()
+        out = _empty_frame()
+        if notes:
+            out["note"] = pd_bool_empty().astype(str)
+        return out
+    note = df["note"].fillna("").astype(str).to_numpy()
     df = _typed(df)
+    if notes:
+        df["note"] = note
     df = df.sort_values(["indicator", "region_code", "sex", "urban_rural", "age_group",
                          "year"], kind="stable")
     return df.reset_index(drop=True)
@@ -947,29 +956,46 @@ def to_export_frame(df: "pd.DataFrame", *, chinese: bool = True) -> "pd.DataFram
 
 def write_table(df: "pd.DataFrame", path: str | os.PathLike, *, sheet_name: str = "监测数据"
                 ) -> Path:
-    """Write a frame to .csv (UTF-8 with BOM, opens in Excel) or .xlsx, atomically."""
+    """Write a frame to .csv (UTF-8 with BOM, opens in Excel) or .xlsx, atomically.
+
+    Text that a spreadsheet could run as a formula (``=…``, ``+…``, ``-…``, ``@…``) is
+    written with a leading quote (``safecells``); numbers stay numbers. A folder that
+    cannot be written or a full disk raises a Chinese DataError; no partial file is left.
+    """
+    from .safecells import neutralise_frame
+
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise DataError("导出文件须为 .csv 或 .xlsx", file=str(p))
-    p.parent.mkdir(parents=True, exist_ok=True)
+    df = neutralise_frame(df)
     tmp = p.with_name(f".{p.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        if suffix == ".csv":
-            df.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
-            with __import__("pandas").ExcelWriter(tmp, engine="openpyxl") as xw:
-                df.to_excel(xw, index=False, sheet_name=sheet_name)
-                ws = xw.sheets[sheet_name]
-                ws.freeze_panes = "A2"
-                for col in ws.columns:
-                    width = max(len(str(c.value or "")) for c in list(col)[:200])
-                    ws.column_dimensions[col[0].column_letter].width = min(40, max(8, width * 1.6))
+        p.parent.mkdir(parents=True, exist_ok=True)
+        _write_table_to(df, tmp, suffix, sheet_name)
         os.replace(tmp, p)
+    except OSError as exc:
+        raise DataError(f"无法写入导出文件：{_os_reason(exc)}", file=str(p)) from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            if tmp.exists():
+                tmp.unlink()
+        except OSError:
+            pass
     return p
+
+
+def _write_table_to(df: "pd.DataFrame", tmp: Path, suffix: str, sheet_name: str) -> None:
+    if suffix == ".csv":
+        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+        return
+    with __import__("pandas").ExcelWriter(tmp, engine="openpyxl") as xw:
+        df.to_excel(xw, index=False, sheet_name=sheet_name)
+        ws = xw.sheets[sheet_name]
+        ws.freeze_panes = "A2"
+        for col in ws.columns:
+            width = max(len(str(c.value or "")) for c in list(col)[:200])
+            ws.column_dimensions[col[0].column_letter].width = min(40, max(8, width * 1.6))
 
 
 def export(path: str | os.PathLike, indicator: Any = None, region: Any = None,
@@ -977,9 +1003,9 @@ def export(path: str | os.PathLike, indicator: Any = None, region: Any = None,
            vintage: Any = None, include_benchmarks: bool = True, chinese: bool = True) -> Path:
     """Write :func:`observations` to a .csv or .xlsx file (Chinese headers by default).
 
-    The file keeps the 示意数据 (illustrative) column, and an exported file can be imported
-    again (``wuwei import``) without changing anything.
+    The file keeps the 示意数据 (illustrative) column and the notes (备注), and an exported
+    file can be imported again (``wuwei import``) with no rejection and no change.
     """
     df = observations(indicator, region, breakdown, db=db, vintage=vintage,
-                      include_benchmarks=include_benchmarks)
+                      include_benchmarks=include_benchmarks, notes=True)
     return write_table(to_export_frame(df, chinese=chinese), path)

@@ -515,11 +515,11 @@ def import_file(path: str | os.PathLike, *, db: Any = None, reporting_unit: str 
         for r in data.rows:
             r.sheet = ""
     extra = [Issue("formula_no_value", fld, None,
-                   f"单元格 {column_letter_of(data, sheet, fld)}{row} 是公式，但文件中没有保存计算结果，"
+                   f"单元格 {cell} 是公式，但文件中没有保存计算结果，"
                    "按空白处理；请在 Excel 中打开此文件、保存后重新导入",
                    severity="warn", row=row, file=p.name,
                    sheet=sheet if len(data.sheets) > 1 else "")
-             for sheet, row, fld in data.uncached]
+             for sheet, row, fld, cell in data.uncached]
     try:
         with store.connect(db) as conn:
             with store.transaction(conn):
@@ -546,16 +546,6 @@ def import_file(path: str | os.PathLike, *, db: Any = None, reporting_unit: str 
     if write_report:
         stored.report_path = write_report_file(stored, p)
     return stored
-
-
-def column_letter_of(data: ReadResult, sheet: str, fld: str) -> str:
-    """The Excel column letter of a field in the file (for messages)."""
-    from .read import column_letter
-
-    for i, f in data.field_cols.items():
-        if f == fld:
-            return column_letter(i)
-    return ""
 
 
 def import_files(paths: Iterable[str | os.PathLike], *, db: Any = None, **kwargs: Any

@@ -115,7 +115,7 @@ class ReadResult:
     sheet: str = ""
     template: dict[str, str] = field(default_factory=dict)
     sheets: list[str] = field(default_factory=list)           # every sheet read (xlsx)
-    uncached: list[tuple[str, int, str]] = field(default_factory=list)  # formulas without a saved value: (sheet, row, field)
+    uncached: list[tuple[str, int, str, str]] = field(default_factory=list)  # formulas without a saved value: (sheet, row, field, cell)
     field_cols: dict[int, str] = field(default_factory=dict)   # column index -> field (first sheet)
 
 
@@ -452,10 +452,10 @@ def _open_xlsx(path: Path):
         raise DataError(f"无法读取文件：{exc.strerror or exc}", file=path.name) from None
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises anything on a damaged package
+    except Exception:  # openpyxl raises anything on a damaged package
         zf.close()
         raise DataError("Excel 文件已损坏，无法读取（内部 XML 有误）；请在 Excel 中打开、修复并另存为 .xlsx 后"
-                        f"重新导入（{type(exc).__name__}）", file=path.name) from None
+                        "重新导入", file=path.name) from None
     return zf, wb
 
 
@@ -465,9 +465,9 @@ def _read_xlsx(path: Path) -> ReadResult:
         return _read_workbook(path, zf, wb)
     except DataError:
         raise
-    except Exception as exc:  # damaged XML inside a sheet shows up while reading it
+    except Exception:  # damaged XML inside a sheet shows up while reading it
         raise DataError("Excel 文件已损坏，无法读取（内部 XML 有误）；请在 Excel 中打开、修复并另存为 .xlsx 后"
-                        f"重新导入（{type(exc).__name__}）", file=path.name) from None
+                        "重新导入", file=path.name) from None
     finally:
         wb.close()
         zf.close()
@@ -514,7 +514,7 @@ def _read_workbook(path: Path, zf, wb) -> ReadResult:
         results.append(res)
         for r, c in facts.uncached:
             if r > res.header_row and c in res.field_cols:
-                warnings.append((name, r, res.field_cols[c]))
+                warnings.append((name, r, res.field_cols[c], f"{column_letter(c)}{r}"))
     shown = "、".join(f"「{n}」" for n in candidates)
     if refused and not results and not unreadable and len(refused) == 1:
         raise refused[0][1]
@@ -539,7 +539,8 @@ def _read_workbook(path: Path, zf, wb) -> ReadResult:
     first = results[0]
     rows_all = [r for res in results for r in res.rows]
     out = ReadResult(path, rows_all, first.columns, first.header_row, first.sheet, template,
-                     sheets=[r.sheet for r in results], uncached=warnings)
+                     sheets=[r.sheet for r in results], uncached=warnings,
+                     field_cols=first.field_cols)
     return out
 
 
