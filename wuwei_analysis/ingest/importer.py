@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 
+import bisect
 import hashlib
 import os
 import sqlite3
@@ -28,14 +29,14 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .. import store
 catalog = importlib.import_module("wuwei_analysis.catalog")  # not `from .. import`: wa.catalog is a function
 from ..errors import DataError
-from ..safecells import neutralise, neutralise_frame
+from ..safecells import neutralise
 from .read import RawRow, ReadResult, clean_text, is_missing, read_file
 from . import rules
 from .rules import Issue
@@ -182,20 +183,68 @@ class Context:
     accept_outliers: bool = False     # magnitude slips kept as warnings (user confirmed)
 
 
-def _validate_row(raw: RawRow, ctx: Context) -> tuple[_Candidate | None, list[Issue], bool]:
+def _fresh(x: Any) -> Any:
+    """A cached result with its Issues copied (the importer sets row and file on them)."""
+    if isinstance(x, Issue):
+        return replace(x)
+    if isinstance(x, tuple) and any(isinstance(i, Issue) for i in x):
+        return tuple(replace(i) if isinstance(i, Issue) else i for i in x)
+    return x
+
+
+class _Memo:
+    """Remember a pure check's answer per distinct input within one file.
+
+    Files repeat the same few ids, names, regions, years and flags on every row; asking
+    each question once keeps a 50,000-row import fast. ``by_id``: the first argument is an
+    indicator, keyed by its id (hashing the whole entry is slow). Issues in an answer are
+    copied on every use (the importer sets row and file on them).
+    """
+
+    def __init__(self, fn, by_id: bool = False):
+        self.fn = fn
+        self.by_id = by_id
+        self.cache: dict = {}
+
+    def __call__(self, *args):
+        key = (args[0].id, *args[1:]) if self.by_id else args
+        try:
+            out, has_issue = self.cache[key]
+        except KeyError:
+            out = self.fn(*args)
+            has_issue = isinstance(out, Issue) or (
+                isinstance(out, tuple) and any(isinstance(i, Issue) for i in out))
+            self.cache[key] = (out, has_issue)
+        except TypeError:  # unhashable input
+            return self.fn(*args)
+        return _fresh(out) if has_issue else out
+
+
+class _Checks:
+    """The row checks of ``rules``, memoised for one file."""
+
+    def __init__(self) -> None:
+        for name in ("resolve_indicator", "resolve_region", "parse_year", "parse_flag"):
+            setattr(self, name, _Memo(getattr(rules, name)))
+        for name in ("resolve_breakdown", "check_reporter", "check_unit_column"):
+            setattr(self, name, _Memo(getattr(rules, name), by_id=True))
+
+
+def _validate_row(raw: RawRow, ctx: Context, checks: Any = rules
+                  ) -> tuple[_Candidate | None, list[Issue], bool]:
     """Field checks of one row. Returns (candidate or None, issues, blank?)."""
     v = raw.values
     value_raw, num_raw, den_raw = v.get("value"), v.get("numerator"), v.get("denominator")
     if is_missing(value_raw) and is_missing(num_raw) and is_missing(den_raw):
         return None, [], True
     issues: list[Issue] = []
-    ind, issue = rules.resolve_indicator(v.get("indicator_id"), v.get("indicator_name"))
+    ind, issue = checks.resolve_indicator(v.get("indicator_id"), v.get("indicator_name"))
     if issue:
         issues.append(issue)
-    reg, issue = rules.resolve_region(v.get("region"), v.get("region_code"))
+    reg, issue = checks.resolve_region(v.get("region"), v.get("region_code"))
     if issue:
         issues.append(issue)
-    year, issue = rules.parse_year(v.get("year"), ctx.max_year, ctx.max_basis)
+    year, issue = checks.parse_year(v.get("year"), ctx.max_year, ctx.max_basis)
     if issue:
         issues.append(issue)
     number, issue = rules.parse_numeric(value_raw, "value")
@@ -207,24 +256,24 @@ def _validate_row(raw: RawRow, ctx: Context) -> tuple[_Candidate | None, list[Is
     den, issue = rules.parse_numeric(den_raw, "denominator")
     if issue:
         issues.append(issue)
-    provisional, issue = rules.parse_flag(v.get("provisional"), "provisional")
+    provisional, issue = checks.parse_flag(v.get("provisional"), "provisional")
     if issue:
         issues.append(issue)
-    illustrative, issue = rules.parse_flag(v.get("illustrative"), "illustrative")
+    illustrative, issue = checks.parse_flag(v.get("illustrative"), "illustrative")
     if issue:
         issues.append(issue)
-    low_trust, issue = rules.parse_flag(v.get("low_trust"), "low_trust")
+    low_trust, issue = checks.parse_flag(v.get("low_trust"), "low_trust")
     if issue:
         issues.append(issue)
     breakdown = ["", "", ""]
     if ind is not None:
         for i, dim in enumerate(("sex", "urban_rural", "age_group")):
-            breakdown[i], issue = rules.resolve_breakdown(ind, dim, v.get(dim))
+            breakdown[i], issue = checks.resolve_breakdown(ind, dim, v.get(dim))
             if issue:
                 issues.append(issue)
         for issue in (
-            rules.check_reporter(ind, ctx.reporting_unit) if ctx.member_file else None,
-            rules.check_unit_column(ind, v.get("unit")),
+            checks.check_reporter(ind, ctx.reporting_unit) if ctx.member_file else None,
+            checks.check_unit_column(ind, v.get("unit")),
             rules.check_suffix(ind, number, "value", value_raw),
             rules.check_suffix(ind, num, "numerator", num_raw),
             rules.check_suffix(ind, den, "denominator", den_raw),
@@ -290,6 +339,27 @@ def _same_as_stored(c: _Candidate, old: dict | None) -> bool:
             and bool(old["illustrative"]) == c.illustrative)
 
 
+def _nearest_years(series: dict[int, tuple], year: int,
+                   years_sorted: list[int] | None = None) -> dict[int, tuple]:
+    """The series' other years, at most ``history_window`` of them, nearest ``year`` first
+    (ties: the later year). ``years_sorted``: the series' years, sorted (saves sorting)."""
+    window = rules.THRESHOLDS["history_window"]
+    if len(series) <= window + 1:
+        return {y: t for y, t in series.items() if y != year}
+    ys = years_sorted if years_sorted is not None else sorted(series)
+    i = bisect.bisect_left(ys, year)
+    lo, hi = i - 1, i + 1 if i < len(ys) and ys[i] == year else i
+    out: dict[int, tuple] = {}
+    while len(out) < window and (lo >= 0 or hi < len(ys)):
+        if hi >= len(ys) or (lo >= 0 and year - ys[lo] < ys[hi] - year):
+            out[ys[lo]] = series[ys[lo]]
+            lo -= 1
+        else:
+            out[ys[hi]] = series[ys[hi]]
+            hi += 1
+    return out
+
+
 def validate_rows(rows: Sequence[RawRow], conn: sqlite3.Connection | None = None,
                   file_name: str = "", ctx: Context | None = None) -> Validation:
     """Validate rows against the catalogue, the file itself and the stored history.
@@ -302,12 +372,17 @@ def validate_rows(rows: Sequence[RawRow], conn: sqlite3.Connection | None = None
        stored value is kept as unchanged without further questions.
     """
     ctx = ctx or Context()
+    if ctx.max_year is None:
+        from datetime import date
+
+        ctx = Context(**{**ctx.__dict__, "max_year": date.today().year, "max_basis": "当前年份"})
     candidates: list[_Candidate] = []
     issues_by_pos: dict[int, list[Issue]] = defaultdict(list)
     blank = 0
     read_pos: list[int] = []
+    checks = _Checks()
     for pos, raw in enumerate(rows):
-        cand, issues, is_blank = _validate_row(raw, ctx)
+        cand, issues, is_blank = _validate_row(raw, ctx, checks)
         if is_blank:
             blank += 1
             continue
@@ -344,6 +419,7 @@ def validate_rows(rows: Sequence[RawRow], conn: sqlite3.Connection | None = None
         if c.region.role == "monitored" and c.region.level != "city":
             peers[(c.data_id, c.year, *c.breakdown)].append(c.value)
     kept: list[_Candidate] = []
+    sorted_years: dict[tuple, list[int]] = {}
     for c in candidates:
         unchanged = _same_as_stored(c, current.get(c.key))
         if ctx.member_file and c.region.role != "monitored" and not unchanged:
@@ -352,7 +428,10 @@ def validate_rows(rows: Sequence[RawRow], conn: sqlite3.Connection | None = None
         if unchanged:
             kept.append(c)
             continue
-        hist = {y: t for y, t in history[c.series].items() if y != c.year}
+        series = history[c.series]
+        if len(series) > rules.THRESHOLDS["history_window"] + 1 and c.series not in sorted_years:
+            sorted_years[c.series] = sorted(series)
+        hist = _nearest_years(series, c.year, sorted_years.get(c.series))
         own = [] if c.region.level == "city" else [c.value]
         others = list(peers.get((c.data_id, c.year, *c.breakdown), []))
         for v in own:
@@ -570,15 +649,19 @@ def overall_exit_code(results: Sequence[ImportResult]) -> int:
 REPORT_COLUMNS = ["文件", "工作表", "行号", "字段", "原始值", "处理", "原因", "规则"]
 
 
+def report_rows(result: ImportResult) -> list[list]:
+    """The report's rows (REPORT_COLUMNS), as read, not yet escaped."""
+    return [[i.file or result.file, i.sheet, i.row, i.field_zh, i.raw_text,
+             "拒收" if i.severity == "reject" else "警告（已接收）", i.reason,
+             rules.RULES.get(i.rule, i.rule)]
+            for i in sorted(result.issues, key=lambda i: (i.sheet, i.row or 0,
+                                                          i.severity != "reject"))]
+
+
 def report_frame(result: ImportResult):
     import pandas as pd
 
-    rows = [{
-        "文件": i.file or result.file, "工作表": i.sheet, "行号": i.row, "字段": i.field_zh,
-        "原始值": i.raw_text, "处理": "拒收" if i.severity == "reject" else "警告（已接收）",
-        "原因": i.reason, "规则": rules.RULES.get(i.rule, i.rule),
-    } for i in sorted(result.issues, key=lambda i: (i.sheet, i.row or 0, i.severity != "reject"))]
-    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    return pd.DataFrame(report_rows(result), columns=REPORT_COLUMNS)
 
 
 def report_path_for(path: Path) -> Path:
@@ -601,13 +684,18 @@ def write_report_file(result: ImportResult, path: Path) -> Path | None:
             except OSError:
                 pass
         return None
-    df = neutralise_frame(report_frame(result))
+    rows = [[neutralise(v) for v in r] for r in report_rows(result)]
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         if target.suffix == ".csv":
-            df.to_csv(tmp, index=False, encoding="utf-8-sig")
+            import csv
+
+            with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(REPORT_COLUMNS)
+                w.writerows(rows)
         else:
-            _write_report_xlsx(df, result, tmp)
+            _write_report_xlsx(rows, result, tmp)
         os.replace(tmp, target)
     except OSError as exc:
         result.report_error = f"{target}（{store._os_reason(exc)}）"
@@ -621,7 +709,7 @@ def write_report_file(result: ImportResult, path: Path) -> Path | None:
     return target
 
 
-def _write_report_xlsx(df, result: ImportResult, tmp: Path) -> None:
+def _write_report_xlsx(rows: list[list], result: ImportResult, tmp: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -629,8 +717,8 @@ def _write_report_xlsx(df, result: ImportResult, tmp: Path) -> None:
     ws = wb.active
     ws.title = "问题明细"
     ws.append(REPORT_COLUMNS)
-    for row in df.itertuples(index=False):
-        ws.append(list(row))
+    for row in rows:
+        ws.append(row)
     bold = Font(bold=True)
     for cell in ws[1]:
         cell.font = bold

@@ -355,7 +355,10 @@ def _rows_to_result(path: Path, rows: list[tuple[int, list[Any]]], sheet: str,
     items = list(fields.items())
     for rownum, cells in data:
         n = len(cells)
-        values = {fld: (unescape(cells[i]) if i < n else None) for i, fld in items}
+        values = {fld: (cells[i] if i < n else None) for i, fld in items}
+        for fld, v in values.items():
+            if v.__class__ is str and v[:1] == "'":
+                values[fld] = unescape(v)
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
             continue  # a wholly empty line is not a row
         out.append(RawRow(rownum, values, sheet))

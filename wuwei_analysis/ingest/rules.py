@@ -90,6 +90,7 @@ THRESHOLDS = {
     "slip_log_tolerance": 0.25,   # |log10(value/level) − k| below this → k-th power slip
     "slip_log_tolerance_target": 0.35,  # same, against target/baseline (only 100×, 1000×)
     "jump_min_history": 4,        # history points needed for the jump warning
+    "history_window": 10,         # the history rules use the years nearest the value's year
     "jump_mad_multiplier": 5.0,   # residual beyond this × 1.4826·MAD → jump
     "jump_floor_points": 3.0,     # … and beyond this many points for percentages
     "jump_floor_relative": 0.25,  # … or this share of the expected level otherwise
@@ -553,6 +554,9 @@ def check_jump(ind: Indicator, year: int, value: float,
     tail probability ≥ ``jump_poisson_p``), as happens with small numbers.
     """
     pts = sorted((y, v) for y, (v, _, _) in history.items() if v is not None and y != year)
+    if len(pts) > THRESHOLDS["history_window"]:  # a baseline window: the nearest years
+        pts = sorted(sorted(pts, key=lambda p: (abs(p[0] - year), -p[0]))[
+            :THRESHOLDS["history_window"]])
     if len(pts) < THRESHOLDS["jump_min_history"]:
         return None
     ys, vs = [p[0] for p in pts], [p[1] for p in pts]
@@ -565,7 +569,8 @@ def check_jump(ind: Indicator, year: int, value: float,
         expected = min(expected, hi)
     info = unit_info(ind)
     resid = [v - (slope * y + intercept) for y, v in pts]
-    mad = 1.4826 * _median([abs(r - _median(resid)) for r in resid])
+    centre = _median(resid)
+    mad = 1.4826 * _median([abs(r - centre) for r in resid])
     if info.get("kind") == "percent":
         floor = THRESHOLDS["jump_floor_points"]
     else:
