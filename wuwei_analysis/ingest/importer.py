@@ -567,7 +567,7 @@ def import_file(path: str | os.PathLike, *, db: Any = None, reporting_unit: str 
     read-only or full database): the result has status ``failed`` and a Chinese message.
     """
     p = Path(path)
-    result = ImportResult(file=p.name, path=p)
+    result = ImportResult(file=p.name or str(p), path=p)
     try:
         sha = file_sha256(p)
         data: ReadResult = read_file(p)
