@@ -549,6 +549,13 @@ def test_a_merged_header_that_shifts_columns_is_named_instead_of_blaming_every_v
     assert counts(empty_db)["submissions"] == 0
 
 
+def test_a_merged_header_with_the_numbers_in_its_right_column_is_named_not_dropped(tmp_path, empty_db):
+    path = xlsx_faults.merged_header_value_in_right_column(tmp_path / "合并表头2.xlsx")
+    res = import_file(path, db=empty_db)
+    assert res.status == "failed" and "表头「数值」是合并单元格" in res.message
+    assert "E列" in res.message and counts(empty_db)["submissions"] == 0
+
+
 @pytest.mark.parametrize("kind", ["not_a_zip", "damaged_xml"])
 def test_a_damaged_workbook_gets_a_chinese_message_and_exit_2(kind, tmp_path, empty_db):
     path = tmp_path / ("改了扩展名.xlsx" if kind == "not_a_zip" else "坏文件.xlsx")

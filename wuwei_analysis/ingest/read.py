@@ -298,6 +298,16 @@ def _check_shift(fields: dict[int, str], header_cells: list[Any], data: list[tup
         if fld not in _NUMERIC_FIELDS:
             continue
         filled, numeric = _numeric_share(sample, col)
+        if col in spans:  # a merged header cell: are its numbers in another of its columns?
+            beside = [o for o in spans if o not in fields]
+            richer = [o for o in beside if _numeric_share(sample, o)[1] >= max(3, numeric + 1)]
+            if richer and numeric < 0.5 * max(1, len(sample)):
+                header = clean_text(header_cells[col]) if col < len(header_cells) else FIELD_ZH[fld]
+                raise DataError(
+                    f"表头「{header}」是合并单元格，但数字填在 "
+                    + "、".join(f"{column_letter(o)}列" for o in richer)
+                    + f" 而不是 {column_letter(col)}列：表头与数据错位，整个文件未导入；请取消合并，"
+                    "让每一列数据正上方都有它自己的表头（如「数值」「分子」「分母」）后重新导入", **where)
         if filled < 3 or numeric >= 0.5 * filled:
             continue
         neighbours = []
