@@ -671,3 +671,14 @@ def test_the_cli_says_where_the_report_went_even_when_quiet(tmp_path, empty_db):
     path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "火星", 2024, "4.3", "", ""]])
     proc = run_cli("--db", str(empty_db), "import", "-q", str(path))
     assert proc.returncode == 2 and "报告已写入" in proc.stdout and "x_导入报告.csv" in proc.stdout
+
+
+def test_cli_year_and_accept_outliers_options(tmp_path, seeded_db):
+    path = write_csv(tmp_path / "古浪县卫健委.csv",
+                     [["c_infant_mortality", "", "古浪县", 2025, "0.0037", "", ""]])
+    r1 = run_cli("--db", str(seeded_db), "import", "--year", "2024", str(path))
+    assert r1.returncode == 2 and "晚于填报年份 2024" in r1.stdout
+    r2 = run_cli("--db", str(seeded_db), "import", "--force", str(path))
+    assert r2.returncode == 2 and "疑似数量级错误" in r2.stdout
+    r3 = run_cli("--db", str(seeded_db), "import", "--force", "--accept-outliers", str(path))
+    assert r3.returncode == 0 and "已按 --accept-outliers 确认接收" in r3.stdout
