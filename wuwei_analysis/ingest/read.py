@@ -286,6 +286,16 @@ def _numeric_share(rows: list[tuple[int, list[Any]]], col: int) -> tuple[int, in
     return filled, numeric
 
 
+def _digit_share(rows: list[tuple[int, list[Any]]], col: int) -> int:
+    """How many filled cells of a column contain a digit at all."""
+    n = 0
+    for _, cells in rows:
+        if col < len(cells) and not is_missing(cells[col]):
+            if any(ch.isdigit() for ch in str(cells[col])):
+                n += 1
+    return n
+
+
 def _check_shift(fields: dict[int, str], header_cells: list[Any], data: list[tuple[int, list[Any]]],
                  where: dict, spans: set[int]) -> None:
     """Refuse a header whose number columns hold text while a neighbour holds the numbers.
@@ -298,6 +308,8 @@ def _check_shift(fields: dict[int, str], header_cells: list[Any], data: list[tup
         if fld not in _NUMERIC_FIELDS:
             continue
         filled, numeric = _numeric_share(sample, col)
+        if filled and _digit_share(sample, col) >= 0.5 * filled:
+            continue  # numbers typed badly ("约5", "12,5%"): each row gets its own reason
         if col in spans:  # a merged header cell: are its numbers in another of its columns?
             beside = [o for o in spans if o not in fields]
             richer = [o for o in beside if _numeric_share(sample, o)[1] >= max(3, numeric + 1)]
