@@ -682,3 +682,11 @@ def test_cli_year_and_accept_outliers_options(tmp_path, seeded_db):
     assert r2.returncode == 2 and "疑似数量级错误" in r2.stdout
     r3 = run_cli("--db", str(seeded_db), "import", "--force", "--accept-outliers", str(path))
     assert r3.returncode == 0 and "已按 --accept-outliers 确认接收" in r3.stdout
+
+
+def test_a_header_merged_over_the_count_columns_reads_the_counts_below_it(tmp_path, empty_db):
+    path = xlsx_faults.merged_header_over_counts_with_sub_header(tmp_path / "计数表头.xlsx")
+    res = import_file(path, db=empty_db)
+    assert (res.status, res.rows_accepted, res.rows_rejected) == ("accepted", 2, 0)
+    df = store.observations("c_infant_mortality", db=empty_db).set_index("region")
+    assert df.loc["古浪县", "numerator"] == 13 and df.loc["民勤县", "denominator"] == 1795
