@@ -690,3 +690,15 @@ def test_a_header_merged_over_the_count_columns_reads_the_counts_below_it(tmp_pa
     assert (res.status, res.rows_accepted, res.rows_rejected) == ("accepted", 2, 0)
     df = store.observations("c_infant_mortality", db=empty_db).set_index("region")
     assert df.loc["古浪县", "numerator"] == 13 and df.loc["民勤县", "denominator"] == 1795
+
+
+def test_a_workbook_renamed_to_csv_and_excels_unicode_text_are_handled(tmp_path, empty_db):
+    xlsx = xlsx_faults.one_sheet_per_county(tmp_path / "a.xlsx")
+    renamed = tmp_path / "改名.csv"
+    renamed.write_bytes(xlsx.read_bytes())
+    res = import_file(renamed, db=empty_db)
+    assert res.status == "failed" and "扩展名改为 .xlsx" in res.message
+    utf16 = tmp_path / "unicode文本.txt"
+    utf16.write_text("指标编号\t地区\t年份\t数值\nc_infant_mortality\t古浪县\t2024\t4.3\n",
+                     encoding="utf-16")
+    assert import_file(utf16, db=empty_db).status == "accepted"

@@ -571,6 +571,11 @@ def _read_workbook(path: Path, zf, wb) -> ReadResult:
 
 # --------------------------------------------------------------------------- csv
 def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode 文本" (UTF-16, tabs)
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(enc)
@@ -581,6 +586,12 @@ def _decode(data: bytes, name: str) -> str:
 
 def _read_csv(path: Path) -> ReadResult:
     data = path.read_bytes()
+    if data[:4] == b"PK\x03\x04":
+        raise DataError("这是一个 Excel 工作簿，不是 CSV 文本文件：请把扩展名改为 .xlsx 后再导入",
+                        file=path.name)
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError("不是文本文件（含有二进制内容），无法作为 CSV 读取；请在 Excel 中另存为"
+                        " .xlsx 或 CSV（UTF-8）后再导入", file=path.name)
     text = _decode(data, path.name)
     if not text.strip():
         raise DataError("文件是空的，没有任何数据", file=path.name)
@@ -593,8 +604,9 @@ def _read_csv(path: Path) -> ReadResult:
         for rec in reader:
             rows.append((start, [c if c != "" else None for c in rec]))
             start = reader.line_num + 1
-    except csv.Error as exc:
-        raise DataError(f"CSV 格式有误：{exc}", file=path.name, row=start) from None
+    except csv.Error:
+        raise DataError("CSV 格式有误（引号不成对或含有无法识别的字符）；请在 Excel 中打开后另存为"
+                        " CSV（UTF-8）再导入", file=path.name, row=start) from None
     res = _rows_to_result(path, rows, "", {})
     if res is None:
         raise DataError("找不到表头：需要「指标编号」或「指标名称」、「地区」、「年份」、「数值」列",
