@@ -34,7 +34,7 @@ def main() -> None:
     if "WUWEI_DB" not in os.environ:
         os.environ["WUWEI_HOME"] = tmp
     from wuwei_analysis.briefs import run_briefs
-    from wuwei_analysis.store import open_db
+    from wuwei_analysis.database import open_db
 
     data = None
     if args.synthetic:

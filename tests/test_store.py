@@ -7,7 +7,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from wuwei_analysis import store
+from wuwei_analysis import database, store
 from wuwei_analysis.errors import DataError, UnknownIndicatorError, UnknownRegionError
 
 try:
@@ -47,14 +47,30 @@ def test_a_new_database_is_created_with_its_folder_schema_and_wal_mode(tmp_path)
 
 
 def test_a_database_at_another_path_starts_empty_unless_asked(tmp_path):
-    assert counts(store.init_db(tmp_path / "x.sqlite", with_defaults=False))["observations"] == 0
+    assert counts(database.init_db(tmp_path / "x.sqlite", with_defaults=False))["observations"] == 0
     conn = store.open_db(tmp_path / "y.sqlite")
     assert store.table_counts(conn)["observations"] == 0
     conn.close()
 
 
+def test_the_default_database_is_filled_on_first_use_above_the_store(wuwei_env, tmp_path):
+    # the store alone creates an empty database, even at the default path ...
+    conn = store.open_db()
+    assert store.table_counts(conn)["observations"] == 0
+    conn.close()
+    # ... the package's readers open it through `database`, which fills a new default
+    # database with the default dataset (and only the default one)
+    wuwei_env.unlink()
+    import wuwei_analysis as wa
+
+    assert not wa.observations("c_infant_mortality", "全国").empty
+    assert database.db_info()["defaults_loaded"]
+    other = tmp_path / "other.sqlite"
+    assert database.observations(db=other).empty
+
+
 def test_the_default_path_honours_WUWEI_DB(wuwei_env):
-    conn = store.open_db(load_defaults=False)
+    conn = store.open_db()
     try:
         assert conn.execute("PRAGMA database_list").fetchone()[2] == str(wuwei_env)
     finally:

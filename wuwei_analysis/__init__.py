@@ -29,8 +29,8 @@ from .regions import region, regions  # noqa: E402
 from .targets import Target  # noqa: E402
 
 _API = {
-    "observations": "store",
-    "open_db": "store",
+    "observations": "database",
+    "open_db": "database",
     "forecast_series": "models",
     "forecast": "models",
     "backtest": "models",

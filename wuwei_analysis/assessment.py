@@ -834,7 +834,7 @@ def assess(region: str = "武威市", year: int | None = None, *, db=None, indic
     urban–rural gaps need them) and calls :func:`assess_frame`. See the module docstring for
     the rules, and ``docs/status_rules.md`` for the plain-Chinese version.
     """
-    from .store import observations
+    from .database import observations
 
     obs = observations(breakdown="all", db=db)
     return assess_frame(obs, region, year, indicators=indicators, kind=kind)

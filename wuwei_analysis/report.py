@@ -170,7 +170,7 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
     (≈0.2 s for a county); "per-series" with :func:`~wuwei_analysis.assessment.assess_frame`
     (one statsmodels fit per series, ≈1.5 s). Both give the same brief (tests compare them).
     """
-    from .store import observations
+    from .database import observations
 
     dbp = db or None
     if data:
@@ -355,7 +355,7 @@ def status_table_html(ctx: BriefContext) -> str:
 def _history(ctx: BriefContext, data_id: str) -> pd.DataFrame:
     """Total (no breakdown) observations of one indicator up to the report year."""
     if ctx.obs is None:
-        from .store import observations
+        from .database import observations
 
         obs = observations(indicator=data_id, db=ctx.db)
         obs = obs[obs.year <= ctx.year]

@@ -5,10 +5,10 @@ Where it lives
 ``settings.default_db_path()``: ``$WUWEI_DB`` if set, else ``<WUWEI_HOME>/wuwei.sqlite``
 (``~/.local/share/wuwei_analysis/wuwei.sqlite`` by default). The ``wuwei`` command takes
 ``--db PATH``; every function here takes ``db=`` (a path, an open connection, or None for
-the default). The default database is created on first use and filled with the embedded
-default dataset (real public figures + an illustrative series, see
-``wuwei_analysis.defaults``); any other new path starts empty unless asked
-(``open_db(path, load_defaults=True)`` or ``init_db(path)``).
+the default). This module is storage only and imports nothing above it: a new database
+starts empty. Filling the default database with the embedded default dataset on first use
+is done above it, by ``wuwei_analysis.database`` (which passes ``on_create`` to
+:func:`open_db`); readers of the default database open it there.
 
 Tables (schema version ``SCHEMA_VERSION``, kept in ``PRAGMA user_version`` and ``meta``)
 --------------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import settings
 from .errors import DataError, UnknownIndicatorError, WuweiError
@@ -180,26 +180,21 @@ def normalise_timestamp(value: str) -> str:
     return dt.isoformat(timespec="microseconds")
 
 
-def _is_default(path: Path) -> bool:
-    try:
-        return path.resolve() == settings.default_db_path().resolve()
-    except OSError:
-        return False
-
-
 def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None = None
+def open_db(path: str | os.PathLike | None = None, *,
+            on_create: "Callable[[sqlite3.Connection], object] | None" = None
             ) -> sqlite3.Connection:
     """Open the monitoring database, creating and migrating it if needed.
 
     Args:
         path: the SQLite file; None means ``settings.default_db_path()``. Its folder is
             created if missing.
-        load_defaults: load the embedded default dataset when the database is new. None
-            (the default) means: only for the default path.
+        on_create: called with the connection when the database is created here, inside
+            the creating transaction (so two processes never both fill a new database);
+            ``wuwei_analysis.database`` passes the default-dataset loader.
 
     Returns:
         A connection in autocommit mode (transactions are explicit, see
@@ -207,7 +202,6 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
         when done.
     """
     p = Path(path).expanduser() if path is not None else settings.default_db_path()
-    want_defaults = _is_default(p) if load_defaults is None else bool(load_defaults)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
@@ -218,7 +212,7 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
-        _migrate(conn, p, want_defaults)
+        _migrate(conn, p, on_create)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise DataError(f"监测数据库无法使用（文件损坏或不是 SQLite 数据库？）：{exc}",
@@ -229,7 +223,7 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, path: Path, want_defaults: bool) -> None:
+def _migrate(conn: sqlite3.Connection, path: Path, on_create) -> None:
     version = schema_version(conn)
     if version == SCHEMA_VERSION:
         return
@@ -245,19 +239,19 @@ def _migrate(conn: sqlite3.Connection, path: Path, want_defaults: bool) -> None:
             for statement in _split_sql(_MIGRATIONS[v]):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+        set_meta(conn, "schema_version", str(SCHEMA_VERSION))
         if created:
-            _set_meta(conn, "created_at", now_iso())
-            _set_meta(conn, "defaults_loaded", "")
-            if want_defaults:
-                load_default_dataset(conn)
+            set_meta(conn, "created_at", now_iso())
+            set_meta(conn, "defaults_loaded", "")
+            if on_create is not None:
+                on_create(conn)
 
 
 def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
@@ -267,42 +261,13 @@ def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> 
     return default if row is None else row[0]
 
 
-def load_default_dataset(conn: sqlite3.Connection) -> dict:
-    """Load (or top up) the embedded default dataset; see ``wuwei_analysis.defaults``.
-
-    Idempotent: a built-in dataset whose content is already stored is skipped, and values
-    equal to the stored ones add nothing.
-    """
-    from .defaults import load_defaults  # same layer (data), imported lazily
-
-    with transaction(conn):
-        summary = load_defaults(conn)
-        _set_meta(conn, "defaults_loaded", now_iso())
-    return summary
-
-
-def init_db(path: str | os.PathLike | None = None, *, with_defaults: bool = True) -> Path:
-    """Create (or migrate) the database at ``path`` and, if asked, load the default dataset.
-
-    On an existing database whose defaults were never loaded, ``with_defaults=True`` loads
-    them now. Returns the database path.
-    """
-    p = Path(path).expanduser() if path is not None else settings.default_db_path()
-    conn = open_db(p, load_defaults=with_defaults)
-    try:
-        if with_defaults and not get_meta(conn, "defaults_loaded"):
-            load_default_dataset(conn)
-    finally:
-        conn.close()
-    return p
-
-
 @contextmanager
 def connect(db: "str | os.PathLike | sqlite3.Connection | None" = None
             ) -> Iterator[sqlite3.Connection]:
     """Yield a connection for ``db`` (a path, a Connection, or None = default path).
 
-    A connection passed in is used as is and left open; one opened here is closed.
+    A connection passed in is used as is and left open; one opened here is closed (and, if
+    new, left empty: ``wuwei_analysis.database.connect`` fills a new default database).
     """
     if isinstance(db, sqlite3.Connection):
         yield db

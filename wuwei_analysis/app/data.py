@@ -179,7 +179,7 @@ class AppData:
                 t = time.perf_counter()
                 obs = self.disk.get("observations")
                 if obs is None:
-                    from ..store import observations
+                    from ..database import observations
 
                     obs = observations(breakdown="all", db=self.db)
                     self.disk.put("observations", obs)

@@ -74,7 +74,7 @@ def _observations(args):
         if not os.path.exists(args.input):
             raise DataError("找不到长表文件", file=args.input)
         return read(args.input)
-    from ..store import observations
+    from ..database import observations
 
     return observations(breakdown="all", db=getattr(args, "db", None))
 

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
         year = int(read_table(args.data)["year"].max())
     elif year is None:
-        from ..store import latest_year
+        from ..database import latest_year
 
         year = latest_year(db=args.db)
     executor = "dask" if args.scheduler else args.executor

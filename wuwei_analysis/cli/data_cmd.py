@@ -66,8 +66,10 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from .. import database
     from ..ingest.importer import import_file, overall_exit_code
 
+    database.open_db(args.db).close()  # a new default database gets the default dataset first
     results = []
     for f in args.files:
         res = import_file(f, db=args.db, reporting_unit=args.unit, force=args.force,
@@ -85,11 +87,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .. import store
+    from .. import database, store
 
     breakdown = None if args.breakdown in ("total", "合计") else args.breakdown
-    df = store.observations(args.indicator, args.region, breakdown, db=args.db,
-                            vintage=args.vintage, include_benchmarks=not args.no_benchmarks)
+    df = database.observations(args.indicator, args.region, breakdown, db=args.db,
+                               vintage=args.vintage, include_benchmarks=not args.no_benchmarks)
     path = store.write_table(store.to_export_frame(df, chinese=not args.english_headers),
                              args.output)
     n_illus = int(df["illustrative"].sum())
@@ -99,20 +101,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from .. import store
+    from .. import database
 
     if args.action == "init":
         if args.reload_defaults:
-            conn = store.open_db(args.db)
+            conn = database.open_db(args.db)
             try:
-                store.load_default_dataset(conn)
+                database.load_default_dataset(conn)
             finally:
                 conn.close()
         else:
-            store.init_db(args.db, with_defaults=not args.no_defaults)
+            database.init_db(args.db, with_defaults=not args.no_defaults)
         args.action = "info"
     if args.action == "info":
-        info = store.db_info(args.db)
+        info = database.db_info(args.db)
         labels = {"path": "路径", "schema_version": "结构版本", "created_at": "创建时间",
                   "defaults_loaded": "默认数据载入时间", "observations": "观测值（含历史版本）",
                   "illustrative_observations": "其中示意数据", "submissions": "提交次数",
@@ -121,13 +123,13 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(f"{labels.get(k, k)}：{v if v != '' else '—'}")
         return 0
     if args.action == "submissions":
-        df = store.submissions(args.db)
+        df = database.submissions(args.db)
         cols = ["id", "kind", "file_name", "reporting_unit", "received_at", "rows_read",
                 "rows_accepted", "rows_rejected", "rows_new", "rows_revised", "status"]
         zh = ["编号", "类型", "文件", "报送单位", "接收时间", "读取", "接收", "拒收", "新增", "修订", "状态"]
         print(df[cols].rename(columns=dict(zip(cols, zh))).to_string(index=False))
         return 0
-    df = store.rejections(args.submission, db=args.db)
+    df = database.rejections(args.submission, db=args.db)
     if df.empty:
         print("没有拒收记录。")
         return 0

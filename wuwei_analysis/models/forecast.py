@@ -342,7 +342,7 @@ def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = 
     returned attrs also hold ``illustrative`` (True if any value used is illustrative).
     """
     from ..catalog import Indicator, indicator as find_indicator
-    from ..store import observations
+    from ..database import observations
     from .series import select_rows, to_series
 
     ind = indicator if isinstance(indicator, Indicator) else find_indicator(indicator)
