@@ -9,7 +9,7 @@ from wuwei_analysis.assessment import (
     ASSESS_COLUMNS, STATUS_LABELS, STATUS_RULES, WARNING_LABELS, assess_frame, outliers,
     status_for_progress, status_for_threshold, status_for_trend,
 )
-from wuwei_analysis.catalog import indicators
+from wuwei_analysis.indicator_catalog import indicators
 from wuwei_analysis.models.core import resolve_spec
 
 GULANG = {"region": "古浪县", "region_code": "620622"}

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from wuwei_analysis.briefs import NOTEBOOK, BriefError, check_parameters, run_briefs
-from wuwei_analysis.regions import monitored
+from wuwei_analysis.geography import monitored
 from wuwei_analysis.render import external_urls
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import yaml
 
 import wuwei_analysis as wa
 from wuwei_analysis import database, store
-from wuwei_analysis.catalog import indicator, indicators
+from wuwei_analysis.indicator_catalog import indicator, indicators
 from wuwei_analysis.defaults import illustrative, public
 
 try:

@@ -482,7 +482,7 @@ def test_breakdown_rows_are_their_series_assessed_against_the_target(synthetic_w
     rows = synthetic_wuwei[(synthetic_wuwei["indicator"] == "c_infant_mortality")
                            & (synthetic_wuwei["region_code"] == "620622")
                            & (synthetic_wuwei["urban_rural"] == "农村")].sort_values("year")
-    from wuwei_analysis.catalog import indicator
+    from wuwei_analysis.indicator_catalog import indicator
 
     fc = forecast_series(rows["year"], rows["value"], unit="‰",
                          target=indicator("c_infant_mortality").target,

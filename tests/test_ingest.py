@@ -157,7 +157,7 @@ def test_an_old_xls_file_is_refused_with_advice(tmp_path, empty_db):
 
 
 def test_a_qualitative_goal_cannot_be_given_a_number(tmp_path, empty_db):
-    from wuwei_analysis.catalog import indicators
+    from wuwei_analysis.indicator_catalog import indicators
 
     qual = next(i for i in indicators() if not i.monitorable)
     path = write_csv(tmp_path / "q.csv", [[qual.id, "", "武威市", 2024, "1", "", ""]])
@@ -242,7 +242,7 @@ def test_rules_are_small_functions_with_clear_reasons():
         parse_number("12,5%")
     with pytest.raises(NotANumber):
         parse_number("约5")
-    from wuwei_analysis.catalog import indicator
+    from wuwei_analysis.indicator_catalog import indicator
 
     imr = indicator("c_infant_mortality")
     assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5, 4.3]).rule == "unit_slip"

@@ -3,7 +3,7 @@ import pytest
 
 import wuwei_analysis as wa
 from wuwei_analysis.errors import UnknownRegionError
-from wuwei_analysis.regions import counties, monitored, region
+from wuwei_analysis.geography import counties, monitored, region
 
 
 def test_the_city_and_its_counties_carry_their_gb_t_2260_codes():

@@ -238,7 +238,7 @@ def test_cli_export_and_db_info(seeded_db, tmp_path):
 
 
 def test_an_entry_that_is_the_same_as_another_gets_its_data_under_its_own_id(seeded_db):
-    from wuwei_analysis.catalog import indicators
+    from wuwei_analysis.indicator_catalog import indicators
 
     twin = next(i for i in indicators() if i.same_as)
     mine = store.observations(twin.id, "武威市", db=seeded_db)

@@ -5,7 +5,7 @@ import pytest
 from openpyxl import load_workbook
 
 from wuwei_analysis import store
-from wuwei_analysis.catalog import indicators
+from wuwei_analysis.indicator_catalog import indicators
 from wuwei_analysis.errors import DataError
 from wuwei_analysis.ingest.template import FIRST_DATA_ROW, HEADER_ROW, write_template
 

@@ -77,7 +77,7 @@ from .targets import DIRECTION_CONFIDENCE, Target, trend_slope_confidence
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .catalog import Indicator
+    from .indicator_catalog import Indicator
 
 #: Status codes, their Chinese and English labels, in display order.
 STATUS_LABELS: dict[str, tuple[str, str]] = {
@@ -145,7 +145,7 @@ _ID_IN_TEXT = re.compile(r"\b[wc]_[a-z0-9]+(?:_[a-z0-9]+)*\b")
 # --------------------------------------------------------------------------- formatting
 @lru_cache(maxsize=512)
 def _decimals(unit: str) -> int:
-    from .catalog import units
+    from .indicator_catalog import units
 
     try:
         return int(units().get(unit, {}).get("decimals", 2))
@@ -200,7 +200,7 @@ def trend_phrase(slope: float, unit: str) -> str:
 
 # --------------------------------------------------------------------------- series
 def _region_info(region: str):
-    from .regions import region as find_region
+    from .geography import region as find_region
 
     return find_region(region)
 
@@ -217,7 +217,7 @@ def _series_for(obs, ind_id: str, region, breakdown=None, year=None):
 def _data_id(ind) -> str:
     """The id an indicator's observations are stored under (``same_as`` shares data)."""
     if isinstance(ind, str):
-        from .catalog import indicator as find_indicator
+        from .indicator_catalog import indicator as find_indicator
 
         try:
             ind = find_indicator(ind)
@@ -272,7 +272,7 @@ def _gap_series(obs, ind: "Indicator", region, year, known: set[str]):
     if base:
         sources.append(_data_id(base))
     if kind == "region":
-        from .regions import all_regions
+        from .geography import all_regions
 
         counties = [r for r in all_regions() if r.level == "county"]
         for src in sources:
@@ -638,13 +638,13 @@ def _assess_one(ind: "Indicator", obs: "pd.DataFrame", reg, year: int, kind: str
 
 
 def _unit_kind(unit: str) -> str | None:
-    from .catalog import units
+    from .indicator_catalog import units
 
     return units().get(unit, {}).get("kind")
 
 
 def _at_bound(ind: "Indicator", latest: float) -> bool:
-    from .catalog import units
+    from .indicator_catalog import units
 
     kind = units().get(ind.unit, {}).get("kind")
     if ind.target.direction == "up" and kind == "percent":
@@ -658,7 +658,7 @@ def _latest_events(s, unit: str, lower_is_better: bool | None = None) -> float |
     """Events behind the latest value: for a rate its numerator (or value × denominator /
     scale); for a percentage that should fall (a prevalence, a transmission rate) its
     numerator; for any percentage with a denominator below the threshold, the denominator."""
-    from .catalog import units
+    from .indicator_catalog import units
 
     u = units().get(unit, {})
     kind = u.get("kind")
@@ -753,7 +753,7 @@ def progress_rule(row: dict, ind, v: float, v_src: str, observed: bool, base: fl
 def resolve_indicators(indicators=None) -> list:
     """Indicator objects for ids / names / Indicator objects (one or several); the whole
     catalogue for None."""
-    from .catalog import Indicator, indicator as find_indicator, indicators as all_indicators
+    from .indicator_catalog import Indicator, indicator as find_indicator, indicators as all_indicators
 
     if indicators is None:
         return list(all_indicators())
@@ -789,7 +789,7 @@ def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | Non
     """
     import pandas as pd
 
-    from .catalog import indicators as all_indicators
+    from .indicator_catalog import indicators as all_indicators
     from .errors import DataError
 
     if kind not in KINDS:

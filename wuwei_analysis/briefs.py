@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import WuweiError
-from .regions import monitored, region as find_region
+from .geography import monitored, region as find_region
 from .settings import PACKAGE_DIR
 
 #: The brief notebook (thin: it calls ``wuwei_analysis.brief``).

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .regions import all_regions, monitored, region as find_region
+from .geography import all_regions, monitored, region as find_region
 
 KIND_ZH = {"annual": "年度监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
 STATUS_ORDER = ["achieved", "on_track", "at_risk", "off_track", "insufficient"]
@@ -105,7 +105,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """A long observation table from a file (``wuwei scale-data`` output or any table with
     the store's columns: parquet, csv or csv.gz), in the store's column types; its regions
     that ``data/regions.yaml`` does not list are registered for this process."""
-    from .regions import from_table, register
+    from .geography import from_table, register
 
     p = Path(path).resolve()
     st = p.stat()
@@ -143,7 +143,7 @@ def table_regions(path: str | Path) -> list:
 def peers(reg, obs: pd.DataFrame) -> list:
     """The regions a brief compares with: the city and its counties for a monitored region;
     otherwise every region of the table at the same level."""
-    from .regions import region as lookup
+    from .geography import region as lookup
 
     if reg.role == "monitored":
         return monitored()
@@ -213,7 +213,7 @@ def _assess_vectorized(obs: pd.DataFrame, reg, year: int, kind: str) -> tuple[pd
     """The region's assessment by the vectorised engine, and the forecast tables of the
     indicators a chart is drawn for (at risk / off track)."""
     from .assessment import ASSESS_COLUMNS
-    from .catalog import indicator
+    from .indicator_catalog import indicator
     from .engine import assess_many, forecast_many
     from .models import MODEL_LABELS_ZH
 
@@ -388,7 +388,7 @@ def warned_chart(ctx: BriefContext, row) -> str:
     """The forecast chart (inline SVG) of one assessed indicator (a row of
     ``ctx.assessment``): history, the forecast the status rests on with its 80 %/95 % fans,
     the target, and the 甘肃省 / 全国 benchmarks."""
-    from .catalog import indicator, units
+    from .indicator_catalog import indicator, units
     from .svgchart import chart_data, render_svg
 
     ind = indicator(row.indicator)
@@ -445,7 +445,7 @@ def comparison_html(ctx: BriefContext) -> str:
     regions = ctx.peers or monitored()
     if len(regions) > WIDE_COMPARISON:
         return _comparison_ranked(ctx, w, regions)
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     latest = ctx.latest.set_index(["indicator", "region_code"])
     head = "".join(f"<th>{_esc(r.name)}</th>" for r in regions)
@@ -474,7 +474,7 @@ def comparison_html(ctx: BriefContext) -> str:
 def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str:
     """Where the region stands among many: its value, rank (1 = best), the median and the
     best quarter's threshold, and how many regions already meet the target."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     lat = ctx.latest.copy()
     lat.attrs = {}
@@ -514,7 +514,7 @@ def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str
 
 def gaps_html(ctx: BriefContext) -> str:
     """Monitorable indicators with no data for this region, by reporting unit."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     a = ctx.monitored
     gaps = a[a.status_code == "insufficient"]

@@ -67,7 +67,7 @@ COLUMNS = ["indicator", "region", "region_code", "region_level", "region_parent"
 
 def scale_indicators(level: str = "county") -> list:
     """Catalogue indicators the generator makes data for at ``level``."""
-    from .catalog import indicators
+    from .indicator_catalog import indicators
 
     return [i for i in indicators() if i.monitorable and i.same_as is None
             and i.target.kind not in ("qualitative", "gap") and level in i.levels]
@@ -146,7 +146,7 @@ def generate(regions: int | list = 2850, *, years=YEARS, seed: int = SEED,
              + (slope + irng.normal(0, SD_SLOPE * damp, R))[:, None] * (yrs[None, :] - 2020)
              + irng.normal(0, SD_YEAR * damp, (R, Y)))
         groups = _groups(ind)
-        from .catalog import units as unit_table
+        from .indicator_catalog import units as unit_table
 
         u = unit_table().get(unit, {})
         scale = float(u.get("scale") or 1.0)
@@ -228,7 +228,7 @@ def generate(regions: int | list = 2850, *, years=YEARS, seed: int = SEED,
 
 
 def _groups(ind):
-    from .catalog import _meta
+    from .indicator_catalog import _meta
 
     for dim in ("urban_rural", "sex"):
         if dim in ind.breakdowns:

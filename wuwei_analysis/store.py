@@ -39,7 +39,6 @@ that day).
 """
 from __future__ import annotations
 
-import importlib
 
 import os
 import sqlite3
@@ -478,7 +477,7 @@ def _indicator_ids(conn: sqlite3.Connection, keys: Any) -> list[tuple[str, str]]
     """(requested id, id the data are stored under) for each key; None for all."""
     if keys is None:
         return None
-    catalog = importlib.import_module("wuwei_analysis.catalog")
+    from . import indicator_catalog as catalog
 
     ids: list[tuple[str, str]] = []
     stored: set[str] | None = None
@@ -502,7 +501,7 @@ def _indicator_ids(conn: sqlite3.Connection, keys: Any) -> list[tuple[str, str]]
 def _region_codes(keys: Any) -> list[str] | None:
     if keys is None:
         return None
-    from .regions import region
+    from .geography import region
 
     return [region(k).code for k in _as_list(keys)]
 
@@ -574,8 +573,8 @@ def _query(conn: sqlite3.Connection, indicator: Any, region: Any, breakdown: Any
            year: Any = None) -> "pd.DataFrame":
     import pandas as pd
 
-    catalog = importlib.import_module("wuwei_analysis.catalog")
-    from .regions import all_regions
+    from . import indicator_catalog as catalog
+    from .geography import all_regions
 
     conds, params = [], []
     pairs = _indicator_ids(conn, indicator)
@@ -670,7 +669,7 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
 
 def latest_year(db: "str | os.PathLike | sqlite3.Connection | None" = None) -> int:
     """The latest year with data for a monitored region (the default report year)."""
-    from .regions import monitored
+    from .geography import monitored
 
     codes = [r.code for r in monitored()]
     with connect(db) as conn:

@@ -18,7 +18,6 @@ Exit codes (``ImportResult.exit_code``): 0 all rows accepted, 1 some rows reject
 """
 from __future__ import annotations
 
-import importlib
 
 import hashlib
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .. import store
-catalog = importlib.import_module("wuwei_analysis.catalog")  # not `from .. import`: wa.catalog is a function
+from .. import indicator_catalog as catalog
 from ..errors import DataError
 from .read import RawRow, ReadResult, clean_text, is_missing, read_file
 from . import rules

@@ -30,7 +30,6 @@ jump                   far outside the series' history (robust trend + MAD, or  
 """
 from __future__ import annotations
 
-import importlib
 
 import math
 from dataclasses import dataclass
@@ -38,10 +37,10 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
-catalog = importlib.import_module("wuwei_analysis.catalog")  # not `from .. import`: wa.catalog is a function
-from ..catalog import Indicator
+from .. import indicator_catalog as catalog
+from ..indicator_catalog import Indicator
 from ..errors import UnknownIndicatorError, UnknownRegionError
-from ..regions import Region, region as find_region
+from ..geography import Region, region as find_region
 from .read import FIELD_ZH, Number, NotANumber, clean_text, is_missing, parse_number
 
 YEAR_MIN, YEAR_MAX = 2000, 2035
