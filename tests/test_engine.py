@@ -403,9 +403,9 @@ def test_count_quantiles_are_the_smallest_counts_reaching_the_level():
 # ------------------------------------------------------------------ the assessment
 @pytest.fixture(scope="module")
 def synthetic_wuwei():
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic, tables
 
-    return scale.generate(WUWEI, seed=4, p_late=0.3, p_missing=0.1)
+    return synthetic.generate(WUWEI, seed=4, p_late=0.3, p_missing=0.1)
 
 
 def frames_equal(got: pd.DataFrame, ref: pd.DataFrame) -> list:
@@ -430,9 +430,9 @@ def frames_equal(got: pd.DataFrame, ref: pd.DataFrame) -> list:
 @pytest.fixture(scope="module")
 def synthetic_wuwei_to_2030():
     """Data up to 2030, for the final evaluation (and a mid-term one with 2025 observed)."""
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic, tables
 
-    return scale.generate(WUWEI, years=range(2020, 2031), seed=9, p_late=0.3, p_missing=0.1)
+    return synthetic.generate(WUWEI, years=range(2020, 2031), seed=9, p_late=0.3, p_missing=0.1)
 
 
 @pytest.mark.parametrize("kind,data", [("annual", "synthetic_wuwei"),
@@ -513,13 +513,13 @@ def test_engine_auto_uses_the_per_series_path_for_few_series(synthetic_wuwei):
 
 # ------------------------------------------------------------------ scale data and CLI
 def test_the_synthetic_table_is_marked_and_complete(tmp_path):
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic, tables
 
-    df = scale.generate(5, seed=1)
+    df = synthetic.generate(5, seed=1)
     assert df["synthetic"].all() and df["illustrative"].all()
     assert df["region_code"].astype(str).str.startswith("S").all()
     assert df["region"].astype(str).str.startswith("合成").all()
-    inds = {i.id for i in scale.scale_indicators()}
+    inds = {i.id for i in synthetic.scale_indicators()}
     assert set(df["indicator"].astype(str)) == inds
     n_series = df.groupby(["region_code", "indicator", "sex", "urban_rural"],
                           observed=True).ngroups
@@ -533,8 +533,8 @@ def test_the_synthetic_table_is_marked_and_complete(tmp_path):
         grp.size().to_frame("k"), how="inner")
     both = both[both["k"] == 2]                 # years where both groups are there
     assert len(both) > 20 and (both["t"] == both["p"]).all()
-    path = scale.write(df, tmp_path / scale.default_name(5))
-    back = scale.read(path)
+    path = tables.write(df, tmp_path / synthetic.default_name(5))
+    back = tables.read(path).frame
     assert len(back) == len(df) and back["synthetic"].all()
     assert np.allclose(back["value"].to_numpy(), df["value"].to_numpy(), equal_nan=True)
 
@@ -553,9 +553,9 @@ def test_cli_scale_data_and_assess_all_on_a_long_table(tmp_path, capsys):
     assert df["region_code"].nunique() == 6
     assert len(df) == 6 * len(pd.read_csv(out, encoding="utf-8-sig").query(
         "region_code == 'S00001'"))
-    from wuwei_analysis.scale import read
+    from wuwei_analysis.tables import read
 
-    ref = assess_many(read(data))
+    ref = assess_many(read(data).frame)
     assert (df["status_code"].to_numpy() == ref["status_code"].to_numpy()).all()
     assert df["synthetic"].all()                       # the output says so on every row
     assert "合成数据" in text and "非真实统计" in text

@@ -199,7 +199,7 @@ def trend_phrase(slope: float, unit: str) -> str:
 
 
 # --------------------------------------------------------------------------- series
-def _region_info(region: str):
+def _region_info(region):  # a name, code or Region
     from .geography import region as find_region
 
     return find_region(region)
@@ -477,12 +477,12 @@ def _assess_one(ind: "Indicator", obs: "pd.DataFrame", reg, year: int, kind: str
     # ---------- the series
     gap_note = ""
     if t.kind == "gap":
-        years, values, gap_note, illustrative = _gap_series(obs, ind, reg.code, year, known)
+        years, values, gap_note, illustrative = _gap_series(obs, ind, reg, year, known)
         s = None
         counts = exposures = None
         low_trust = provisional = False
     else:
-        s = _series_for(obs, _data_id(ind), reg.code, None, year)
+        s = _series_for(obs, _data_id(ind), reg, None, year)
         years, values = s.years, s.values
         counts = s.counts if s.exposures is not None else None
         exposures = s.exposures
@@ -505,7 +505,7 @@ def _assess_one(ind: "Indicator", obs: "pd.DataFrame", reg, year: int, kind: str
         if base_value is None and reg.level == "city":
             base_value = ind.baseline(int(t.base_year))
     if t.reference:
-        ref = _series_for(obs, _data_id(t.reference), reg.code, None, year)
+        ref = _series_for(obs, _data_id(t.reference), reg, None, year)
         if len(ref):
             reference_value = float(ref.values[-1])
     threshold = t.threshold(base_value, reference_value)

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if year is None and args.data:
         from ..report import read_table
 
-        year = int(read_table(args.data)["year"].max())
+        year = int(read_table(args.data).frame["year"].max())
     elif year is None:
         from ..database import latest_year
 
