@@ -276,6 +276,10 @@ def catalog(plan: str | None = None, domain: str | None = None,
         plan = {"妇女": "women", "儿童": "children"}.get(plan, plan)
         df = df[df["plan"] == plan]
     if domain is not None:
+        doms = _meta()["domains"]
+        if domain not in doms and domain not in {d["zh"] for d in doms.values()}:
+            choices = "、".join(f"{k} {d['zh']}" for k, d in doms.items())
+            raise CatalogError(f"未知领域 {domain!r}，可选：{choices}")
         df = df[(df["domain_code"] == domain) | (df["domain"] == domain)]
     if monitorable is not None:
         df = df[df["monitorable"] == monitorable]

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .errors import DataError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -102,6 +104,8 @@ def generate(regions: int | list = 2850, *, years=YEARS, seed: int = SEED,
 
     from .defaults.illustrative import DAMPING, _fwd, _inv, _kind, _level_and_end
 
+    if not (regions > 0 if isinstance(regions, int) else len(regions) > 0):
+        raise DataError(f"合成地区数须为正整数，而不是 {regions!r}")
     if isinstance(regions, int):
         codes = region_codes(regions)
         names = [f"合成县{k + 1:05d}" for k in range(regions)]

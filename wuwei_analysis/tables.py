@@ -38,6 +38,9 @@ READ_DTYPES = {"indicator": "category", "region": "category", "region_code": "ca
                "illustrative": "bool", "provisional": "bool", "low_trust": "bool",
                "recorded_at": "category", "source": "category", "synthetic": "bool"}
 
+#: Columns every long table has (besides region or region_code).
+REQUIRED = ("indicator", "year", "value")
+
 
 @dataclass(frozen=True)
 class LongTable:
@@ -104,7 +107,14 @@ def read(path: str | os.PathLike) -> LongTable:
         raise DataError(f"读取 parquet 需要 pyarrow（{exc}）；请安装 pyarrow 或改用 csv.gz",
                         file=str(path)) from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"无法读取长表文件：{exc}", file=str(path)) from None
+        detail = " ".join(str(exc).split())
+        raise DataError(f"无法读取长表文件：{detail}", file=str(path)) from None
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if "region" not in df.columns and "region_code" not in df.columns:
+        missing.append("region 或 region_code")
+    if missing:
+        raise DataError(f"长表缺少列：{'、'.join(missing)}（应有 indicator、region/region_code、"
+                        "year、value 等列，如 wuwei scale-data 的输出）", file=str(path))
     for c in ("sex", "urban_rural", "age_group", "region_code"):
         if c in df and str(df[c].dtype) == "category":
             df[c] = df[c].cat.rename_categories(lambda v: "" if v in ("nan",) else v)
