@@ -239,6 +239,7 @@ def test_cli_prints_a_chinese_table(frame, monkeypatch, capsys, tmp_path):
     assert len(back) == len(indicators()) and "status_code" in back.columns
 
 
+@pytest.mark.slow  # default dataset + CLI
 def test_wuwei_status_prints_the_chinese_assessment_table(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("WUWEI_HOME", str(tmp_path))
     monkeypatch.delenv("WUWEI_DB", raising=False)

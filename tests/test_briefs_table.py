@@ -11,6 +11,8 @@ import pytest
 from wuwei_analysis import synthetic, tables
 from wuwei_analysis.briefs import run_briefs
 
+pytestmark = pytest.mark.slow  # papermill briefs: left out of `make test-fast`
+
 YEAR = 2024
 
 

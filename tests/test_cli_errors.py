@@ -35,6 +35,7 @@ def test_an_unreachable_scheduler_is_a_wuwei_error():
     assert issubclass(ExecutorError, WuweiError)
 
 
+@pytest.mark.slow  # subprocess + Dask connect timeout
 def test_wuwei_assess_all_with_no_scheduler_prints_one_chinese_line(small_table, tmp_path):
     env = {**os.environ, "WUWEI_DASK_CONNECT_TIMEOUT": "1", "WUWEI_HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "wuwei_analysis", "assess", "--all",

@@ -17,6 +17,8 @@ import pytest
 
 from wuwei_analysis.executors import ExecutorError, map_tasks
 
+pytestmark = pytest.mark.slow  # Dask clusters: left out of `make test-fast`
+
 
 def _pid(_item) -> int:
     """The process a task ran in (sent to the workers by value: they cannot import tests)."""

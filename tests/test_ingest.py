@@ -262,6 +262,7 @@ def test_rules_are_small_functions_with_clear_reasons():
 
 
 # --------------------------------------------------------------------------- CLI, concurrency
+@pytest.mark.slow  # subprocesses
 def test_cli_import_exit_codes_tell_success_partial_and_failure(tmp_path, empty_db):
     good = write_csv(tmp_path / "good.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.4", "", ""]])
     mixed = write_csv(tmp_path / "mixed.csv", _mixed_rows())
@@ -277,6 +278,7 @@ def test_cli_import_exit_codes_tell_success_partial_and_failure(tmp_path, empty_
     assert r2.returncode == 2
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_killed_import_leaves_the_database_unchanged(tmp_path, seeded_db):
     path = write_csv(tmp_path / "big.csv", _mixed_rows())
     before = counts(seeded_db)
@@ -295,6 +297,7 @@ def test_a_killed_import_leaves_the_database_unchanged(tmp_path, seeded_db):
     conn.close()
 
 
+@pytest.mark.slow  # subprocesses
 def test_ctrl_c_during_an_import_rolls_it_back(tmp_path, empty_db):
     path = write_csv(tmp_path / "x.csv", _mixed_rows())
     before = counts(empty_db)
@@ -311,6 +314,7 @@ def test_ctrl_c_during_an_import_rolls_it_back(tmp_path, empty_db):
     assert counts(empty_db) == before
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_reader_is_not_blocked_while_an_import_transaction_is_open(tmp_path, seeded_db):
     path = write_csv(tmp_path / "new.csv", [["c_infant_mortality", "", "古浪县", 2030, "3.1", "", ""]])
     before = store.observations("c_infant_mortality", "古浪县", db=seeded_db)

@@ -227,6 +227,7 @@ def test_an_exported_file_imports_again_without_changing_anything(seeded_db, tmp
     assert after["observations"] == before["observations"] and after["sum"] == before["sum"]
 
 
+@pytest.mark.slow  # subprocesses
 def test_cli_export_and_db_info(seeded_db, tmp_path):
     out = tmp_path / "导出.csv"
     r = run_cli("--db", str(seeded_db), "export", "-o", str(out), "--indicator", "婴儿死亡率",
