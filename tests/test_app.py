@@ -335,7 +335,6 @@ def test_results_are_shared_with_later_kernels_through_the_disk_cache(small_db, 
     assert v.status["status"] == first.view("c_under5_mortality", "古浪县").status["status"]
 
 
-@pytest.mark.slow  # background warmer over every region
 def test_the_warmer_fills_the_status_table(small_db, home):
     from wuwei_analysis.app import build_app
 
