@@ -39,7 +39,6 @@ that day).
 """
 from __future__ import annotations
 
-
 import os
 import sqlite3
 import uuid

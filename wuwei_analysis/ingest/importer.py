@@ -18,7 +18,6 @@ Exit codes (``ImportResult.exit_code``): 0 all rows accepted, 1 some rows reject
 """
 from __future__ import annotations
 
-
 import hashlib
 import os
 import sqlite3

@@ -30,7 +30,6 @@ jump                   far outside the series' history (robust trend + MAD, or  
 """
 from __future__ import annotations
 
-
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
