@@ -149,7 +149,8 @@ def test_no_import_cycle_among_the_package_modules():
     assert not found, "import cycles:\n" + "\n".join(describe(c, g) for c in found)
 
 
-#: What the store may import: the layer below it (and that layer's own imports).
+#: What the store may import: the layer below it (and that layer's own imports; the
+#: vocabulary, ``vocab/``, imports nothing above the catalogue).
 STORAGE_LAYER = {"wuwei_analysis.store", "wuwei_analysis.settings", "wuwei_analysis.errors",
                  "wuwei_analysis.geography", "wuwei_analysis.indicator_catalog",
                  "wuwei_analysis.targets"}
@@ -163,7 +164,8 @@ def test_storage_imports_nothing_above_it():
         if m not in seen:
             seen.add(m)
             todo.extend(g[m])
-    assert seen <= STORAGE_LAYER, f"store reaches {sorted(seen - STORAGE_LAYER)}"
+    above = {m for m in seen - STORAGE_LAYER if not m.startswith("wuwei_analysis.vocab")}
+    assert not above, f"store reaches {sorted(above)}"
 
 
 def _packages() -> list[str]:
