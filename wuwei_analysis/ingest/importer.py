@@ -166,6 +166,8 @@ def _validate_row(raw: RawRow) -> tuple[_Candidate | None, list[Issue], bool]:
     value_raw, num_raw, den_raw = v.get("value"), v.get("numerator"), v.get("denominator")
     if is_missing(value_raw) and is_missing(num_raw) and is_missing(den_raw):
         return None, [], True
+    if rules.parse_flag(v.get("derived"), "derived")[0]:
+        return None, [], True   # an exported value derived from lower levels: not a report
     issues: list[Issue] = []
     ind, issue = rules.resolve_indicator(v.get("indicator_id"), v.get("indicator_name"))
     if issue:
