@@ -25,7 +25,7 @@ from .. import store
 from . import compute
 from .derive import _load, breakdown_zh
 from .hierarchy import Hierarchy, from_regions
-from .rules import Rule, rules as all_rules, settings
+from .rules import Rule, rules as all_rules, settings  # noqa: F401 (settings: CLI)
 
 CHECK_COLUMNS = ["kind", "indicator", "name_zh", "region_code", "region", "year", "sex",
                  "urban_rural", "age_group", "part", "reported", "expected", "difference",

@@ -30,10 +30,29 @@ REASONS = {
 }
 
 
-def _as_str(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s
-    return s.astype(str)
+METHOD_CODES = {"ratio": 0, "sum": 1, "weighted": 2}
+
+
+def _cat(s: pd.Series) -> pd.Series:
+    """A string column as a categorical with "" for missing (cheap when already one)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.fillna("").astype(str).replace({"nan": "", "None": ""}).astype("category")
+    cats = s.cat.categories
+    if not all(isinstance(c, str) for c in cats):
+        s = s.cat.rename_categories([str(c) for c in cats])
+    if "nan" in s.cat.categories:
+        s = s.cat.rename_categories(["" if c == "nan" else c for c in s.cat.categories]) \
+            if "" not in s.cat.categories else s.astype(str).replace({"nan": ""}).astype(
+                "category")
+    if s.isna().any():
+        if "" not in s.cat.categories:
+            s = s.cat.add_categories([""])
+        s = s.fillna("")
+    return s
+
+
+def _col(rows: pd.DataFrame, name: str) -> np.ndarray:
+    return rows[name].to_numpy(float) if name in rows else np.full(len(rows), np.nan)
 
 
 def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
@@ -52,7 +71,8 @@ def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
         rules: indicator id -> Rule (indicators without one, or ``none``, are skipped).
         min_coverage: overrides every rule's ``min_coverage`` when given.
         keep_inputs: add ``inputs`` (child row ids), ``submissions`` and ``children``
-            (child codes used) to the result (small tables only).
+            (child codes used) to the result, and ``unusable`` to the problems (small
+            tables only).
 
     Returns:
         (derived, problems). ``derived``: indicator, region_code (the parent), year,
@@ -61,122 +81,149 @@ def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
         ``problems``: indicator, region_code, year, breakdown, reason (see REASONS),
         children_used, children_expected, and with ``keep_inputs`` ``children`` (usable
         child codes) and ``unusable`` (child code -> what is missing).
+
+    Vectorised: the group of each row is one integer made of the category codes of its
+    key columns, and the sums are ``np.bincount`` — a few seconds for millions of rows.
     """
-    parent_map = pd.Series(parent_of, dtype=object) if not isinstance(parent_of, pd.Series) \
-        else parent_of
-    exp_map = pd.Series(expected, dtype="int64") if not isinstance(expected, pd.Series) \
-        else expected
+    parent_map = dict(parent_of)
+    exp_map = dict(expected)
     aggregable = {k: r for k, r in rules.items() if r.aggregable}
-    ind = rows["indicator"].astype(str) if not isinstance(rows["indicator"].dtype,
-                                                          pd.CategoricalDtype) \
-        else rows["indicator"]
-    keep = ind.isin(list(aggregable)).to_numpy()
-    codes = rows["region_code"]
-    parent = codes.astype(str).map(parent_map) if not isinstance(
-        codes.dtype, pd.CategoricalDtype) else codes.map(parent_map).astype(object)
-    keep &= parent.notna().to_numpy()
-    df = rows.loc[keep].copy()
-    if df.empty:
+    if rows.empty or not aggregable:
         return _empty_derived(), _empty_problems()
-    df["parent"] = parent[keep].astype(str).to_numpy()
-    df["indicator"] = df["indicator"].astype(str)
-    for c in BREAKDOWN_KEYS:
-        df[c] = df[c].astype(str).replace({"nan": ""})
-    method = df["indicator"].map({k: r.method for k, r in aggregable.items()})
-    value = df["value"].to_numpy(float)
-    num = df["numerator"].to_numpy(float) if "numerator" in df else np.full(len(df), np.nan)
-    den = df["denominator"].to_numpy(float) if "denominator" in df else np.full(len(df), np.nan)
-    m = method.to_numpy()
-    weight = np.full(len(df), np.nan)
-    is_w_den = np.zeros(len(df), bool)
-    for iid, rule in aggregable.items():
-        if rule.method != "weighted":
+    ind = _cat(rows["indicator"])
+    icats = [str(c) for c in ind.cat.categories]
+    mcode_by = np.array([METHOD_CODES[aggregable[c].method] if c in aggregable else -1
+                         for c in icats] + [-1])
+    ic = ind.cat.codes.to_numpy()
+    reg = _cat(rows["region_code"])
+    parents = sorted(set(parent_map.values()))
+    pidx = {p: k for k, p in enumerate(parents)}
+    pc_by = np.array([pidx.get(parent_map.get(str(c)), -1) for c in reg.cat.categories] + [-1])
+    pc = pc_by[reg.cat.codes.to_numpy()]
+    m = mcode_by[ic]
+    keep = (m >= 0) & (pc >= 0)
+    if not keep.any():
+        return _empty_derived(), _empty_problems()
+    sub = rows.loc[keep] if not keep.all() else rows
+    ic, pc, m = ic[keep], pc[keep], m[keep]
+    years, yc = np.unique(sub["year"].to_numpy(np.int64), return_inverse=True)
+    bd = [_cat(sub[c]) if c in sub else pd.Series(pd.Categorical([""] * len(sub)))
+          for c in BREAKDOWN_KEYS]
+    bcodes = [b.cat.codes.to_numpy().astype(np.int64) for b in bd]
+    bcats = [np.asarray([str(c) for c in b.cat.categories], object) for b in bd]
+    # one integer per group key
+    key = ic.astype(np.int64)
+    for codes, size in ((pc, len(parents)), (yc, len(years)),
+                        *((c, len(cs)) for c, cs in zip(bcodes, bcats))):
+        key = key * max(size, 1) + codes
+    gkey, inv = np.unique(key, return_inverse=True)
+    G = len(gkey)
+    value, num, den = _col(sub, "value"), _col(sub, "numerator"), _col(sub, "denominator")
+    weight = np.full(len(sub), np.nan)
+    w_den_by = np.zeros(len(icats) + 1, bool)
+    for k, c in enumerate(icats):
+        rule = aggregable.get(c)
+        if rule is None or rule.method != "weighted":
             continue
-        sel = (df["indicator"] == iid).to_numpy()
-        if not sel.any():
-            continue
+        sel = ic == k
         if rule.weight == "denominator":
             weight[sel] = den[sel]
-            is_w_den |= sel
-        else:
-            w = rows.loc[(rows["indicator"].astype(str) == rule.weight).to_numpy()]
-            w = w[(w["sex"].astype(str).isin(["", "nan"])) & (w["urban_rural"].astype(str)
-                  .isin(["", "nan"])) & (w["age_group"].astype(str).isin(["", "nan"]))]
-            wmap = pd.Series(w["value"].to_numpy(float),
-                             index=pd.MultiIndex.from_arrays(
-                                 [w["region_code"].astype(str), w["year"].astype(int)]))
-            wmap = wmap[~wmap.index.duplicated()]
-            idx = pd.MultiIndex.from_arrays([df.loc[sel, "region_code"].astype(str),
-                                             df.loc[sel, "year"].astype(int)])
-            weight[sel] = wmap.reindex(idx).to_numpy(float)
-    usable = np.where(m == "ratio", np.isfinite(num) & np.isfinite(den) & (den > 0),
-                      np.where(m == "weighted", np.isfinite(value) & np.isfinite(weight)
-                               & (weight > 0), np.isfinite(value)))
-    df["_use"] = usable
-    df["_num"] = np.where(usable & (m == "ratio"), num, 0.0)
-    df["_den"] = np.where(usable & (m == "ratio"), den, 0.0)
-    df["_v"] = np.where(usable & (m == "sum"), value, 0.0)
-    df["_wv"] = np.where(usable & (m == "weighted"), value * np.nan_to_num(weight), 0.0)
-    df["_w"] = np.where(usable & (m == "weighted"), np.nan_to_num(weight), 0.0)
-    rule_unit = df["indicator"].map({k: r.unit for k, r in aggregable.items()})
-    if "unit" in df:
-        unit = df["unit"].astype(str).replace({"nan": ""})
-        df["_badunit"] = ((unit != "") & (unit != rule_unit)).to_numpy()
-    else:
-        df["_badunit"] = False
-    for c in ("illustrative", "provisional", "low_trust", "partial"):
-        df[f"_{c}"] = df[c].astype(bool).to_numpy() if c in df else False
-    g = df.groupby(GROUP_KEYS, sort=False, observed=True)
-    agg = g.agg(children_used=("_use", "sum"), numerator=("_num", "sum"),
-                denominator=("_den", "sum"), _v=("_v", "sum"), _wv=("_wv", "sum"),
-                _w=("_w", "sum"), _badunit=("_badunit", "any"),
-                illustrative=("_illustrative", "any"), provisional=("_provisional", "any"),
-                low_trust=("_low_trust", "any"), _partial_in=("_partial", "any"))
-    if keep_inputs:
-        used = df[df["_use"]]
-        gu = used.groupby(GROUP_KEYS, sort=False, observed=True)
-        extra = pd.DataFrame({"children": gu["region_code"].agg(lambda s: sorted(map(str, s)))})
-        if "id" in used:
-            extra["inputs"] = gu["id"].agg(lambda s: sorted(int(x) for x in s))
-        if "submission_id" in used:
-            extra["submissions"] = gu["submission_id"].agg(lambda s: sorted({int(x) for x in s}))
-        bad = df[~df["_use"]]
-        if not bad.empty:
-            why = np.where(bad["indicator"].map({k: r.method for k, r in aggregable.items()})
-                           == "ratio", "numerator_denominator", "weight")
-            bad = bad.assign(_why=why)
-            extra = extra.join(bad.groupby(GROUP_KEYS, sort=False, observed=True).apply(
-                lambda s: dict(zip(s["region_code"].astype(str), s["_why"]))).rename("unusable"),
-                how="outer")
-        agg = agg.join(extra, how="left")
-    agg = agg.reset_index()
-    agg["method"] = agg["indicator"].map({k: r.method for k, r in aggregable.items()})
-    agg["children_expected"] = agg["parent"].map(exp_map).fillna(0).astype("int64")
-    agg["children_used"] = agg["children_used"].astype("int64")
+            w_den_by[k] = True
+        elif sel.any():
+            w = rows[(rows["indicator"].astype(str) == rule.weight).to_numpy()]
+            for b in BREAKDOWN_KEYS:
+                if b in w:
+                    w = w[w[b].fillna("").astype(str).isin(["", "nan"]).to_numpy()]
+            wmap = dict(zip(zip(w["region_code"].astype(str), w["year"].astype(int)),
+                            w["value"].astype(float)))
+            codes = sub["region_code"].astype(str).to_numpy()[sel]
+            yrs = sub["year"].to_numpy(np.int64)[sel]
+            weight[sel] = [wmap.get((c2, int(y)), np.nan) for c2, y in zip(codes, yrs)]
+    usable = np.where(m == 0, np.isfinite(num) & np.isfinite(den) & (den > 0),
+                      np.where(m == 2, np.isfinite(value) & np.isfinite(weight) & (weight > 0),
+                               np.isfinite(value)))
+    bc = lambda w: np.bincount(inv, weights=w, minlength=G)  # noqa: E731
+    used_n = np.bincount(inv, weights=usable.astype(float), minlength=G).astype(np.int64)
+    s_num = bc(np.where(usable & (m == 0), num, 0.0))
+    s_den = bc(np.where(usable & (m == 0), den, 0.0))
+    s_v = bc(np.where(usable & (m == 1), value, 0.0))
+    s_wv = bc(np.where(usable & (m == 2), value * np.nan_to_num(weight), 0.0))
+    s_w = bc(np.where(usable & (m == 2), np.nan_to_num(weight), 0.0))
+    any_ = lambda col: bc(sub[col].to_numpy(bool).astype(float)) > 0 if col in sub \
+        else np.zeros(G, bool)  # noqa: E731
+    bad_unit = np.zeros(G, bool)
+    if "unit" in sub:
+        unit = _cat(sub["unit"])
+        ucats = [str(c) for c in unit.cat.categories]
+        pair = ic.astype(np.int64) * (len(ucats) + 1) + unit.cat.codes.to_numpy()
+        upairs, uinv = np.unique(pair, return_inverse=True)
+        bad_pair = np.array([(ucats[q % (len(ucats) + 1)] not in ("", aggregable[
+            icats[q // (len(ucats) + 1)]].unit)) for q in upairs], bool)
+        bad_unit = bc(bad_pair[uinv].astype(float)) > 0
+    # decode the group keys
+    rest = gkey.copy()
+    dec = []
+    for size in [len(c) for c in reversed(bcats)] + [len(years), len(parents)]:
+        dec.append(rest % max(size, 1))
+        rest //= max(size, 1)
+    a_c, u_c, s_c, y_c, p_c = dec
+    g_ic = rest
+    ind_names = np.asarray(icats, object)[g_ic]
+    g_m = mcode_by[g_ic]
+    scale = np.array([aggregable[c].scale if c in aggregable else 1.0 for c in icats])[g_ic]
     with np.errstate(divide="ignore", invalid="ignore"):
-        agg["coverage"] = agg["children_used"] / agg["children_expected"].where(
-            agg["children_expected"] > 0)
-        mc = (pd.Series(min_coverage, index=agg.index) if min_coverage is not None
-              else agg["indicator"].map({k: r.min_coverage for k, r in aggregable.items()}))
-        scale = agg["indicator"].map({k: r.scale for k, r in aggregable.items()}).to_numpy()
-        meth = agg["method"].to_numpy()
-        val = np.where(meth == "ratio", agg["numerator"] / agg["denominator"] * scale,
-                       np.where(meth == "sum", agg["_v"], agg["_wv"] / agg["_w"]))
-    dec = agg["indicator"].map({k: int(_decimals(r.unit)) + 2 for k, r in aggregable.items()})
-    agg["value"] = _round(np.asarray(val, float), dec.to_numpy())
-    w_den = agg["indicator"].map({k: r.weight == "denominator" for k, r in aggregable.items()})
-    agg["denominator"] = np.where(meth == "ratio", agg["denominator"],
-                                  np.where((meth == "weighted") & w_den.to_numpy(bool),
-                                           agg["_w"], np.nan))
-    agg["numerator"] = np.where(meth == "ratio", agg["numerator"], np.nan)
-    ok_cov = (agg["coverage"] >= mc - 1e-12) & (agg["children_used"] > 0)
-    ok = ok_cov & ~agg["_badunit"] & np.isfinite(agg["value"])
-    agg["partial"] = (agg["coverage"] < 1 - 1e-12) | agg["_partial_in"]
-    agg = agg.rename(columns={"parent": "region_code"})
-    problems = agg.loc[~ok].copy()
-    problems["reason"] = np.where(problems["_badunit"], "units", "coverage")
-    derived = agg.loc[ok].drop(columns=[c for c in agg.columns if c.startswith("_")])
-    derived = derived.drop(columns=[c for c in ("unusable",) if c in derived])
+        val = np.where(g_m == 0, s_num / s_den * scale,
+                       np.where(g_m == 1, s_v, s_wv / s_w))
+    decs = np.array([_decimals(aggregable[c].unit) + 2 if c in aggregable else 4
+                     for c in icats])[g_ic]
+    val = _round(val, decs)
+    par = np.asarray(parents, object)[p_c]
+    n_exp = np.array([int(exp_map.get(p, 0)) for p in parents], np.int64)[p_c]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coverage = np.where(n_exp > 0, used_n / np.maximum(n_exp, 1), np.nan)
+    mc = np.full(G, float(min_coverage)) if min_coverage is not None else np.array(
+        [aggregable[c].min_coverage if c in aggregable else 1.0 for c in icats])[g_ic]
+    w_den = w_den_by[g_ic]
+    out = pd.DataFrame({
+        "indicator": ind_names, "region_code": par, "year": years[y_c],
+        "sex": bcats[0][s_c], "urban_rural": bcats[1][u_c], "age_group": bcats[2][a_c],
+        "value": val,
+        "numerator": np.where(g_m == 0, s_num, np.nan),
+        "denominator": np.where(g_m == 0, s_den, np.where((g_m == 2) & w_den, s_w, np.nan)),
+        "method": np.array(["ratio", "sum", "weighted"], object)[g_m],
+        "children_used": used_n, "children_expected": n_exp, "coverage": coverage,
+        "partial": (coverage < 1 - 1e-12) | any_("partial"),
+        "illustrative": any_("illustrative"), "provisional": any_("provisional"),
+        "low_trust": any_("low_trust"),
+    })
+    ok = (coverage >= mc - 1e-12) & (used_n > 0) & ~bad_unit & np.isfinite(val)
+    if keep_inputs:   # provenance, per group (small tables only)
+        codes = sub["region_code"].astype(str).to_numpy()
+        ids = sub["id"].to_numpy() if "id" in sub else None
+        subs = sub["submission_id"].to_numpy() if "submission_id" in sub else None
+        children: list[list] = [[] for _ in range(G)]
+        inputs: list[list] = [[] for _ in range(G)]
+        subm: list[set] = [set() for _ in range(G)]
+        unusable: list[dict] = [{} for _ in range(G)]
+        for k in range(len(sub)):
+            g = inv[k]
+            if usable[k]:
+                children[g].append(codes[k])
+                if ids is not None:
+                    inputs[g].append(int(ids[k]))
+                if subs is not None:
+                    subm[g].add(int(subs[k]))
+            else:
+                unusable[g][codes[k]] = "numerator_denominator" if m[k] == 0 else "weight"
+        out["children"] = [sorted(c) for c in children]
+        if ids is not None:
+            out["inputs"] = [sorted(i) for i in inputs]
+        if subs is not None:
+            out["submissions"] = [sorted(x) for x in subm]
+        out["unusable"] = unusable
+    problems = out.loc[~ok].copy()
+    problems["reason"] = np.where(bad_unit[~ok], "units", "coverage")
+    derived = out.loc[ok].drop(columns=[c for c in ("unusable",) if c in out])
     derived["derived"] = True
     pcols = ["indicator", "region_code", "year", *BREAKDOWN_KEYS, "reason", "children_used",
              "children_expected"] + [c for c in ("children", "unusable") if c in problems]
