@@ -144,9 +144,13 @@ def _groups(indicator: str, dim: str) -> list[str] | None:
     return list(cat._meta()["breakdowns"][dim]["values"])
 
 
-def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str]
-               ) -> list[dict]:
-    """Each complete breakdown (all groups present) against the total of its region-year."""
+def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str],
+               groups: dict[str, list[str]] | None = None) -> list[dict]:
+    """Each complete breakdown (all groups present) against the total of its region-year.
+
+    ``groups``: dimension -> its groups, overriding the catalogue's (``_meta.yaml`` for sex
+    and urban_rural, an entry's ``age_groups`` for age).
+    """
     out: list[dict] = []
     if rows.empty:
         return out
@@ -163,12 +167,12 @@ def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str]
             rule = rules.get(iid)
             if rule is None or not rule.aggregable or (iid, code, year) not in totals.index:
                 continue
-            groups = _groups(iid, dim)
-            if not groups or sorted(g[dim]) != sorted(groups):
+            want = (groups or {}).get(dim) or _groups(iid, dim)
+            if not want or sorted(g[dim]) != sorted(want):
                 continue
             tot = totals.loc[(iid, code, year)]
             tot = tot.iloc[0] if isinstance(tot, pd.DataFrame) else tot
-            label = "+".join(groups)
+            label = "+".join(want)
             dec = _unit_decimals(rule.unit)
             parts = []
             counts_ok = g["numerator"].notna().all() and g["denominator"].notna().all() and \
