@@ -8,9 +8,10 @@ and warnings (``ingest.rules.Issue``, severity ``warn``) for the import report:
                    breakdown disagreeing with its total — for the regions of this file and
                    their parents;
 * ``rollup``       a parent that could not be derived because a child of this file gave a
-                   value without the numerator / denominator (or weight) the rule needs, or
-                   in another unit. (A parent waiting for other counties' files is no
-                   warning: it is derived when they arrive.)
+                   value without the numerator / denominator (or weight) the rule needs
+                   while the children present would otherwise cover it, or a child in
+                   another unit. (A parent waiting for other counties' files is no warning:
+                   it is derived when they arrive.)
 """
 from __future__ import annotations
 
@@ -48,8 +49,13 @@ def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],
     res = derive(conn, indicators=inds, years=years)
     issues: list = []
     for p in res.problems:
-        bad_here = p["reason"] == "units" or any(
-            c in here for c in (p.get("unusable") or {}))
+        unusable = p.get("unusable") or {}
+        # only when this file's child is what blocks it: with counts (or the weight) the
+        # children present would cover the parent
+        present = (int(p["children_used"]) + len(unusable)) / max(int(p["children_expected"]), 1)
+        bad_here = p["reason"] == "units" or (
+            any(c in here for c in unusable)
+            and present >= rules[p["indicator"]].min_coverage - 1e-12)
         if bad_here and p["region_code"] in touched:
             issues.append(Issue("rollup", "value", None, p["message"], severity="warn",
                                 file=file_name))
