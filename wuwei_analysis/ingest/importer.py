@@ -524,7 +524,7 @@ def _write_report_xlsx(df, result: ImportResult, tmp: Path) -> None:
                  ("接收行数", result.rows_accepted), ("拒收行数", result.rows_rejected),
                  ("未填数值行数", result.rows_blank), ("警告条数", len(result.warnings)),
                  ("新增", result.rows_new), ("修订", result.rows_revised),
-                 ("与库中相同", result.rows_unchanged)]:
+                 ("与库中相同", result.rows_unchanged), ("由下级汇总", result.rows_derived)]:
         s.append([k, v])
     s.column_dimensions["A"].width = 14
     s.column_dimensions["B"].width = 40

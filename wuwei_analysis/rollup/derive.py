@@ -26,7 +26,7 @@ import pandas as pd
 from .. import store
 from . import compute
 from .hierarchy import Hierarchy, from_regions
-from .rules import Rule, rules as all_rules
+from .rules import METHOD_ZH, Rule, rules as all_rules
 
 _BD_ZH = {"": ""}
 
@@ -188,8 +188,15 @@ def derive(db: Any = None, *, indicators: Iterable[str] | None = None,
             return result
         derived, problems = compute_derived(rows, h, rules)
         names = _names()
-        result.problems = [{**p, "message": problem_message(h, p, names)}
-                           for p in problems.to_dict("records")]
+        stale = store.current_rows(conn, wanted, derived=True)
+        result.problems = []
+        for p in problems.to_dict("records"):
+            msg = problem_message(h, p, names)
+            old_row = stale.get((p["indicator"], p["region_code"], int(p["year"]), p["sex"],
+                                 p["urban_rural"], p["age_group"]))
+            if old_row is not None:   # derived earlier, no longer supported: say so
+                msg += f"；库中此前的汇总值 {old_row['value']:g} 依据的数据已有变化，请核实"
+            result.problems.append({**p, "message": msg})
         if derived.empty:
             result.rows = derived
             return result
@@ -228,7 +235,7 @@ def derive(db: Any = None, *, indicators: Iterable[str] | None = None,
                     (*k, float(r["value"]), num, den, rules[k[0]].unit, r["source"],
                      int(bool(r["illustrative"])), int(bool(r["provisional"])),
                      int(bool(r["low_trust"])), ";".join(flags),
-                     f"汇总方法：{r['method']}", sub, store.now_iso()))
+                     f"汇总方法：{METHOD_ZH[r['method']]}", sub, store.now_iso()))
                 missing = [c for c in h.children(k[1]) if c not in set(r.get("children") or [])]
                 conn.execute(
                     "INSERT INTO derivations(observation_id, method, children_used, "

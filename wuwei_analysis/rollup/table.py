@@ -87,15 +87,26 @@ def _rollup_levels(df: pd.DataFrame, tree: dict[str, str], rules: Mapping[str, R
         kids[p] = kids.get(p, 0) + 1
     rows = df
     out = []
-    for level, batch in enumerate(_levels(tree), start=1):
+    rc = df["region_code"]
+    present = set(map(str, rc.cat.categories if isinstance(rc.dtype, pd.CategoricalDtype)
+                      else pd.unique(rc.astype(str))))
+    levels = _levels(tree)
+    for level, batch in enumerate(levels, start=1):
         parent_of = {c: p for c, p in tree.items() if p in set(batch)}
         expected = {p: kids[p] for p in batch}
         der, _ = rollup(rows, parent_of, expected, rules, min_coverage=min_coverage)
-        if der.empty:
-            continue
         der["region_level"] = level
         out.append(der)
-        rows = der      # the next level rolls up this one (reported parents: none here)
+        if level == len(levels):
+            break
+        # the next level rolls up this one, and any of the table's own regions that sit
+        # directly under one of its parents (a county under the nation)
+        nxt = set(levels[level])
+        leaves = {c for c, p in tree.items() if p in nxt} & present
+        rows = der if not leaves else pd.concat(
+            [der, df[df["region_code"].astype(str).isin(leaves).to_numpy()]],
+            ignore_index=True)
+    out = [o for o in out if not o.empty]
     if not out:
         return pd.DataFrame(columns=OUT_COLUMNS)
     res = pd.concat(out, ignore_index=True)
