@@ -420,3 +420,25 @@ def test_a_table_whose_parents_form_a_cycle_is_refused(synthetic):
 
     with pytest.raises(DataError, match="成环"):
         rollup_table(synthetic, parents={"SP01": "SP02", "SP02": "SP01"})
+
+
+def test_three_levels_in_the_database_use_a_reported_middle_level_when_there_is_one(empty_db):
+    regs = [Region("P1", "甲省", "p", "province", None, "monitored"),
+            Region("C1", "乙市", "c1", "city", "P1", "monitored"),
+            Region("C2", "丙市", "c2", "city", "P1", "monitored"),
+            *[Region(f"K{k}", f"丁{k}县", "k", "county", "C1" if k <= 2 else "C2", "monitored")
+              for k in range(1, 5)]]
+    conn = store.open_db(empty_db)
+    sub = store.add_submission(conn, kind="import", file_name="x.csv")
+    rec = lambda code, n, d: {"indicator": "c_infant_mortality", "region_code": code,  # noqa: E731
+                              "year": 2025, "value": n / d * 1000, "numerator": n,
+                              "denominator": d, "unit": "‰"}
+    store.write_observations(conn, sub, [rec("K1", 5, 1000), rec("K2", 3, 1000),
+                                         rec("K3", 4, 1000), rec("K4", 6, 1000),
+                                         rec("C2", 12, 2100)])   # 丙市 reported its own
+    d = derive_mod.derive(conn, regions=regs)
+    got = d.rows.set_index("region_code")
+    assert set(got.index) == {"C1", "P1"}                  # 丙市 reported: not derived
+    assert got.loc["C1", "numerator"] == 8 and got.loc["P1", "numerator"] == 8 + 12
+    assert got.loc["P1", "source"] == "由各市（州）数据汇总（2/2个市州）"
+    conn.close()

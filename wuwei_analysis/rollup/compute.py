@@ -209,9 +209,9 @@ def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
             g = inv[k]
             if usable[k]:
                 children[g].append(codes[k])
-                if ids is not None:
+                if ids is not None and pd.notna(ids[k]):     # a derived child has no id
                     inputs[g].append(int(ids[k]))
-                if subs is not None:
+                if subs is not None and pd.notna(subs[k]):
                     subm[g].add(int(subs[k]))
             else:
                 unusable[g][codes[k]] = "numerator_denominator" if m[k] == 0 else "weight"
