@@ -442,3 +442,13 @@ def test_three_levels_in_the_database_use_a_reported_middle_level_when_there_is_
     assert got.loc["C1", "numerator"] == 8 and got.loc["P1", "numerator"] == 8 + 12
     assert got.loc["P1", "source"] == "由各市（州）数据汇总（2/2个市州）"
     conn.close()
+
+
+def test_a_city_rate_reported_without_counts_is_checked_against_the_derived_rate(empty_db, tmp_path):
+    res = _import(tmp_path, "c.csv", COUNTIES_2025 + [["婴儿死亡率", "武威市", 2025, "", 5.2, "", ""]],
+                  empty_db)
+    [w] = res.warnings
+    assert "上报 5.20‰，由各县（区）数据汇总为 4.10‰，相差 +1.10" in w.reason and "容差 ±2%" in w.reason
+    ok = _import(tmp_path, "d.csv", [["婴儿死亡率", "武威市", 2024, "", 4.1, "", ""]] +
+                 [[*r[:2], 2024, *r[3:]] for r in COUNTIES_2025], empty_db)
+    assert not ok.warnings          # 4.10 vs 4.0967: within the tolerance

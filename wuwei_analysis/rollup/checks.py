@@ -112,11 +112,16 @@ def parent_children(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule]) ->
         for part, reported, expect, tol, dec in bad:
             diff = reported - expect
             rel = f"，{diff / expect * 100:+.1f}%" if expect else ""
+            if part == "value" and rule.method != "sum":   # a rate or mean: no "合计"
+                bits.append(f"上报 {reported:.{dec}f}{rule.unit}，由各{long}数据汇总为 "
+                            f"{expect:.{dec}f}{rule.unit}，相差 {diff:+.{dec}f}{rel}"
+                            f"（{_tol_text(tol)}）")
+                continue
             bits.append(f"上报{names[part]}{_fmt(reported, dec)}，各{long}合计 "
                         f"{_fmt(expect, dec)}，相差 {diff:+,.{dec}f}{rel}"
                         f"（{_tol_text(tol, part == 'value')}）")
         tail = ""
-        if rule.method == "ratio":
+        if rule.method == "ratio" and bad[0][0] != "value":
             d = _unit_decimals(rule.unit)
             tail = (f"；按各{long}分子、分母汇总应为 {r['value_sum']:.{d}f}{rule.unit}，"
                     f"上报 {r['value']:.{d}f}{rule.unit}")
