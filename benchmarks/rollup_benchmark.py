@@ -32,6 +32,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of the calling process; run on Dask workers too."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
 class PeakRSS:
     """Samples the summed RSS of this process and its descendants in a thread."""
 
@@ -104,15 +112,22 @@ def main(argv: list[str] | None = None) -> int:
                 client = ctx.__enter__()
                 print(f"[dask] 启动 LocalCluster（{workers} 个单线程工作进程）"
                       f"{time.perf_counter() - t0:.1f} s")
+            w0 = client.run(_cpu_seconds) if client is not None else {}
+            c0 = _cpu_seconds()
             t0 = time.perf_counter()
             out = rollup_table(df, top=SYNTHETIC_TOP, min_coverage=args.min_coverage,
                                executor=executor, workers=workers, client=client)
             dt = time.perf_counter() - t0
+            cpu = _cpu_seconds() - c0
+            if client is not None:
+                w1 = client.run(_cpu_seconds)
+                cpu += sum(w1[k] - w0.get(k, 0.0) for k in w1)
             if client is not None:
                 ctx.__exit__(None, None, None)
         prov = out[out["region_level"] == 1]
         nation = out[out["region_level"] == 2]
-        print(f"[{executor}, {workers} 进程] 汇总 {dt:.2f} s；输入 {len(df):,} 行 → 省级 "
+        print(f"[{executor}, {workers} 进程] 汇总 {dt:.2f} s（CPU 时间合计 {cpu:.2f} s，"
+              f"1 分钟平均负载 {os.getloadavg()[0]:.1f}）；输入 {len(df):,} 行 → 省级 "
               f"{len(prov):,} 行（{prov['region_code'].nunique()} 个省，"
               f"{prov['indicator'].nunique()} 个指标），全国 {len(nation):,} 行；"
               f"方法 {dict(out['method'].value_counts())}；"

@@ -106,7 +106,7 @@ def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
         return _empty_derived(), _empty_problems()
     sub = rows.loc[keep] if not keep.all() else rows
     ic, pc, m = ic[keep], pc[keep], m[keep]
-    years, yc = np.unique(sub["year"].to_numpy(np.int64), return_inverse=True)
+    yc, years = pd.factorize(sub["year"].to_numpy(np.int64))   # hashing: no sort
     bd = [_cat(sub[c]) if c in sub else pd.Series(pd.Categorical([""] * len(sub)))
           for c in BREAKDOWN_KEYS]
     bcodes = [b.cat.codes.to_numpy().astype(np.int64) for b in bd]
@@ -116,7 +116,7 @@ def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
     for codes, size in ((pc, len(parents)), (yc, len(years)),
                         *((c, len(cs)) for c, cs in zip(bcodes, bcats))):
         key = key * max(size, 1) + codes
-    gkey, inv = np.unique(key, return_inverse=True)
+    inv, gkey = pd.factorize(key)
     G = len(gkey)
     value, num, den = _col(sub, "value"), _col(sub, "numerator"), _col(sub, "denominator")
     weight = np.full(len(sub), np.nan)
@@ -156,7 +156,7 @@ def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
         unit = _cat(sub["unit"])
         ucats = [str(c) for c in unit.cat.categories]
         pair = ic.astype(np.int64) * (len(ucats) + 1) + unit.cat.codes.to_numpy()
-        upairs, uinv = np.unique(pair, return_inverse=True)
+        uinv, upairs = pd.factorize(pair)
         bad_pair = np.array([(ucats[q % (len(ucats) + 1)] not in ("", aggregable[
             icats[q // (len(ucats) + 1)]].unit)) for q in upairs], bool)
         bad_unit = bc(bad_pair[uinv].astype(float)) > 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
@@ -37,9 +38,21 @@ def hierarchy_of(df: pd.DataFrame, parents: Mapping[str, str] | None = None
     (plus ``parents``), checked: a cycle raises DataError naming the region."""
     if "region_parent" not in df:
         raise DataError("汇总需要“上级地区”列（region_parent）")
-    pairs = df[["region_code", "region_parent"]].drop_duplicates()
+    rc, rp = df["region_code"], df["region_parent"]
+    if isinstance(rc.dtype, pd.CategoricalDtype) and isinstance(rp.dtype, pd.CategoricalDtype):
+        # distinct (code, parent) pairs from the category codes: no string work per row
+        pair = rc.cat.codes.to_numpy(np.int64) * (len(rp.cat.categories) + 1) \
+            + rp.cat.codes.to_numpy(np.int64) + 1
+        u = pd.unique(pair)
+        ccat = np.append(np.asarray(rc.cat.categories, object), "")
+        pcat = np.append(np.asarray(rp.cat.categories, object), "")
+        codes = ccat[u // (len(rp.cat.categories) + 1)]
+        pars = pcat[u % (len(rp.cat.categories) + 1) - 1]
+    else:
+        pairs = df[["region_code", "region_parent"]].drop_duplicates()
+        codes, pars = pairs["region_code"].to_numpy(), pairs["region_parent"].to_numpy()
     tree: dict[str, str] = {}
-    for code, par in zip(pairs["region_code"].astype(str), pairs["region_parent"].astype(str)):
+    for code, par in zip(map(str, codes), map(str, pars)):
         if par in ("", "nan", "None"):
             continue
         if tree.get(code, par) != par:
