@@ -62,8 +62,12 @@ def _count_names(indicator: str) -> dict[str, str]:
 
 
 def _unit_decimals(unit: str) -> int:
+    """Decimals to compare values in: one more than the unit shows (4.10‰ vs 4.1‰), so a
+    difference just below the display's resolution is still visible."""
     cat = importlib.import_module("wuwei_analysis.catalog")
-    return int(cat.units().get(unit, {}).get("decimals", 2))
+    u = cat.units().get(unit, {})
+    return int(u.get("decimals", 2)) + (1 if u.get("kind") in ("rate", "percent",
+                                                                 "per_capita") else 0)
 
 
 def parent_children(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule]) -> list[dict]:
