@@ -452,3 +452,17 @@ def test_a_city_rate_reported_without_counts_is_checked_against_the_derived_rate
     ok = _import(tmp_path, "d.csv", [["婴儿死亡率", "武威市", 2024, "", 4.1, "", ""]] +
                  [[*r[:2], 2024, *r[3:]] for r in COUNTIES_2025], empty_db)
     assert not ok.warnings          # 4.10 vs 4.0967: within the tolerance
+
+
+def test_the_catalogue_refuses_an_entry_with_a_wrong_aggregate():
+    from wuwei_analysis import catalog
+    from wuwei_analysis.errors import CatalogError
+
+    raw = {"id": "c_test_entry", "domain": "C1", "name_zh": "测试", "name_en": "test",
+           "unit": "岁", "direction": "up", "target": {"kind": "direction"},
+           "source": {"section": "主要目标", "number": 1, "text": "测试"},
+           "aggregate": {"method": "ratio"}}
+    with pytest.raises(CatalogError, match="aggregate 有误：单位“岁”不是率或比例"):
+        catalog._build(raw, "children", "children.yaml")
+    raw["aggregate"] = {"method": "weighted", "weight": "denominator"}
+    assert catalog._build(raw, "children", "children.yaml").aggregate["method"] == "weighted"
