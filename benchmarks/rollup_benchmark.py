@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
               f"1 分钟平均负载 {os.getloadavg()[0]:.1f}）；输入 {len(df):,} 行 → 省级 "
               f"{len(prov):,} 行（{prov['region_code'].nunique()} 个省，"
               f"{prov['indicator'].nunique()} 个指标），全国 {len(nation):,} 行；"
-              f"方法 {dict(out['method'].value_counts())}；"
+              f"方法 { {k: int(v) for k, v in out['method'].value_counts().items()} }；"
               f"峰值内存（本进程及子进程 RSS 之和）{mem.peak / 2**30:.2f} GiB")
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"本进程 ru_maxrss（含生成合成表）：{maxrss:.2f} GiB")
