@@ -143,7 +143,7 @@ def test_observations_has_exactly_the_contract_columns_and_types(seeded_db):
     assert list(df.columns) == store.OBSERVATION_COLUMNS == [
         "indicator", "name_zh", "region", "region_code", "year", "sex", "urban_rural",
         "age_group", "value", "numerator", "denominator", "unit", "source", "illustrative",
-        "provisional", "low_trust", "flags", "submission_id", "recorded_at"]
+        "provisional", "low_trust", "derived", "flags", "submission_id", "recorded_at"]
     assert df["year"].dtype == "int64" and df["value"].dtype == "float64"
     assert df["numerator"].dtype == "float64" and df["illustrative"].dtype == bool
     assert df["low_trust"].dtype == bool and df["provisional"].dtype == bool
@@ -235,7 +235,7 @@ def test_cli_export_and_db_info(seeded_db, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "示意数据" in r.stdout and out.exists()
     r = run_cli("--db", str(seeded_db), "db", "info")
-    assert r.returncode == 0 and "结构版本：1" in r.stdout and "日志模式：wal" in r.stdout
+    assert r.returncode == 0 and f"结构版本：{store.SCHEMA_VERSION}" in r.stdout and "日志模式：wal" in r.stdout
 
 
 def test_an_entry_that_is_the_same_as_another_gets_its_data_under_its_own_id(seeded_db):

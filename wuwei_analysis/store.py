@@ -24,6 +24,15 @@ Tables (schema version ``SCHEMA_VERSION``, kept in ``PRAGMA user_version`` and `
 ``rejections``    row, field, raw value, rule and reason of every rejected input row
                   (a row may have several reasons), with its submission.
 ``meta``          key/value: schema version, creation time, defaults loaded.
+``derivations``   (version 2) provenance of each derived observation (``derived = 1``, a
+                  parent region's value computed from its children by
+                  ``wuwei_analysis.rollup``): method, children used / expected, the
+                  missing children, the child observation ids and submissions it rests on.
+
+Derived values
+--------------
+A derived row never overrides a reported one: the current value of a key is its latest
+*reported* row, and only a key with no reported row shows its latest derived row.
 
 Revisions
 ---------
@@ -53,7 +62,7 @@ from .errors import DataError, UnknownIndicatorError, WuweiError
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Breakdown dimensions, in key order; "" in a column means the total.
 BREAKDOWNS = ("sex", "urban_rural", "age_group")
@@ -64,7 +73,7 @@ KEY_COLUMNS = ("indicator", "region_code", "year", *BREAKDOWNS)
 OBSERVATION_COLUMNS = [
     "indicator", "name_zh", "region", "region_code", "year", "sex", "urban_rural",
     "age_group", "value", "numerator", "denominator", "unit", "source", "illustrative",
-    "provisional", "low_trust", "flags", "submission_id", "recorded_at",
+    "provisional", "low_trust", "derived", "flags", "submission_id", "recorded_at",
 ]
 
 #: Codes that may appear in the ``flags`` column, with their Chinese meaning.
@@ -74,6 +83,8 @@ FLAG_LABELS = {
     "computed": "数值由分子、分母计算",
     "unit_slip_fixed": "原文单位印刷有误，已按正确单位记录",
     "repeated_value": "同一数值见于多个年份，请核实",
+    "derived": "由下级地区数据汇总计算，非上报值",
+    "partial_coverage": "汇总时部分下级地区缺数据（按目录规定的最低覆盖比例汇总）",
 }
 
 #: Chinese headers for exported tables (``export``), in OBSERVATION_COLUMNS order.
@@ -82,7 +93,7 @@ COLUMN_ZH = {
     "year": "年份", "sex": "性别", "urban_rural": "城乡", "age_group": "年龄组",
     "value": "数值", "numerator": "分子", "denominator": "分母", "unit": "单位",
     "source": "数据来源", "illustrative": "示意数据", "provisional": "初步数",
-    "low_trust": "低可信度", "flags": "标记", "submission_id": "提交编号",
+    "low_trust": "低可信度", "derived": "下级汇总", "flags": "标记", "submission_id": "提交编号",
     "recorded_at": "记录时间",
 }
 
@@ -151,8 +162,23 @@ CREATE TABLE rejections (
 CREATE INDEX rejections_submission ON rejections(submission_id);
 """
 
+_SCHEMA_V2 = """
+ALTER TABLE observations ADD COLUMN derived INTEGER NOT NULL DEFAULT 0
+    CHECK (derived IN (0, 1));
+CREATE TABLE derivations (
+    observation_id    INTEGER PRIMARY KEY REFERENCES observations(id),
+    method            TEXT NOT NULL,
+    children_used     INTEGER NOT NULL,
+    children_expected INTEGER NOT NULL,
+    missing           TEXT NOT NULL DEFAULT '',
+    inputs            TEXT NOT NULL DEFAULT '',
+    submissions       TEXT NOT NULL DEFAULT '',
+    note              TEXT NOT NULL DEFAULT ''
+);
+"""
+
 #: version -> SQL that migrates from version-1 to version.
-_MIGRATIONS = {1: _SCHEMA_V1}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 # --------------------------------------------------------------------------- connecting
@@ -380,19 +406,22 @@ def _none_if_nan(x: Any) -> float | None:
     return None if f != f else f
 
 
-def current_rows(conn: sqlite3.Connection, indicators: Iterable[str] | None = None
-                 ) -> dict[tuple, dict]:
-    """The current row of every key (optionally for some indicators), keyed by KEY_COLUMNS."""
+def current_rows(conn: sqlite3.Connection, indicators: Iterable[str] | None = None, *,
+                 derived: bool = False) -> dict[tuple, dict]:
+    """The current row of every key (optionally for some indicators), keyed by KEY_COLUMNS.
+
+    Reported rows only; ``derived=True``: the current *derived* row of each key instead.
+    """
     inds = sorted(set(indicators)) if indicators is not None else None
     sql = ("SELECT * FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY indicator, region_code, "
            "year, sex, urban_rural, age_group ORDER BY recorded_at DESC, id DESC) AS rn "
            "FROM observations o {where}) WHERE rn = 1")
     params: list[Any] = []
-    where = ""
+    where = f"WHERE derived = {int(bool(derived))}"
     if inds is not None:
         if not inds:
             return {}
-        where = f"WHERE indicator IN ({','.join('?' * len(inds))})"
+        where += f" AND indicator IN ({','.join('?' * len(inds))})"
         params = list(inds)
     cur = conn.cursor()
     cur.row_factory = sqlite3.Row
@@ -561,7 +590,7 @@ def _typed(df: "pd.DataFrame") -> "pd.DataFrame":
     df["year"] = df["year"].astype("int64")
     for c in ("value", "numerator", "denominator"):
         df[c] = df[c].astype("float64")
-    for c in ("illustrative", "provisional", "low_trust"):
+    for c in ("illustrative", "provisional", "low_trust", "derived"):
         df[c] = df[c].astype(bool)
     df["submission_id"] = df["submission_id"].astype("int64")
     return df
@@ -599,16 +628,16 @@ def _query(conn: sqlite3.Connection, indicator: Any, region: Any, breakdown: Any
     params += bparams + vparams
     where = " AND ".join(conds) if conds else "1"
     cols = ("o.id, indicator, region_code, year, sex, urban_rural, age_group, value, numerator, "
-            "denominator, unit, source, illustrative, provisional, low_trust, flags, note, "
-            "submission_id, recorded_at")
+            "denominator, unit, source, illustrative, provisional, low_trust, derived, flags, "
+            "note, submission_id, recorded_at")
     if latest:
         sql = (f"SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY indicator, "
-               "region_code, year, sex, urban_rural, age_group ORDER BY recorded_at DESC, "
+               "region_code, year, sex, urban_rural, age_group ORDER BY derived, recorded_at DESC, "
                f"o.id DESC) AS rn FROM observations o WHERE {where}) WHERE rn = 1")
     else:
         sql = (f"SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY indicator, region_code, year, "
-               "sex, urban_rural, age_group ORDER BY recorded_at DESC, o.id DESC) AS rn "
-               f"FROM observations o WHERE {where}")
+               "sex, urban_rural, age_group ORDER BY derived, recorded_at DESC, o.id DESC) "
+               f"AS rn FROM observations o WHERE {where}")
     df = pd.read_sql_query(sql, conn, params=params)
     if df.empty:
         return df
@@ -767,7 +796,7 @@ def to_export_frame(df: "pd.DataFrame", *, chinese: bool = True) -> "pd.DataFram
     """An observations frame made ready to write: booleans as 是/否, Chinese headers."""
     out = df.copy()
     if chinese:
-        for c in ("illustrative", "provisional", "low_trust"):
+        for c in ("illustrative", "provisional", "low_trust", "derived"):
             if c in out:
                 out[c] = out[c].map({True: "是", False: "否"})
         out = out.rename(columns=COLUMN_ZH)

@@ -62,6 +62,8 @@ RULES = {
     "duplicate_row": "重复行",
     "conflicting_rows": "同一数据填了不同数值",
     "jump": "与历史相比变化异常（已接收，请核实）",
+    "consistency": "与下级合计或分组之和不一致（已接收，请核实）",
+    "rollup": "无法由下级数据汇总（已接收，请核实）",
 }
 
 #: Thresholds of the history rules, in one place.
