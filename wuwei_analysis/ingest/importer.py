@@ -19,8 +19,6 @@ sheets that cannot be read, database locked by another program, read-only, disk 
 """
 from __future__ import annotations
 
-import importlib
-
 import bisect
 import hashlib
 import os
@@ -34,7 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .. import store
-catalog = importlib.import_module("wuwei_analysis.catalog")  # not `from .. import`: wa.catalog is a function
+from .. import indicator_catalog as catalog
 from ..errors import DataError
 from ..safecells import neutralise
 from .read import RawRow, ReadResult, clean_text, is_missing, read_file
@@ -71,6 +69,7 @@ class ImportResult:
     reporting_unit: str = ""
     report_error: str = ""            # why the report could not be written ("" = fine)
     error: Exception | None = None    # the DataError that made the import fail, if any
+    rows_derived: int = 0             # parent values (re-)derived from this file's rows
 
     @property
     def rejections(self) -> list[Issue]:
@@ -105,6 +104,9 @@ class ImportResult:
         if self.rows_accepted:
             lines.append(f"  入库：新增 {self.rows_new} 条，修订 {self.rows_revised} 条"
                          f"（旧值保留），与库中相同 {self.rows_unchanged} 条。")
+        if self.rows_derived:
+            lines.append(f"  汇总：由下级地区数据汇总得到上级地区数值 {self.rows_derived} 条"
+                         "（标为“下级汇总”，不覆盖上报值）。")
         shown = sorted(self.issues, key=lambda i: (i.severity != "reject", i.row or 0))
         for issue in shown[:max_issues]:
             tag = "拒收" if issue.severity == "reject" else "警告"
@@ -237,6 +239,8 @@ def _validate_row(raw: RawRow, ctx: Context, checks: Any = rules
     value_raw, num_raw, den_raw = v.get("value"), v.get("numerator"), v.get("denominator")
     if is_missing(value_raw) and is_missing(num_raw) and is_missing(den_raw):
         return None, [], True
+    if rules.parse_flag(v.get("derived"), "derived")[0]:
+        return None, [], True   # an exported value derived from lower levels: not a report
     issues: list[Issue] = []
     ind, issue = checks.resolve_indicator(v.get("indicator_id"), v.get("indicator_name"))
     if issue:
@@ -518,9 +522,19 @@ def store_rows(conn: sqlite3.Connection, rows: Sequence[RawRow], *, file_name: s
             "flags": ";".join(c.flags), "note": c.note, "source_row": c.row,
         } for c in val.accepted]
         written = store.write_observations(conn, sub, records, recorded_at=recorded_at)
+        derived = 0
+        if kind == "import":  # re-derive parents, check levels and breakdowns (issue #16)
+            from ..rollup.on_import import after_import
+
+            # only what this file changes: unchanged rows were checked when stored (an
+            # exported file imported back changes nothing and warns of nothing)
+            changed = [r for r, o in zip(records, written["outcome"]) if o != "unchanged"]
+            derived, more = after_import(conn, changed, file_name)
+            val.issues.extend(more)
         store.add_rejections(conn, sub, [
-            {"row": i.row, "field": (f"{i.sheet}：" if i.sheet else "") + i.field_zh, "raw_value": i.raw_text, "rule": i.rule,
-             "reason": i.reason} for i in val.issues if i.severity == "reject"])
+            {"row": i.row, "field": (f"{i.sheet}：" if i.sheet else "") + i.field_zh,
+             "raw_value": i.raw_text, "rule": i.rule, "reason": i.reason}
+            for i in val.issues if i.severity == "reject"])
         accepted = len(val.accepted)
         store.finish_submission(
             conn, sub, rows_read=val.rows_read, rows_accepted=accepted,
@@ -535,6 +549,7 @@ def store_rows(conn: sqlite3.Connection, rows: Sequence[RawRow], *, file_name: s
     result.rows_rejected, result.rows_blank = val.rows_rejected, val.rows_blank
     result.rows_new, result.rows_revised = written["new"], written["revised"]
     result.rows_unchanged = written["unchanged"]
+    result.rows_derived = derived
     result.issues = val.issues
     result.status = ("accepted" if val.rows_rejected == 0
                      else "rejected" if accepted == 0 else "partial")
@@ -735,7 +750,7 @@ def _write_report_xlsx(rows: list[list], result: ImportResult, tmp: Path) -> Non
                  ("接收行数", result.rows_accepted), ("拒收行数", result.rows_rejected),
                  ("未填数值行数", result.rows_blank), ("警告条数", len(result.warnings)),
                  ("新增", result.rows_new), ("修订", result.rows_revised),
-                 ("与库中相同", result.rows_unchanged)]:
+                 ("与库中相同", result.rows_unchanged), ("由下级汇总", result.rows_derived)]:
         s.append([k, v])
     s.column_dimensions["A"].width = 14
     s.column_dimensions["B"].width = 40
