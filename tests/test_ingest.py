@@ -560,6 +560,7 @@ def test_a_merged_header_with_the_numbers_in_its_right_column_is_named_not_dropp
     assert "E列" in res.message and counts(empty_db)["submissions"] == 0
 
 
+@pytest.mark.slow  # subprocesses
 @pytest.mark.parametrize("kind", ["not_a_zip", "damaged_xml"])
 def test_a_damaged_workbook_gets_a_chinese_message_and_exit_2(kind, tmp_path, empty_db):
     path = tmp_path / ("改了扩展名.xlsx" if kind == "not_a_zip" else "坏文件.xlsx")
@@ -576,6 +577,7 @@ def test_a_damaged_workbook_gets_a_chinese_message_and_exit_2(kind, tmp_path, em
     _no_traceback(proc)
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_locked_database_waits_with_a_message_then_fails_clearly_with_exit_2(tmp_path, empty_db):
     path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.3", "", ""]])
     holder = sqlite3.connect(empty_db, isolation_level=None)
@@ -619,6 +621,7 @@ def _read_only(path: Path):
         path.chmod(mode)
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_read_only_database_file_is_reported_as_such(tmp_path, empty_db):
     path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.3", "", ""]])
     sqlite3.connect(empty_db).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
@@ -628,6 +631,7 @@ def test_a_read_only_database_file_is_reported_as_such(tmp_path, empty_db):
     _no_traceback(proc)
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_read_only_folder_is_not_called_a_corrupt_database(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -671,12 +675,14 @@ def test_a_report_that_cannot_be_written_is_said_so(tmp_path, empty_db):
     assert "报告未能写入" in res.summary_zh()
 
 
+@pytest.mark.slow  # subprocesses
 def test_the_cli_says_where_the_report_went_even_when_quiet(tmp_path, empty_db):
     path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "火星", 2024, "4.3", "", ""]])
     proc = run_cli("--db", str(empty_db), "import", "-q", str(path))
     assert proc.returncode == 2 and "报告已写入" in proc.stdout and "x_导入报告.csv" in proc.stdout
 
 
+@pytest.mark.slow  # subprocesses
 def test_cli_year_and_accept_outliers_options(tmp_path, seeded_db):
     path = write_csv(tmp_path / "古浪县卫健委.csv",
                      [["c_infant_mortality", "", "古浪县", 2025, "0.0037", "", ""]])
