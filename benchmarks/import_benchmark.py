@@ -30,7 +30,7 @@ HEADER = ["指标编号", "指标名称", "单位", "地区", "年份", "性别"
 
 
 def build_rows(n: int) -> list[list]:
-    from wuwei_analysis.catalog import indicator
+    from wuwei_analysis.indicator_catalog import indicator
     from wuwei_analysis.defaults import illustrative
     from wuwei_analysis.ingest.rules import value_range
 
@@ -92,7 +92,7 @@ _CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from wuwei_analysis.ingest.importer import import_file
-from wuwei_analysis.store import init_db
+from wuwei_analysis.database import init_db
 db = init_db(sys.argv[2], with_defaults=False)
 t1 = time.perf_counter()
 c1 = time.process_time()
