@@ -94,8 +94,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .. import database
     from ..ingest.importer import import_file, overall_exit_code
 
+    from pathlib import Path
+
     from ..errors import DataError
 
+    for f in args.files:  # a folder is a mistake on the command line, not a bad file
+        if Path(f).is_dir():
+            raise DataError("这是文件夹，不是文件（请给出填报文件）", file=f)
     _show_store_messages()
     try:
         database.open_db(args.db).close()  # a new default database gets the default dataset first

@@ -590,7 +590,7 @@ def import_file(path: str | os.PathLike, *, db: Any = None, reporting_unit: str 
         result.message = "文件不存在"
         return result
     except IsADirectoryError:
-        result.message = "这是一个文件夹，不是填报文件"
+        result.message = "这是文件夹，不是文件（请给出填报文件）"
         return result
     except PermissionError:
         result.message = "没有读取该文件的权限"
