@@ -15,7 +15,9 @@ from .fit import MIN_POINTS, MODEL_LABELS_ZH, MODEL_NAMES, Fit, ForecastError
 if TYPE_CHECKING:
     import pandas as pd
 
-FORECAST_COLUMNS = ["year", "mean", "lo80", "hi80", "lo95", "hi95"]
+#: ``median`` is the point forecast (the median of the predictive distribution); ``mean``
+#: holds the same numbers under the name earlier releases used (kept for old code).
+FORECAST_COLUMNS = ["year", "median", "mean", "lo80", "hi80", "lo95", "hi95"]
 #: Direction and gap targets are judged on the years from this one (the plan's base year)
 #: when there are at least 3 of them, otherwise on the last DIRECTION_MIN_WINDOW points.
 DIRECTION_BASE_YEAR = PLAN_START - 1
@@ -166,7 +168,9 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         years, values: the observed series (NaN values are dropped; years may have gaps).
             ``values`` may be None when ``counts`` and ``exposures`` are given.
         unit: a unit of ``data/units.yaml`` ("‰", "%", "1/10万", "岁", …) or a unit kind
-            ("rate", "percent", …). Taken from the indicator when ``target`` is one.
+            ("rate", "percent", …). Taken from the indicator when ``target`` is one; a
+            different unit of the same proportion (比例, %, ‰, 1/万, 1/10万) is converted to
+            the indicator's, any other is refused.
         target: a :class:`~wuwei_analysis.targets.Target`, an indicator id / name /
             :class:`~wuwei_analysis.catalog.Indicator` (unit, direction and target are then
             taken from it), or a number (with ``direction``).
@@ -176,20 +180,30 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         horizon_year: the last year forecast (default 2030).
         model: "auto" (see :mod:`wuwei_analysis.models.core`) or one of "poisson",
             "loglinear", "logit", "linear", "damped", "naive".
-        direction: "up" / "down" (good direction), when not implied by the target.
+        direction: "up" / "down" (good direction; "increase" / "decrease", "提高" /
+            "下降" are accepted too), when not implied by the target.
         interval: "calibrated" (default; see :mod:`.calibrate`) or "model" (textbook).
         base_value: for a relative_change target, the base-year value when the series does
             not contain it. reference_value: for a target given by another indicator.
 
     Returns:
-        DataFrame with columns year, mean, lo80, hi80, lo95, hi95 for the years after the
-        last observation up to ``horizon_year``. ``mean`` is the point forecast: the
-        trend's value, which is the median of the predictive distribution (on log / logit
-        scales it is not the arithmetic mean). ``attrs``: model, model_zh, params, aarr
+        DataFrame with columns year, median, mean, lo80, hi80, lo95, hi95 for the years
+        after the last observation up to ``horizon_year``. ``median`` is the point
+        forecast: the trend's value, which is the median of the predictive distribution
+        (on log / logit scales it is not the arithmetic mean); ``mean`` repeats it under
+        its old name (deprecated alias). ``attrs``: model, model_zh, params, aarr
         (annual rate of reduction 1 − e^slope, positive = falling; log-scale models only),
         annual_change (unit per year, trend at the last year), p_meet, target_year, fitted
         (DataFrame year, observed, fitted), n_points, interval_method, notes (Chinese),
-        selection (auto scores), threshold, unit, scale.
+        selection (auto scores), threshold, unit, scale, input_unit (the unit the values
+        were given in when converted, else None), inputs (counts / exposures used).
+
+    Raises:
+        SeriesInputError: (a ForecastError) the series cannot be used as given: empty or
+            all NaN, duplicate years, negative counts, zero denominators, values outside
+            the unit's range, a unit that cannot be converted to the indicator's, values
+            that look like a unit slip (see :mod:`.inputs`). A series of 1–2 points is
+            not an error: the table is empty and a ShortSeriesWarning says why.
 
         Note: ``attrs["fitted"]`` is a DataFrame, and pandas cannot concat frames whose
         attrs hold different DataFrames — call ``.attrs.clear()`` (or copy the columns)
@@ -197,6 +211,12 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     """
     import pandas as pd
 
+    from .inputs import check_series  # refuses unusable input; converts units (1/10万 → ‰)
+
+    chk = check_series(years, values, unit=unit, target=target, counts=counts,
+                       exposures=exposures, direction=direction)
+    years, values, counts, exposures, unit, direction = (
+        chk.years, chk.values, chk.counts, chk.exposures, chk.unit, chk.direction)
     t, ind, unit, direction = _resolve_target(target, unit, direction)
     if unit is None:
         raise ForecastError("须给出单位 unit（或以指标作为 target）")
@@ -208,7 +228,7 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         spec = resolve_spec(unit, has_counts=False, target_kind=t.kind if t else None,
                             direction=direction)
     target_year = int(t.year) if t is not None else None
-    notes: list[str] = []
+    notes: list[str] = list(chk.notes)
     observed = pd.DataFrame({"year": x.astype(int), "observed": y, "fitted": np.nan})
 
     # thresholds and direction / gap confidence do not need a model
@@ -275,7 +295,8 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     lo80, hi80 = pred.interval(0.8)
     lo95, hi95 = pred.interval(0.95)
     k = len(fut)
-    df = pd.DataFrame({"year": np.array(fut, dtype="int64"), "mean": mean[:k],
+    df = pd.DataFrame({"year": np.array(fut, dtype="int64"), "median": mean[:k],
+                       "mean": mean[:k],
                        "lo80": lo80[:k], "hi80": hi80[:k], "lo95": lo95[:k],
                        "hi95": hi95[:k]}, columns=FORECAST_COLUMNS)
 
@@ -323,7 +344,9 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         model=fit.model, model_zh=MODEL_LABELS_ZH[fit.model], params=params, aarr=aarr,
         annual_change=annual_change, p_meet=p_meet, target_year=target_year, fitted=observed,
         n_points=int(len(x)), interval_method=interval, notes=notes, selection=selection, threshold=threshold,
-        unit=unit, scale=fit.scale.kind)
+        unit=unit, scale=fit.scale.kind, input_unit=chk.input_unit,
+        inputs={"counts": None if c is None else c.tolist(),
+                "exposures": None if e is None else e.tolist()})
     return df
 
 
