@@ -29,16 +29,54 @@ from .regions import region, regions  # noqa: E402
 from .targets import Target  # noqa: E402
 
 _API = {
+    # data
     "observations": "store",
     "open_db": "store",
+    # models
     "forecast_series": "models",
     "forecast": "models",
     "backtest": "models",
+    "summarise_backtest": "models",
+    "summary": "models.summary",
+    "fit": "models.summary",
+    "trend_significance": "models.summary",
+    "convert_values": "models.inputs",
+    # assessment
     "assess": "assessment",
+    # charts (Altair; displayed offline, see charts.enable_offline_renderer)
+    "forecast_chart": "charts",
+    "county_comparison_chart": "charts",
+    "status_overview_chart": "charts",
+    "domain_small_multiples": "charts",
+    "display_chart": "render",
 }
 
 __all__ = sorted([*_API, "Indicator", "Target", "WuweiError", "catalog", "domains", "indicator",
                   "indicators", "member_units", "region", "regions"])
+
+
+def _offline_charts() -> None:
+    """In a notebook kernel (or once Altair is imported), charts display offline.
+
+    Enables the package's Altair renderer (:func:`wuwei_analysis.charts.
+    enable_offline_renderer`): SVG + PNG rendered locally, no CDN script. A plain Python
+    process (the CLI) does not pay for importing Altair.
+    """
+    import sys
+
+    ip = sys.modules.get("IPython")
+    in_kernel = ip is not None and getattr(ip, "get_ipython", lambda: None)() is not None
+    if not in_kernel and "altair" not in sys.modules:
+        return
+    try:
+        from .charts import enable_offline_renderer
+
+        enable_offline_renderer(force=False)
+    except Exception:  # pragma: no cover - charts stay on Altair's own renderer
+        pass
+
+
+_offline_charts()
 
 
 def __getattr__(name: str) -> Any:

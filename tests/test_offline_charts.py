@@ -1,0 +1,99 @@
+"""Charts display offline: after ``import wuwei_analysis`` a notebook executed by nbclient
+(a real kernel) shows a plain ``alt.Chart`` and every chart function as SVG + PNG, and no
+output references an http(s) URL (the SVG XML namespace aside, which is never fetched)."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from wuwei_analysis import charts as C
+
+pytestmark = pytest.mark.slow
+
+CELLS = [
+    "import wuwei_analysis as wa\nimport altair as alt\nimport pandas as pd",
+    # a researcher's own chart, as the last expression of a cell
+    "alt.Chart(pd.DataFrame({'年份': [2020, 2021, 2022], '值': [5.1, 4.8, 4.6]}))"
+    ".mark_line(point=True).encode(x='年份:O', y='值:Q').properties(title='婴儿死亡率（自绘）')",
+    "obs = wa.observations('c_infant_mortality', ['天祝县', '甘肃省', '全国'])\n"
+    "fc = wa.forecast('c_infant_mortality', '天祝县')\n"
+    "wa.forecast_chart(obs, fc, target=wa.indicator('c_infant_mortality').target, "
+    "region='天祝县')",
+    "latest = wa.observations('c_infant_mortality').sort_values('year')"
+    ".groupby('region').tail(1)\nwa.county_comparison_chart(latest)",
+    "a = wa.assess(region='古浪县', year=2024)\nwa.status_overview_chart(a)",
+    "h = wa.observations(region='古浪县')\n"
+    "wa.domain_small_multiples(h, domain='C1', region='古浪县', columns=2)",
+]
+XMLNS = re.compile(r'\bxmlns(?::\w+)?="[^"]*"')
+
+
+def _run(tmp_path) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbformat.validate(nb)
+    return nb
+
+
+def test_every_chart_displays_offline_in_an_executed_notebook(tmp_path):
+    nb = _run(tmp_path)
+    displayed = 0
+    for cell in nb.cells[1:]:
+        outs = [o for o in cell.outputs if o.output_type in ("execute_result", "display_data")]
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, errors
+        assert len(outs) == 1, (cell.source, cell.outputs)
+        data = outs[0].data
+        # a picture JupyterLab draws itself: SVG when trusted, PNG otherwise; no script
+        assert set(data) == {"image/svg+xml", "image/png", "text/plain"}, set(data)
+        svg = data["image/svg+xml"]
+        assert svg.lstrip().startswith("<svg") and "<text" in svg
+        assert base64.b64decode(data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+        displayed += 1
+    assert displayed == len(CELLS) - 1
+    # no output references an http(s) URL (the SVG namespace declaration is not a fetch)
+    text = XMLNS.sub("", json.dumps([c.outputs for c in nb.cells], ensure_ascii=False))
+    assert "http://" not in text and "https://" not in text
+    # Chinese stays text, in the CJK font chain
+    own = nb.cells[1].outputs[0].data["image/svg+xml"]
+    assert "婴儿死亡率（自绘）" in own and "Noto Sans CJK SC" in own
+
+
+def test_offline_mimebundle_without_png_and_renderer_switch():
+    import altair as alt
+    import pandas as pd
+
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_bar().encode(x="x:O", y="y")
+    bundle = C.offline_mimebundle(chart.to_dict(), png=False)
+    assert set(bundle) == {"image/svg+xml", "text/plain"}
+    old = alt.renderers.active
+    try:
+        assert C.enable_offline_renderer(png=False)
+        assert alt.renderers.active == C.OFFLINE_RENDERER
+        assert set(chart._repr_mimebundle_()) == {"image/svg+xml", "text/plain"}
+        alt.renderers.enable("svg")
+        assert not C.enable_offline_renderer(force=False)   # a chosen renderer is kept
+    finally:
+        alt.renderers.enable(old)
+
+
+def test_an_executed_notebook_can_be_trusted(tmp_path, monkeypatch):
+    from nbformat.sign import NotebookNotary
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1")]
+    nb.cells[0].outputs = [nbformat.v4.new_output(
+        "display_data", data={"image/svg+xml": "<svg></svg>", "text/plain": "x"})]
+    path = tmp_path / "brief.ipynb"
+    nbformat.write(nb, str(path))
+    assert not NotebookNotary().check_signature(nbformat.read(str(path), as_version=4))
+    assert C.trust_notebook(path)
+    assert NotebookNotary().check_signature(nbformat.read(str(path), as_version=4))
