@@ -88,7 +88,15 @@ def from_table(df: "pd.DataFrame") -> list[Region]:
 
 
 def region(key: str | int) -> Region:
-    """Look a region up by name, alias, English name or code ("天祝县", "Tianzhu", 620623)."""
+    """查找地区 — a region by name, alias, English name or code ("天祝县", "Tianzhu", 620623).
+
+    Args:
+        key: the name, alias, English name or GB/T 2260 code.
+
+    Returns:
+        A Region (code, name, name_en, level, parent, role, aliases); raises
+        UnknownRegionError naming the known regions when nothing fits.
+    """
     k = str(key).strip().casefold()
     table = _table()
     if k in table:
@@ -109,7 +117,11 @@ def counties() -> list[Region]:
 
 
 def regions() -> "pd.DataFrame":
-    """One row per region: code, name, name_en, level, parent, role, aliases."""
+    """地区列表 — 武威市, its four counties and the benchmarks 甘肃省 and 全国.
+
+    Returns:
+        One row per region, columns code, name, name_en, level, parent, role, aliases.
+    """
     import pandas as pd
 
     return pd.DataFrame([

@@ -153,10 +153,15 @@ def summary_dict(df: "pd.DataFrame") -> dict:
 
 def summarise_backtest(df: "pd.DataFrame", by: str | list[str] | None = None
                        ) -> "pd.DataFrame":
-    """Summary of backtest rows, overall or per group (e.g. ``by="h"`` or ``"series"``).
+    """回测汇总 — summary of backtest rows, overall or per group.
 
-    Columns: the group keys, n_forecasts, mase, rel_mae, coverage80, coverage95, width80
-    (median 80 % interval width relative to the actual value).
+    Args:
+        df: rows of :func:`backtest` (several series may be concatenated).
+        by: None (one row), a column name (``"h"``, ``"model"``, ``"series"``) or a list.
+
+    Returns:
+        DataFrame with columns: the group keys, n_forecasts, mase, rel_mae, coverage80,
+        coverage95, width80 (median 80 % interval width relative to the actual value).
     """
     import pandas as pd
 

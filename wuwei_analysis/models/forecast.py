@@ -156,13 +156,40 @@ def _empty(notes: list[str], n: int, target_year, observed: "pd.DataFrame",
     return df
 
 
+def _no_breakdown(obs, data_id, region, breakdown) -> str:
+    """"No rows for this breakdown", naming the breakdowns the data have."""
+    from ..suggest import did_you_mean
+    from .series import BREAKDOWN_COLUMNS, parse_breakdown, select_rows
+
+    rows = select_rows(obs, data_id, region, "all")
+    want = parse_breakdown(breakdown)
+    have = []
+    for col in BREAKDOWN_COLUMNS:
+        if col in rows:
+            vals = sorted({str(v) for v in rows[col].dropna() if str(v).strip()})
+            if vals:
+                have.append(f"{col}：{'、'.join(vals)}")
+    asked = "，".join(f"{k}={v}" for k, v in want.items())
+    hint = ""
+    english = {"female": "女", "f": "女", "women": "女", "male": "男", "m": "男", "men": "男",
+               "urban": "城镇", "rural": "农村"}
+    for k, v in want.items():
+        if k in rows:
+            vals = {str(x) for x in rows[k].dropna() if str(x).strip()}
+            alias = english.get(str(v).strip().lower())
+            hint = hint or (f"，是否要找：{k}={alias}？" if alias in vals
+                            else did_you_mean(v, vals))
+    avail = "；".join(have) if have else "这一指标在该地区只有合计数"
+    return f"没有分组 {asked} 的数据{hint}（该地区已有的分组——{avail}）"
+
+
 # --------------------------------------------------------------------------- public API
 def forecast_series(years, values, *, unit: str | None = None, target=None, counts=None,
                     exposures=None, horizon_year: int = FINAL_YEAR, model: str = "auto",
                     direction: str | None = None, interval: str = "calibrated",
                     base_value: float | None = None, reference_value: float | None = None
                     ) -> "pd.DataFrame":
-    """Trend model and forecast, with 80 % / 95 % intervals, for one annual series.
+    """趋势预测 — trend model and forecast to 2030, with 80 % / 95 % intervals, for one series.
 
     Args:
         years, values: the observed series (NaN values are dropped; years may have gaps).
@@ -353,16 +380,25 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
 def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = FINAL_YEAR,
              model: str = "auto", year: int | None = None, interval: str = "calibrated"
              ) -> "pd.DataFrame":
-    """``forecast_series`` for an indicator's series in a region, read from the database.
+    """从数据库读取序列并预测 — ``forecast_series`` for an indicator's series in a region.
 
     Args:
         indicator: id, Chinese name or alias (or an Indicator).
         region: name, alias or code ("古浪县", "620622").
         db: database path, sqlite3 connection, or None for the default database.
-        breakdown: None for the total, or {"sex": "女"} / "urban_rural=农村" / "女".
+        breakdown: None for the total, or {"sex": "女"} / "urban_rural=农村" / "女"; a
+            breakdown with no rows raises DataError listing the values the data have.
+        horizon_year: the last year forecast (default 2030).
+        model: "auto" or a model name (see forecast_series).
         year: use only data up to this year.
-    Uses numerator / denominator (Poisson model) where the database has them. The
-    returned attrs also hold ``illustrative`` (True if any value used is illustrative).
+        interval: "calibrated" (default) or "model".
+
+    Uses numerator / denominator (Poisson model) where the database has them.
+
+    Returns:
+        As ``forecast_series``: columns year, median (the point forecast), mean (alias),
+        lo80, hi80, lo95, hi95; attrs as there plus ``indicator``, ``region`` and
+        ``illustrative`` (True if any value used is illustrative).
     """
     from ..catalog import Indicator, indicator as find_indicator
     from ..store import observations
@@ -372,6 +408,9 @@ def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = 
     data_id = getattr(ind, "data_id", None) or ind.id   # same_as: data stored once
     obs = observations(data_id, region, breakdown="all" if breakdown else None, db=db)
     rows = select_rows(obs, data_id, region, breakdown, year_max=year)
+    if breakdown and not len(rows):
+        raise ForecastError(_no_breakdown(obs, data_id, region, breakdown),
+                            indicator=ind.id, region=str(region))
     s = to_series(rows)
     base_value = None
     t = ind.target

@@ -107,7 +107,14 @@ def unit_factor(from_unit: str, to_unit: str) -> float | None:
 
 
 def convert_values(values, from_unit: str, to_unit: str) -> np.ndarray:
-    """``values`` in ``from_unit`` expressed in ``to_unit`` (e.g. 1/10万 → ‰ divides by 100).
+    """单位换算 — ``values`` in ``from_unit`` expressed in ``to_unit`` (1/10万 → ‰: ÷100).
+
+    Args:
+        values: numbers (list, array or Series).
+        from_unit, to_unit: units of the same proportion: 比例, %, ‰, 1/万, 1/10万.
+
+    Returns:
+        A float numpy array of the converted values.
 
     Raises:
         SeriesInputError: the two units do not measure the same proportion.
