@@ -1,15 +1,37 @@
 """wuwei_analysis — 武威市妇女儿童发展规划（2021—2030年）监测与预测工作台.
 
-Public API (imported lazily, so ``import wuwei_analysis as wa`` stays fast)::
+Public API (``wa.__all__``; heavy modules are imported lazily, so ``import wuwei_analysis
+as wa`` stays fast)::
 
-    wa.catalog()                 # one row per indicator of both plans
-    wa.indicator("婴儿死亡率")    # an Indicator; .target.meets(value)
-    wa.regions()                 # 武威市, its four counties, 甘肃省 and 全国
-    wa.observations(...)         # tidy observations from the monitoring database
-    wa.forecast_series(...)      # trend model + forecast to 2030 for any series
-    wa.forecast(id, region)      # the same, reading the series from the database
-    wa.backtest(...)             # rolling-origin evaluation of a model
-    wa.assess(region=..., year=...)  # status and early warnings, one row per indicator
+    # 指标与地区 catalogue and regions
+    wa.catalog(plan=None, domain=None)      # one row per indicator of both plans
+    wa.domains()                            # the 15 domains
+    wa.indicator("婴儿死亡率")               # an Indicator; .unit, .target.meets(value)
+    wa.regions() / wa.region("天祝县")       # 武威市, its four counties, 甘肃省 and 全国
+    # 数据 data
+    wa.observations(indicator, region, breakdown)   # tidy long table from the database
+    wa.open_db(path)                        # the SQLite monitoring database
+    # 模型 models
+    wa.forecast_series(years, values, unit=, target=)  # trend + forecast to 2030
+    wa.forecast(indicator, region)          # the same, reading the series from the database
+    wa.backtest(years, values, unit=, target=)         # rolling-origin evaluation
+    wa.summarise_backtest(rows, by=None)
+    wa.summary(fc)                          # coefficients, SE, p, CI, AIC, residuals, …
+    wa.fit(years, values, unit=, target=)   # the statsmodels results object (.summary())
+    wa.trend_significance(fc)               # p-value of "the trend is flat"
+    wa.convert_values(values, "1/10万", "‰")
+    # 评估 assessment
+    wa.assess(region=, year=)               # status and early warnings per indicator
+    # 图表 charts (Altair; shown offline in notebooks: SVG + PNG, no CDN)
+    wa.forecast_chart(history, fc, target=) / wa.county_comparison_chart(latest)
+    wa.status_overview_chart(assessment) / wa.domain_small_multiples(history, forecasts)
+    wa.display_chart(chart)                 # inline SVG that survives papermill / Voila
+
+The same argument means the same thing everywhere: ``target=`` an indicator id / name /
+Indicator (or a Target), ``unit=`` a unit of ``data/units.yaml`` (values in another unit of
+the same proportion are converted, others refused), ``direction=`` "up" / "down" (also
+"increase" / "decrease"). Forecast tables have ``median`` as the point forecast
+(``mean`` is the same, kept for old code).
 
 Data flow (one-way imports): catalog/regions → store → models → assess → charts →
 briefs / app.
@@ -89,4 +111,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+    # tab completion offers the public API (not ``annotations``, ``Any``, ``importlib``)
+    return [*__all__, "__version__"]

@@ -54,7 +54,7 @@ def backtest(years, values, *, unit: str | None = None, counts=None, exposures=N
         target_kind: the target kind ("around" → linear model) when ``target`` is not given.
 
     Returns:
-        One row per origin × forecast year: origin, year, h (years ahead), actual, mean,
+        One row per origin × forecast year, columns origin, year, h (years ahead), actual, mean,
         lo80, hi80, lo95, hi95, and model (the model used), naive (the value at the
         origin), mase_scale, z_error / z_sd_model / pace_u (modelling-scale error,
         textbook sd and pace, used to calibrate intervals). ``attrs``: mase, rel_mae,

@@ -209,7 +209,7 @@ def _trend(s: SummaryInputs):
              "bic": float(res.bic), "centre_year": xbar, "scale": s.scale.kind}
     if s.scale.kind == "log":
         lo, hi = (float(v) for v in np.asarray(res.conf_int(0.05))[1])
-        stats.update(aarr=1 - math.exp(float(res.params[1])),
+        stats.update(aarr=1 - math.exp(float(np.asarray(res.params)[1])),
                      aarr_ci_low=1 - math.exp(hi), aarr_ci_high=1 - math.exp(lo))
         notes.append("对数尺度：年均下降率 AARR = 1 − e^斜率，其95%置信区间由斜率区间换算")
     return res, tab, stats, z, np.asarray(res.fittedvalues, float), notes
@@ -249,7 +249,7 @@ def _poisson(s: SummaryInputs):
              "events_total": float(d.sum()), "centre_year": xbar, "scale": "log"}
     if trend:
         lo, hi = (float(v) for v in np.asarray(res.conf_int(0.05))[1])
-        stats.update(aarr=1 - math.exp(float(res.params[1])),
+        stats.update(aarr=1 - math.exp(float(np.asarray(res.params)[1])),
                      aarr_ci_low=1 - math.exp(hi), aarr_ci_high=1 - math.exp(lo))
     z_obs = np.log(np.maximum(d, 0.5) / e * s.rate_scale)
     z_fit = np.log(np.asarray(res.fittedvalues, float) / e * s.rate_scale)
