@@ -27,8 +27,9 @@ CELLS = [
     "latest = wa.observations('c_infant_mortality').sort_values('year')"
     ".groupby('region').tail(1)\nwa.county_comparison_chart(latest)",
     "a = wa.assess(region='古浪县', year=2024)\nwa.status_overview_chart(a)",
-    "h = wa.observations(region='古浪县')\n"
-    "wa.domain_small_multiples(h, domain='C1', region='古浪县', columns=2)",
+    "h = wa.observations(['c_infant_mortality', 'c_under5_mortality'], ['古浪县', '全国'])\n"
+    "wa.domain_small_multiples(h, {'c_infant_mortality': wa.forecast('c_infant_mortality', "
+    "'古浪县')}, region='古浪县', columns=2)",
 ]
 XMLNS = re.compile(r'\bxmlns(?::\w+)?="[^"]*"')
 
@@ -97,3 +98,25 @@ def test_an_executed_notebook_can_be_trusted(tmp_path, monkeypatch):
     assert not NotebookNotary().check_signature(nbformat.read(str(path), as_version=4))
     assert C.trust_notebook(path)
     assert NotebookNotary().check_signature(nbformat.read(str(path), as_version=4))
+
+
+def test_the_explore_tour_runs_and_shows_its_charts_offline(tmp_path):
+    """notebooks/explore.ipynb: data, a model and its summary, a backtest, charts, an
+    assessment and two counties compared — executed as committed (without outputs)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "explore.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None
+               for c in nb.cells if c.cell_type == "code"), "commit explore.ipynb without outputs"
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outs if o.output_type == "error"]
+    charts = [o for o in outs if "image/svg+xml" in o.get("data", {})]
+    assert len(charts) == 3                       # forecast, status overview, comparison
+    summary = [o for o in outs if "模型选择" in o.get("data", {}).get("text/html", "")
+               or "slope" in o.get("data", {}).get("text/html", "")]
+    assert summary, "the model summary is shown"
+    text = XMLNS.sub("", json.dumps(outs, ensure_ascii=False))
+    assert "http://" not in text and "https://" not in text
