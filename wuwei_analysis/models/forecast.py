@@ -156,33 +156,6 @@ def _empty(notes: list[str], n: int, target_year, observed: "pd.DataFrame",
     return df
 
 
-def _no_breakdown(obs, data_id, region, breakdown) -> str:
-    """"No rows for this breakdown", naming the breakdowns the data have."""
-    from ..suggest import did_you_mean
-    from .series import BREAKDOWN_COLUMNS, parse_breakdown, select_rows
-
-    rows = select_rows(obs, data_id, region, "all")
-    want = parse_breakdown(breakdown)
-    have = []
-    for col in BREAKDOWN_COLUMNS:
-        if col in rows:
-            vals = sorted({str(v) for v in rows[col].dropna() if str(v).strip()})
-            if vals:
-                have.append(f"{col}：{'、'.join(vals)}")
-    asked = "，".join(f"{k}={v}" for k, v in want.items())
-    hint = ""
-    english = {"female": "女", "f": "女", "women": "女", "male": "男", "m": "男", "men": "男",
-               "urban": "城镇", "rural": "农村"}
-    for k, v in want.items():
-        if k in rows:
-            vals = {str(x) for x in rows[k].dropna() if str(x).strip()}
-            alias = english.get(str(v).strip().lower())
-            hint = hint or (f"，是否要找：{k}={alias}？" if alias in vals
-                            else did_you_mean(v, vals))
-    avail = "；".join(have) if have else "这一指标在该地区只有合计数"
-    return f"没有分组 {asked} 的数据{hint}（该地区已有的分组——{avail}）"
-
-
 # --------------------------------------------------------------------------- public API
 def forecast_series(years, values, *, unit: str | None = None, target=None, counts=None,
                     exposures=None, horizon_year: int = FINAL_YEAR, model: str = "auto",
@@ -409,7 +382,9 @@ def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = 
     obs = observations(data_id, region, breakdown="all" if breakdown else None, db=db)
     rows = select_rows(obs, data_id, region, breakdown, year_max=year)
     if breakdown and not len(rows):
-        raise ForecastError(_no_breakdown(obs, data_id, region, breakdown),
+        from .inputs import no_breakdown_message
+
+        raise ForecastError(no_breakdown_message(obs, data_id, region, breakdown),
                             indicator=ind.id, region=str(region))
     s = to_series(rows)
     base_value = None

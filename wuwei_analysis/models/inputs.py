@@ -36,8 +36,8 @@ from .fit import MIN_POINTS, ForecastError
 
 __all__ = [
     "CheckedSeries", "PROPORTION_SCALES", "SeriesInputError", "ShortSeriesWarning",
-    "UnitConversionWarning", "check_series", "convert_values", "normalize_direction",
-    "unit_factor",
+    "UnitConversionWarning", "check_series", "convert_values", "no_breakdown_message",
+    "normalize_direction", "unit_factor",
 ]
 
 #: Units that are the same proportion on different scales: value = proportion × scale.
@@ -354,3 +354,38 @@ def check_series(years, values, *, unit: str | None = None, target=None, counts=
     return CheckedSeries(years=x, values=y, counts=c, exposures=e, unit=unit,
                          direction=direction, input_unit=input_unit, factor=factor,
                          notes=notes)
+
+
+def no_breakdown_message(obs, data_id, region, breakdown) -> str:
+    """Message for a breakdown with no rows, naming the breakdowns the data have.
+
+    Args:
+        obs: observations (``breakdown="all"``), data_id: the indicator id, region: the
+        region asked for, breakdown: as given to ``forecast``.
+
+    Returns:
+        A Chinese sentence, e.g. "没有分组 sex=female 的数据，是否要找：sex=女？（…）".
+    """
+    from ..suggest import did_you_mean
+    from .series import BREAKDOWN_COLUMNS, parse_breakdown, select_rows
+
+    rows = select_rows(obs, data_id, region, "all")
+    want = parse_breakdown(breakdown)
+    have = []
+    for col in BREAKDOWN_COLUMNS:
+        if col in rows:
+            vals = sorted({str(v) for v in rows[col].dropna() if str(v).strip()})
+            if vals:
+                have.append(f"{col}：{'、'.join(vals)}")
+    asked = "，".join(f"{k}={v}" for k, v in want.items())
+    hint = ""
+    english = {"female": "女", "f": "女", "women": "女", "male": "男", "m": "男", "men": "男",
+               "urban": "城镇", "rural": "农村"}
+    for k, v in want.items():
+        if k in rows:
+            vals = {str(x) for x in rows[k].dropna() if str(x).strip()}
+            alias = english.get(str(v).strip().lower())
+            hint = hint or (f"，是否要找：{k}={alias}？" if alias in vals
+                            else did_you_mean(v, vals))
+    avail = "；".join(have) if have else "这一指标在该地区只有合计数"
+    return f"没有分组 {asked} 的数据{hint}（该地区已有的分组——{avail}）"
