@@ -10,7 +10,7 @@ import pytest
 import wuwei_analysis as wa
 from wuwei_analysis.errors import CatalogError, DataError
 from wuwei_analysis.models.inputs import (
-    SeriesInputError, ShortSeriesWarning, UnitConversionWarning, convert_values,
+    InputWarning, SeriesInputError, ShortSeriesWarning, UnitConversionWarning, convert_values,
     normalize_direction, unit_factor)
 
 YEARS = list(range(2015, 2024))
@@ -90,12 +90,18 @@ def test_counts_and_denominators_are_checked():
     with pytest.raises(SeriesInputError, match="事件数不能为负.*2019年"):
         wa.forecast_series(y, None, unit="‰", counts=[3, -1, 2, 2, 1],
                            exposures=[900, 900, 900, 900, 900])
-    with pytest.raises(SeriesInputError, match="分母须为正数.*2020年"):
+    with pytest.raises(SeriesInputError, match="分母为0.*2020年"):
         wa.forecast_series(y, None, unit="‰", counts=[3, 1, 2, 2, 1],
                            exposures=[900, 900, 0, 900, 900])
     with pytest.raises(SeriesInputError, match="事件数大于分母"):
         wa.forecast_series(y, None, unit="‰", counts=[3, 1, 2000, 2, 1],
                            exposures=[900, 900, 900, 900, 900])
+    # rates given with a zero denominator: used without counts, and said so
+    with pytest.warns(InputWarning, match="分母为0：2020年"):
+        fc = wa.forecast_series(y, [3.3, 1.1, 2.0, 2.2, 1.1], unit="‰", counts=[3, 1, 0, 2, 1],
+                                exposures=[900, 900, 0, 900, 900])
+    assert fc.attrs["model"] not in ("poisson", "quasi_poisson")
+    assert any("分母为0" in n for n in fc.attrs["notes"])
 
 
 def test_duplicate_years_are_refused_naming_them():
@@ -104,12 +110,12 @@ def test_duplicate_years_are_refused_naming_them():
 
 
 # ------------------------------------------------------------------ empty and short
-def test_empty_and_all_nan_series_raise_naming_the_cause():
-    with pytest.raises(SeriesInputError, match="序列为空"):
-        wa.forecast_series([], [], unit="‰")
-    with pytest.raises(SeriesInputError, match="全部3个数值都缺失"):
-        wa.forecast_series([2020, 2021, 2022], [np.nan] * 3, unit="‰")
-    # all errors are WuweiErrors (and the ForecastError assess already handles)
+def test_empty_and_all_nan_series_warn_naming_the_cause():
+    with pytest.warns(ShortSeriesWarning, match="序列为空"):
+        assert wa.forecast_series([], [], unit="‰").empty
+    with pytest.warns(ShortSeriesWarning, match="全部3个数值都缺失"):
+        assert wa.forecast_series([2020, 2021, 2022], [np.nan] * 3, unit="‰").empty
+    # errors are WuweiErrors (and the ForecastError assess already handles)
     assert issubclass(SeriesInputError, DataError)
 
 

@@ -78,24 +78,51 @@ __all__ = sorted([*_API, "Indicator", "Target", "WuweiError", "catalog", "domain
 
 
 def _offline_charts() -> None:
-    """In a notebook kernel (or once Altair is imported), charts display offline.
+    """In a notebook kernel, Altair charts display offline (SVG + PNG, no CDN script).
 
-    Enables the package's Altair renderer (:func:`wuwei_analysis.charts.
-    enable_offline_renderer`): SVG + PNG rendered locally, no CDN script. A plain Python
-    process (the CLI) does not pay for importing Altair.
+    If Altair is loaded, the package's renderer is enabled now
+    (:func:`wuwei_analysis.charts.enable_offline_renderer`). Otherwise a display hook is
+    registered by class name, so Altair is imported only when a chart is first shown: the
+    CLI and the Voila app's kernels (which draw SVG themselves) do not pay for Altair.
     """
     import sys
 
-    ip = sys.modules.get("IPython")
-    in_kernel = ip is not None and getattr(ip, "get_ipython", lambda: None)() is not None
-    if not in_kernel and "altair" not in sys.modules:
-        return
-    try:
-        from .charts import enable_offline_renderer
+    if "altair" in sys.modules:
+        try:
+            from .charts import enable_offline_renderer
 
-        enable_offline_renderer(force=False)
-    except Exception:  # pragma: no cover - charts stay on Altair's own renderer
-        pass
+            enable_offline_renderer(force=False)
+        except Exception:  # pragma: no cover - charts stay on Altair's own renderer
+            pass
+        return
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    formatter = getattr(getattr(shell, "display_formatter", None), "mimebundle_formatter", None)
+    if formatter is None:
+        return
+    for module in ("altair.vegalite.v6.api", "altair.vegalite.v5.api"):
+        try:
+            formatter.for_type_by_name(module, "TopLevelMixin", _display_chart_offline)
+        except Exception:  # pragma: no cover
+            pass
+
+
+_OFFLINE_ENABLED = False
+
+
+def _display_chart_offline(chart: Any) -> Any:
+    """First display of an Altair chart: enable the offline renderer, then let Altair's
+    renderer registry decide (so a renderer the researcher enables later is honoured)."""
+    global _OFFLINE_ENABLED
+    if not _OFFLINE_ENABLED:
+        _OFFLINE_ENABLED = True
+        try:
+            from .charts import enable_offline_renderer
+
+            enable_offline_renderer(force=False)
+        except Exception:  # pragma: no cover
+            pass
+    return chart._repr_mimebundle_()
 
 
 _offline_charts()

@@ -199,11 +199,11 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         were given in when converted, else None), inputs (counts / exposures used).
 
     Raises:
-        SeriesInputError: (a ForecastError) the series cannot be used as given: empty or
-            all NaN, duplicate years, negative counts, zero denominators, values outside
-            the unit's range, a unit that cannot be converted to the indicator's, values
-            that look like a unit slip (see :mod:`.inputs`). A series of 1–2 points is
-            not an error: the table is empty and a ShortSeriesWarning says why.
+        SeriesInputError: (a ForecastError) the series cannot be used as given: duplicate
+            years, negative counts, more events than the denominator, values outside the
+            unit's range, a unit that cannot be converted to the indicator's, values that
+            look like a unit slip (see :mod:`.inputs`). An empty, all-NaN or 1–2 point
+            series is not an error: the table is empty and a ShortSeriesWarning says why.
 
         Note: ``attrs["fitted"]`` is a DataFrame, and pandas cannot concat frames whose
         attrs hold different DataFrames — call ``.attrs.clear()`` (or copy the columns)

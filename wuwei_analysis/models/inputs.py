@@ -4,9 +4,8 @@
 would otherwise give a wrong answer without a word, with a Chinese message that names the
 problem (:class:`SeriesInputError`, a ``ForecastError`` / ``DataError`` / ``WuweiError``):
 
-* an empty series, or one whose values are all missing (NaN);
 * years and values (counts, denominators) of different lengths, a year given twice;
-* negative event counts, zero or negative denominators, more events than the denominator;
+* negative event counts or denominators, more events than the denominator;
 * values outside the unit's possible range (``data/units.yaml`` ``min`` / ``max``: a
   percentage above 100, a negative rate);
 * a unit that differs from the indicator's and cannot be converted ("岁" for a ‰ rate);
@@ -15,9 +14,14 @@ problem (:class:`SeriesInputError`, a ``ForecastError`` / ``DataError`` / ``Wuwe
 
 Units of the same quantity on different scales are converted (:data:`PROPORTION_SCALES`:
 比例 ↔ % ↔ ‰ ↔ 1/万 ↔ 1/10万); the forecast is then in the indicator's unit, its notes
-say so and a :class:`UnitConversionWarning` is issued. A series too short for a trend
-(fewer than 3 points) is not an error — the forecast is empty and the status rests on the
-latest value — but a :class:`ShortSeriesWarning` names the cause.
+say so and a :class:`UnitConversionWarning` is issued. An empty or all-NaN series, or one
+too short for a trend (fewer than 3 points), is not an error — the forecast is empty and a
+status rests on the latest value, as in the vectorised engine — but a
+:class:`ShortSeriesWarning` names the cause. A zero denominator with the rates given: the
+counts are not used (no Poisson model), and a warning and a note say so.
+
+Warnings go to the user's code only: the package's own callers (``assess``, the engine)
+handle short series themselves and stay quiet.
 
 ``direction`` accepts "up" / "down" / "target" and common synonyms ("increase",
 "decrease", "提高", "下降", …); anything else is refused with the valid values listed.
@@ -35,7 +39,7 @@ import numpy as np
 from .fit import MIN_POINTS, ForecastError
 
 __all__ = [
-    "CheckedSeries", "PROPORTION_SCALES", "SeriesInputError", "ShortSeriesWarning",
+    "CheckedSeries", "InputWarning", "PROPORTION_SCALES", "SeriesInputError", "ShortSeriesWarning",
     "UnitConversionWarning", "check_series", "convert_values", "no_breakdown_message",
     "normalize_direction", "unit_factor",
 ]
@@ -65,11 +69,15 @@ class SeriesInputError(ForecastError):
     """A series given to a model cannot be used as given (the message says why)."""
 
 
-class ShortSeriesWarning(UserWarning):
+class InputWarning(UserWarning):
+    """A series was used, but not quite as given (the message says how)."""
+
+
+class ShortSeriesWarning(InputWarning):
     """Too few points for a trend model: the forecast is empty (the message says why)."""
 
 
-class UnitConversionWarning(UserWarning):
+class UnitConversionWarning(InputWarning):
     """Values were converted from the unit given to the indicator's unit."""
 
 
@@ -241,6 +249,7 @@ def check_series(years, values, *, unit: str | None = None, target=None, counts=
     """
     direction = normalize_direction(direction)
     ind = _indicator_of(target)
+    notes: list[str] = []
     x = _array(years, None, "年份")
     n = len(x)
     y = _array(values, n, "数值")
@@ -248,8 +257,11 @@ def check_series(years, values, *, unit: str | None = None, target=None, counts=
     e = _array(exposures, n, "分母")
     if y is None and (c is None or e is None):
         raise SeriesInputError("须给出数值 values，或同时给出事件数 counts 与分母 exposures")
-    if n == 0:
-        raise SeriesInputError("序列为空：没有任何年份和数值，无法建模")
+    if n == 0:   # not an error: the forecast is empty (as the vectorised engine's)
+        _warn("序列为空：没有任何年份和数值，不作预测（预测表为空）", ShortSeriesWarning,
+              stacklevel)
+        return CheckedSeries(years=x, values=y, counts=c, exposures=e, unit=unit or
+                             (ind.unit if ind is not None else None), direction=direction)
     if not np.all(np.isfinite(x)):
         raise SeriesInputError(f"年份缺失或不是数字（第{int(np.argmin(np.isfinite(x))) + 1}个）")
     if np.any(x != np.round(x)):
@@ -258,17 +270,23 @@ def check_series(years, values, *, unit: str | None = None, target=None, counts=
         u, k = np.unique(x, return_counts=True)
         dup = "、".join(f"{int(v)}年" for v in u[k > 1])
         raise SeriesInputError(f"年份重复：{dup}（每年只能有一个值；分性别、城乡的数据请分别建模）")
-    notes: list[str] = []
-
     # ----- counts and denominators
     if c is not None:
         bad = np.isfinite(c) & (c < 0)
         if bad.any():
             raise SeriesInputError(f"事件数不能为负：{_years_text(x, bad, c)}")
     if e is not None:
-        bad = np.isfinite(e) & (e <= 0)
+        bad = np.isfinite(e) & (e < 0)
         if bad.any():
-            raise SeriesInputError(f"分母须为正数（为0或负数的年份无法计算率）：{_years_text(x, bad, e)}")
+            raise SeriesInputError(f"分母不能为负：{_years_text(x, bad, e)}")
+        zero = np.isfinite(e) & (e == 0)
+        if zero.any() and y is None:
+            raise SeriesInputError(f"分母为0的年份无法计算率：{_years_text(x, zero, e)}")
+        if zero.any():   # the rates are used without their counts (no Poisson model)
+            msg = (f"分母为0：{_years_text(x, zero, e)}；这些年份无法计算率，"
+                   "因此不用计数（泊松）模型，按给出的数值建模")
+            notes.append(msg)
+            _warn(msg, InputWarning, stacklevel)
         if c is not None:
             over = np.isfinite(c) & np.isfinite(e) & (c > e)
             if over.any():
@@ -281,8 +299,9 @@ def check_series(years, values, *, unit: str | None = None, target=None, counts=
         with np.errstate(divide="ignore", invalid="ignore"):
             given = c / e
     finite = np.isfinite(given)
-    if not finite.any():
-        raise SeriesInputError(f"全部{n}个数值都缺失（NaN），没有可用于建模的数据点")
+    if not finite.any():   # not an error: the forecast is empty (as the engine's)
+        _warn(f"全部{n}个数值都缺失（NaN），没有可用于建模的数据点，不作预测（预测表为空）",
+              ShortSeriesWarning, stacklevel)
 
     # ----- unit: convert to the indicator's
     input_unit, factor = None, 1.0
@@ -348,7 +367,7 @@ def check_series(years, values, *, unit: str | None = None, target=None, counts=
 
     # ----- too short for a trend: not an error, but say so
     k = int(finite.sum())
-    if k < MIN_POINTS:
+    if 0 < k < MIN_POINTS:
         _warn(f"序列只有{k}个有效数据点（少于{MIN_POINTS}个），不作趋势预测："
               "预测表为空，状态只依据最新值判断", ShortSeriesWarning, stacklevel)
     return CheckedSeries(years=x, values=y, counts=c, exposures=e, unit=unit,
