@@ -12,7 +12,9 @@ as wa`` stays fast)::
     wa.observations(indicator, region, breakdown)   # tidy long table from the database
     wa.open_db(path)                        # the SQLite monitoring database
     # 模型 models
-    wa.forecast_series(years, values, unit=, target=)  # trend + forecast to 2030
+    wa.forecast_series(years, values, unit=, target=)  # trend + forecast to 2030 (the
+                                            # engine's one-series case; statsmodels
+                                            # reference: wuwei_analysis.models.forecast_series)
     wa.forecast(indicator, region)          # the same, reading the series from the database
     wa.backtest(years, values, unit=, target=)         # rolling-origin evaluation
     wa.summarise_backtest(rows, by=None)
@@ -33,8 +35,8 @@ the same proportion are converted, others refused), ``direction=`` "up" / "down"
 "increase" / "decrease"). Forecast tables have ``median`` as the point forecast
 (``mean`` is the same, kept for old code).
 
-Data flow (one-way imports): catalog/regions → store → models → assess → charts →
-briefs / app.
+Data flow (one-way imports): catalog/regions → store → models → engine → assessment →
+charts → briefs / app; vocab (labels, numbers, messages) is used by all of them.
 """
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ _API = {
     "observations": "store",
     "open_db": "store",
     # models
-    "forecast_series": "models",
+    "forecast_series": "engine",
     "forecast": "models",
     "backtest": "models",
     "summarise_backtest": "models",
