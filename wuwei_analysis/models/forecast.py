@@ -345,7 +345,8 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         annual_change=annual_change, p_meet=p_meet, target_year=target_year, fitted=observed,
         n_points=int(len(x)), interval_method=interval, notes=notes, selection=selection, threshold=threshold,
         unit=unit, scale=fit.scale.kind, input_unit=chk.input_unit,
-        inputs={"counts": None if c is None else c.tolist(),
+        inputs={"years": x.tolist(), "values": y.tolist(),
+                "counts": None if c is None else c.tolist(),
                 "exposures": None if e is None else e.tolist()})
     return df
 

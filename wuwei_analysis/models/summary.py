@@ -318,14 +318,20 @@ def _inputs(fc: "pd.DataFrame") -> SummaryInputs:
 
     a = getattr(fc, "attrs", {}) or {}
     model = a.get("model")
+    inp = a.get("inputs") or {}
     fitted = a.get("fitted")
-    if not model or model == "none" or fitted is None or len(fitted) == 0:
+    if inp.get("years") is not None:          # both forecast paths keep their inputs
+        years = np.asarray(inp["years"], float)
+        values = np.asarray(inp["values"], float)
+    elif fitted is not None:
+        years = np.asarray(fitted["year"], float)
+        values = np.asarray(fitted["observed"], float)
+    else:
+        years = values = np.array([])
+    if not model or model == "none" or len(years) == 0:
         notes = "；".join(a.get("notes") or [])
         raise ForecastError("这个预测没有拟合模型，无法给出模型摘要"
                             + (f"（{notes}）" if notes else ""))
-    years = np.asarray(fitted["year"], float)
-    values = np.asarray(fitted["observed"], float)
-    inp = a.get("inputs") or {}
     counts = None if inp.get("counts") is None else np.asarray(inp["counts"], float)
     expo = None if inp.get("exposures") is None else np.asarray(inp["exposures"], float)
     scale_kind = a.get("scale") or "identity"
@@ -375,7 +381,9 @@ def summary(fc: "pd.DataFrame") -> ModelSummary:
     residuals = pd.DataFrame({"year": s.years.astype(int), "observed": s.values,
                               "fitted": fitted, "z_observed": z_obs, "z_fitted": z_fit,
                               "resid": resid}, columns=RESIDUAL_COLUMNS)
-    sel = (fc.attrs.get("selection") or {})
+    sel = fc.attrs.get("selection")
+    if sel is None:    # the engine's forecast does not keep the scores: recompute them
+        sel = _selection(s, fc.attrs)
     selection = pd.DataFrame({
         "model": list(sel), "model_zh": [MODEL_LABELS_ZH.get(k, k) for k in sel],
         "score": [float(v) for v in sel.values()],
@@ -387,6 +395,20 @@ def summary(fc: "pd.DataFrame") -> ModelSummary:
     return ModelSummary(model=s.model, model_zh=MODEL_LABELS_ZH.get(s.model, s.model),
                         coefficients=coef, stats=stats, residuals=residuals,
                         selection=selection, results=results, notes=notes)
+
+
+def _selection(s: SummaryInputs, attrs: dict) -> dict:
+    """The auto rule's scores for the series (empty when it had no choice to make)."""
+    from .core import choose_model, resolve_spec
+
+    try:
+        tk = None
+        if attrs.get("target_kind"):
+            tk = attrs["target_kind"]
+        spec = resolve_spec(s.unit, has_counts=s.exposures is not None, target_kind=tk)
+        return choose_model(spec, s.years, s.values, s.counts, s.exposures)[1] or {}
+    except Exception:  # noqa: BLE001 - scores are a courtesy
+        return {}
 
 
 def fit(years, values, *, unit: str | None = None, target=None, counts=None, exposures=None,
