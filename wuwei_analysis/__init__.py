@@ -35,8 +35,9 @@ the same proportion are converted, others refused), ``direction=`` "up" / "down"
 "increase" / "decrease"). Forecast tables have ``median`` as the point forecast
 (``mean`` is the same, kept for old code).
 
-Data flow (one-way imports): catalog/regions → store → models → engine → assessment →
-charts → briefs / app; vocab (labels, numbers, messages) is used by all of them.
+Data flow (one-way imports; see ARCHITECTURE.md): indicator_catalog / geography → store →
+database (+ defaults) → models → engine → assessment → charts → briefs / app / CLI; vocab
+(labels, numbers, messages) is used by all of them.
 """
 from __future__ import annotations
 
@@ -45,17 +46,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Light modules are imported eagerly: this also keeps ``wa.catalog`` and ``wa.regions`` the
-# functions, not the submodules of the same name.
-from .catalog import Indicator, catalog, domains, indicator, indicators, member_units  # noqa: E402
+# Light modules are imported eagerly. No function here shares its name with a submodule
+# (tests/test_layering.py checks it).
+from .indicator_catalog import Indicator, catalog, domains, indicator, indicators, member_units  # noqa: E402
 from .errors import WuweiError  # noqa: E402
-from .regions import region, regions  # noqa: E402
+from .geography import region, regions  # noqa: E402
 from .targets import Target  # noqa: E402
 
 _API = {
     # data
-    "observations": "store",
-    "open_db": "store",
+    "observations": "database",
+    "open_db": "database",
     # models
     "forecast_series": "engine",
     "forecast": "models",

@@ -28,7 +28,7 @@ SECTIONS = ("主要目标", "策略措施")
 _INDICATOR_FIELDS = {
     "id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source",
     "levels", "breakdowns", "age_groups", "monitorable", "reporter", "reporter_inferred",
-    "counts", "baselines", "definition", "aliases", "notes", "same_as",
+    "counts", "baselines", "definition", "aliases", "notes", "same_as", "aggregate",
 }
 _REQUIRED = ("id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source")
 
@@ -62,6 +62,7 @@ class Indicator:
     aliases: tuple[str, ...] = ()
     notes: str = ""
     same_as: str | None = None  # another entry measuring the same quantity: data are shared
+    aggregate: dict | None = None  # roll-up rule as declared (see wuwei_analysis.rollup.rules)
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -147,6 +148,12 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
     inferred = bool(raw.get("reporter_inferred", "reporter" not in raw))
     if reporter not in meta["member_units"]:
         raise CatalogError(f"未知成员单位 {reporter!r}", file=where, indicator=iid)
+    if raw.get("aggregate") is not None:
+        from .rollup.rules import rule_error  # lazily: rollup imports the catalogue
+
+        problem = rule_error(raw["aggregate"], raw["unit"], raw.get("counts"))
+        if problem:
+            raise CatalogError(f"aggregate 有误：{problem}", file=where, indicator=iid)
     return Indicator(
         id=iid, plan=plan, domain=raw["domain"], domain_zh=dom["zh"], domain_en=dom["en"],
         name_zh=raw["name_zh"], name_en=raw["name_en"], unit=raw["unit"],
@@ -160,7 +167,7 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
         counts=raw.get("counts"), baselines=tuple(raw.get("baselines", ())),
         definition=str(raw.get("definition", "")).strip(),
         aliases=tuple(raw.get("aliases", ())), notes=str(raw.get("notes", "")).strip(),
-        same_as=raw.get("same_as"),
+        same_as=raw.get("same_as"), aggregate=raw.get("aggregate"),
     )
 
 
@@ -303,14 +310,14 @@ def catalog(plan: str | None = None, domain: str | None = None,
         plan = {"妇女": "women", "儿童": "children"}.get(plan, plan)
         df = df[df["plan"] == plan]
     if domain is not None:
-        known = domains()
-        if domain not in set(known["code"]) | set(known["zh"]):
+        doms = _meta()["domains"]
+        if domain not in doms and domain not in {d["zh"] for d in doms.values()}:
             from .suggest import did_you_mean
 
-            names = [*known["zh"], *known["code"]]
-            raise CatalogError(f"没有领域“{domain}”{did_you_mean(domain, names)}"
-                               f"（领域名称见 wa.domains()，如“{known['zh'].iloc[0]}”或"
-                               f"“{known['code'].iloc[0]}”）")
+            names = [*(d["zh"] for d in doms.values()), *doms]
+            choices = "、".join(f"{k} {d['zh']}" for k, d in doms.items())
+            raise CatalogError(f"未知领域 {domain!r}{did_you_mean(domain, names)}"
+                               f"（可选：{choices}）")
         df = df[(df["domain_code"] == domain) | (df["domain"] == domain)]
     if monitorable is not None:
         df = df[df["monitorable"] == monitorable]
