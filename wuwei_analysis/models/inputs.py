@@ -99,7 +99,7 @@ class CheckedSeries:
 # --------------------------------------------------------------------------- units
 @lru_cache(maxsize=1)
 def _units() -> dict[str, dict]:
-    from ..catalog import units
+    from ..indicator_catalog import units
 
     return units()
 
@@ -188,7 +188,7 @@ def _same_kind(unit: str, ind_unit: str) -> bool:
 
 def _indicator_of(target):
     """The catalogue indicator a target names (or is), else None."""
-    from ..catalog import Indicator, indicator as find_indicator
+    from ..indicator_catalog import Indicator, indicator as find_indicator
 
     if isinstance(target, Indicator):
         return target
