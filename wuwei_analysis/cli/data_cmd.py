@@ -150,8 +150,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 def _cmd_rollup(args: argparse.Namespace) -> int:
     """``wuwei db check`` and ``wuwei db derive`` (wuwei_analysis.rollup)."""
     from .. import store
-    from ..catalog import indicator
-    from ..rollup import checks, derive as derive_mod
+    from ..indicator_catalog import indicator
+    from ..rollup import checks
+    from ..rollup import derived as derive_mod
 
     inds = None if not args.indicator else [indicator(i).data_id for i in args.indicator]
     if args.action == "derive":

@@ -9,15 +9,15 @@
 """
 from __future__ import annotations
 
-from .rules import Rule, rule_for, rules, rules_frame
+from .methods import Rule, rule_for, rules, rules_frame
 
 __all__ = ["Rule", "rule_for", "rules", "rules_frame", "derive", "check", "data_quality",
            "rollup_table"]
 
 
 def derive(*args, **kwargs):
-    """See :func:`wuwei_analysis.rollup.derive.derive`."""
-    from .derive import derive as _derive
+    """See :func:`wuwei_analysis.rollup.derived.derive`."""
+    from .derived import derive as _derive
 
     return _derive(*args, **kwargs)
 

@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from .compute import rollup
 from .hierarchy import check_tree
-from .rules import Rule, rules as all_rules
+from .methods import Rule, rules as all_rules
 
 #: The synthetic nation's top region (parent of the synthetic provinces SP01…).
 SYNTHETIC_TOP = ("SN000", "合成全国")
