@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from wuwei_analysis import charts as C
+from wuwei_analysis import display as C
 
 pytestmark = pytest.mark.slow
 

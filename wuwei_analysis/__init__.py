@@ -68,7 +68,7 @@ _API = {
     "convert_values": "models.inputs",
     # assessment
     "assess": "assessment",
-    # charts (Altair; displayed offline, see charts.enable_offline_renderer)
+    # charts (Altair; displayed offline, see display.enable_offline_renderer)
     "forecast_chart": "charts",
     "county_comparison_chart": "charts",
     "status_overview_chart": "charts",
@@ -84,7 +84,7 @@ def _offline_charts() -> None:
     """In a notebook kernel, Altair charts display offline (SVG + PNG, no CDN script).
 
     If Altair is loaded, the package's renderer is enabled now
-    (:func:`wuwei_analysis.charts.enable_offline_renderer`). Otherwise a display hook is
+    (:func:`wuwei_analysis.display.enable_offline_renderer`). Otherwise a display hook is
     registered by class name, so Altair is imported only when a chart is first shown: the
     CLI and the Voila app's kernels (which draw SVG themselves) do not pay for Altair.
     """
@@ -92,7 +92,7 @@ def _offline_charts() -> None:
 
     if "altair" in sys.modules:
         try:
-            from .charts import enable_offline_renderer
+            from .display import enable_offline_renderer
 
             enable_offline_renderer(force=False)
         except Exception:  # pragma: no cover - charts stay on Altair's own renderer
@@ -120,7 +120,7 @@ def _display_chart_offline(chart: Any) -> Any:
     if not _OFFLINE_ENABLED:
         _OFFLINE_ENABLED = True
         try:
-            from .charts import enable_offline_renderer
+            from .display import enable_offline_renderer
 
             enable_offline_renderer(force=False)
         except Exception:  # pragma: no cover

@@ -311,12 +311,12 @@ def catalog(plan: str | None = None, domain: str | None = None,
     if domain is not None:
         doms = _meta()["domains"]
         if domain not in doms and domain not in {d["zh"] for d in doms.values()}:
-            from .suggest import did_you_mean
-
-            names = [*(d["zh"] for d in doms.values()), *doms]
+            names = [d["zh"] for d in doms.values()]
+            close = [n for n in names if domain in n or n in domain] + \
+                difflib.get_close_matches(domain, names, n=3, cutoff=0.4)
+            hint = f"，是否要找：{'、'.join(dict.fromkeys(close[:3]))}？" if close else ""
             choices = "、".join(f"{k} {d['zh']}" for k, d in doms.items())
-            raise CatalogError(f"未知领域 {domain!r}{did_you_mean(domain, names)}"
-                               f"（可选：{choices}）")
+            raise CatalogError(f"未知领域 {domain!r}{hint}（可选：{choices}）")
         df = df[(df["domain_code"] == domain) | (df["domain"] == domain)]
     if monitorable is not None:
         df = df[df["monitorable"] == monitorable]
