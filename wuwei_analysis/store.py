@@ -220,7 +220,7 @@ def schema_version(conn: sqlite3.Connection) -> int:
 def open_db(path: str | os.PathLike | None = None, *,
             on_create: "Callable[[sqlite3.Connection], object] | None" = None
             ) -> sqlite3.Connection:
-    """Open the monitoring database, creating and migrating it if needed.
+    """打开监测数据库 — open the monitoring database, creating and migrating it if needed.
 
     Args:
         path: the SQLite file; None means ``settings.default_db_path()``. Its folder is
@@ -794,7 +794,7 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
                  db: "str | os.PathLike | sqlite3.Connection | None" = None,
                  vintage: "int | str | None" = None, include_benchmarks: bool = True,
                  year: Any = None, notes: bool = False) -> "pd.DataFrame":
-    """Tidy observations: the current value of each (indicator, region, year, breakdown).
+    """监测数据（长表） — the current value of each (indicator, region, year, breakdown).
 
     Args:
         indicator: an id, Chinese name or alias, or a list of them; None = all. An entry
