@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 import wuwei_analysis as wa
-from wuwei_analysis import store
-from wuwei_analysis.catalog import indicator, indicators
+from wuwei_analysis import database, store
+from wuwei_analysis.indicator_catalog import indicator, indicators
 from wuwei_analysis.defaults import illustrative, public
 
 try:
@@ -113,7 +113,7 @@ def test_planted_problems_are_caught_by_the_importer(seeded_db):
     sub = subs[subs["kind"] == "illustrative"].iloc[0]
     assert sub["rows_read"] == sub["rows_accepted"] + sub["rows_rejected"]
     rej = store.rejections(int(sub["id"]), db=seeded_db)
-    assert sorted(rej["rule"]) == ["counts_inconsistent", "duplicate_row", "unit_slip", "unit_slip"]
+    assert sorted(rej["rule"]) == ["counts_inconsistent", "duplicate_row", "magnitude_slip", "unit_slip"]
     assert rej["reason"].str.contains("‰").any()
     jump = store.observations("c_preschool_gross_enrolment", "民勤县", db=seeded_db)
     assert jump.loc[jump["year"] == 2021, "flags"].str.contains("jump").all()
@@ -171,7 +171,7 @@ def test_loading_the_defaults_again_changes_nothing(seeded_db):
     before = counts(seeded_db)
     conn = store.open_db(seeded_db)
     try:
-        summary = store.load_default_dataset(conn)
+        summary = database.load_default_dataset(conn)
     finally:
         conn.close()
     assert all(v.get("skipped") for v in summary.values())

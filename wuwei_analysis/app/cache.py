@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = "1"
 STALE_CLAIM_S = 120.0
 #: Sources whose change invalidates cached results.
-_CODE_GLOBS = ("assess.py", "assessment.py", "assessment/*.py", "targets.py", "catalog.py",
-               "models/*.py", "app/data.py", "app/cache.py", "data/catalog/*.yaml",
+_CODE_GLOBS = ("assess.py", "assessment.py", "assessment/*.py", "targets.py", "indicator_catalog.py",
+               "models/*.py", "engine/*.py", "vocab/*.py", "app/data.py", "app/cache.py",
+               "data/catalog/*.yaml",
                "data/units.yaml", "data/regions.yaml")
 
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..catalog import Indicator
-from ..catalog import indicator as _indicator
-from ..catalog import indicators as _indicators
-from ..catalog import units as _units
-from ..regions import all_regions, monitored
-from ..regions import region as _region
+from ..indicator_catalog import Indicator
+from ..indicator_catalog import indicator as _indicator
+from ..indicator_catalog import indicators as _indicators
+from ..indicator_catalog import units as _units
+from ..geography import all_regions, monitored
+from ..geography import region as _region
 from ..svgchart import finite as _finite
 from .cache import DiskCache
 from .whatif import observed_rate, scenario_mode
@@ -179,7 +179,7 @@ class AppData:
                 t = time.perf_counter()
                 obs = self.disk.get("observations")
                 if obs is None:
-                    from ..store import observations
+                    from ..database import observations
 
                     obs = observations(breakdown="all", db=self.db)
                     self.disk.put("observations", obs)
@@ -305,7 +305,13 @@ class AppData:
             return Item(row=row, error="该地区暂无此指标的数据")
         fc = forecasts.get(ind.id)     # the forecast the status rests on (no second fit)
         if fc is None:
-            return Item(row=row, error="数据不足，无法建立趋势模型")
+            from ..engine.rules import STATUS_RULES
+            from ..vocab.messages import say
+
+            n = int(row.get("n_points") or 0)
+            few = n < STATUS_RULES["min_points"]
+            return Item(row=row, error=say("no_forecast", n=n, min_points=STATUS_RULES[
+                "min_points"]) if few else str(row.get("reason") or ""))
         return Item(row=row, forecast=fc)
 
     def status_row(self, indicator: str, region: str) -> dict:

@@ -35,7 +35,10 @@ import numpy as np
 from ..vocab.messages import LEVEL_ZH, percent_int, say, trend_phrase
 from ..vocab.numbers import format_change, format_number, format_prob, format_range, format_value
 from ..settings import FINAL_YEAR, MIDTERM_YEAR
-from .rules import KINDS, ASSESS_COLUMNS, STATUS_RULES, decide, labels, status_for_progress
+from .rules import (
+    ASSESS_COLUMNS, KINDS, STATUS_RULES, decide, labels, status_for_progress, threshold_status,
+    trend_status,
+)
 from .batch import (
     SeriesBatch, Targets, _last, forecast_batch, meets, pack_long, to_scale,
     trend_confidence,
@@ -60,7 +63,7 @@ _ID_IN_TEXT = re.compile(r"\b[wc]_[a-z0-9]+(?:_[a-z0-9]+)*\b")
 def resolve_indicators(indicators=None) -> list:
     """Indicator objects for ids / names / Indicator objects (one or several); the whole
     catalogue for None."""
-    from ..catalog import Indicator, indicator as find_indicator, indicators as all_indicators
+    from ..indicator_catalog import Indicator, indicator as find_indicator, indicators as all_indicators
 
     if indicators is None:
         return list(all_indicators())
@@ -114,7 +117,7 @@ class RegionTable:
 def _region_codes(regions) -> list[str]:
     """Codes for names, aliases or codes; a key the YAML does not know is taken as a code
     of the table (a synthetic or another province's region)."""
-    from ..regions import region as find_region
+    from ..geography import region as find_region
 
     codes = []
     for r in regions:
@@ -126,7 +129,7 @@ def _region_codes(regions) -> list[str]:
 
 
 def _region_table(obs, regions) -> RegionTable:
-    from ..regions import all_regions
+    from ..geography import all_regions
 
     if regions is None:
         codes = list(dict.fromkeys(obs["region_code"].tolist()))
@@ -178,7 +181,7 @@ def _normalise(obs):
     code = _str_col(obs["region_code"]) if "region_code" in obs else \
         np.full(len(obs), "", object)
     if (code == "").any():
-        from ..regions import region as find_region
+        from ..geography import region as find_region
 
         names = {}
         for nm in np.unique(out["region"][code == ""]):
@@ -363,7 +366,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
     """
     import pandas as pd
 
-    from ..catalog import indicators as all_inds
+    from ..indicator_catalog import indicators as all_inds
     from ..errors import DataError
     from ..models.core import resolve_spec
     from ..models.fit import ForecastError
@@ -781,7 +784,7 @@ def _region_gap(ind, regs, r, sources, df, year):
     """Between-county range (the counties of ``data/regions.yaml`` for a known region, the
     region's children otherwise), each county's series up to this region's year."""
     from ..models.series import _arrays, _from_arrays
-    from ..regions import all_regions
+    from ..geography import all_regions
 
     if regs.known[r]:
         counties = [x.code for x in all_regions() if x.level == "county"]
@@ -810,7 +813,7 @@ def _warning_scale_kind(ind) -> str:
 
 
 def _unit_info(unit: str) -> dict:
-    from ..catalog import units
+    from ..indicator_catalog import units
 
     return units().get(unit, {})
 
@@ -957,7 +960,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
     of ``assessment._assess_one`` computed column-wise, texts row by row."""
     import pandas as pd
 
-    from ..catalog import units as unit_table
+    from ..indicator_catalog import units as unit_table
 
     R_ = STATUS_RULES
     U = len(I)
@@ -998,11 +1001,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
             ((tdir == "up") & (ukind == "percent") & (latest >= R_["ceiling_percent"]))
             | ((tdir == "down") & np.isin(ukind, ("rate", "percent")) & (latest <= 0)))
         old = stale > R_["max_age_years"]
-        trend = np.where(np.isnan(p), "insufficient",
-                         np.where(p >= R_["direction_on_track"],
-                                  "achieved" if final else "on_track",
-                                  np.where(p >= R_["direction_at_risk"], "at_risk",
-                                           "off_track")))
+    trend = trend_status(p, final=final)
     status[is_dir] = np.where(at_bound, "achieved", np.where(old, "insufficient",
                                                              trend))[is_dir]
     tol = per_ind(lambda i: np.nan if i.target.tolerance is None else
@@ -1011,11 +1010,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
                   float(i.target.change)).astype(float)
     meets_now = meets(tkind, latest, thr, tol, chg)
     no_thr = np.isnan(thr)
-    with np.errstate(invalid="ignore"):
-        st_thr = np.where(meets_now, "achieved", np.where(
-            (n < R_["min_points"]) | np.isnan(p), "insufficient",
-            np.where(p >= R_["on_track_p"], "on_track",
-                     np.where(p >= R_["at_risk_p"], "at_risk", "off_track"))))
+    st_thr = threshold_status(meets_now, n, p)
     branch = np.where(no_thr, 0, np.where(old & ~meets_now, 1, 2))
     status[is_thr] = np.where(branch == 2, st_thr, "insufficient")[is_thr]
     progress = is_thr & (branch == 2) & (kind in ("midterm", "final")) \
@@ -1292,7 +1287,7 @@ def partition(obs: "pd.DataFrame", regions=None, chunks: int = 8
     between-county gap)."""
     import pandas as pd
 
-    from ..regions import all_regions
+    from ..geography import all_regions
 
     col = obs["region_code"] if "region_code" in obs else obs["region"]
     inv, uniq = pd.factorize(col)              # in order of appearance
