@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..catalog import indicator as _indicator, indicators as _indicators, units as _units
 from .. import svgchart
+from ..vocab.numbers import round_for_unit
 from ..svgchart import ILLUSTRATIVE_NOTE, ChartData, finite as _finite, fmt_num, render_svg
 from .whatif import TrendWhatIf, WhatIf, required_rate, trend_whatif, whatif
 
@@ -474,6 +475,9 @@ def chart_frame(view: "View", w: WhatIf | None = None) -> "pd.DataFrame":
             "示意数据": ill}))
     cols = ["指标编号", "指标", "单位", "系列", "地区", "年份", "数值", "80%下限", "80%上限",
             "95%下限", "95%上限", "规划目标", "来源", "示意数据"]
+    for c in ("数值", "80%下限", "80%上限", "95%下限", "95%上限"):
+        if c in df:   # rounded as the page prints them (vocab.numbers)
+            df[c] = [round_for_unit(x, ind.unit) for x in df[c]]
     df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else pd.DataFrame(columns=cols)
     df["指标编号"] = ind.id
@@ -493,18 +497,21 @@ def table_frame(rows: list[dict]) -> "pd.DataFrame":
     return pd.DataFrame([{
         "指标编号": r["indicator"], "领域": r["domain"], "指标": r["name"], "单位": r["unit"],
         "最新年份": None if r["latest_year"] is None else int(r["latest_year"]),
-        "最新值": r["latest_value"], "规划目标": r["target_text"],
-        "2030年预测": r["forecast_value"], "80%下限": r["forecast_lo80"],
-        "80%上限": r["forecast_hi80"], "达标概率": r["p_meet"], "状态": r["status"],
+        "最新值": round_for_unit(r["latest_value"], r["unit"]), "规划目标": r["target_text"],
+        "2030年预测": round_for_unit(r["forecast_value"], r["unit"]),
+        "80%下限": round_for_unit(r["forecast_lo80"], r["unit"]),
+        "80%上限": round_for_unit(r["forecast_hi80"], r["unit"]),
+        "达标概率": None if r["p_meet"] is None else round(float(r["p_meet"]), 2),
+        "状态": r["status"],
         "达标所需年均改善": r["required_text"], "示意数据": "是" if r["illustrative"] else "否",
     } for r in rows])
 
 
 def export_csv(view: "View", w: WhatIf | None = None) -> bytes:
-    """The chart data as CSV (UTF-8 with BOM, so Excel opens the Chinese correctly)."""
-    text = chart_frame(view, w).to_csv(index=False)
-    if view.illustrative:
-        text = f"# {ILLUSTRATIVE_NOTE}\n" + text
+    """The chart data as CSV (UTF-8 with BOM, so Excel opens the Chinese correctly): one
+    header line, values rounded as printed, the illustrative flag in the 示意数据 column (no
+    comment line: ``pd.read_csv`` and ``wuwei import`` read it as it is)."""
+    text = chart_frame(view, w).to_csv(index=False, lineterminator="\n")
     return ("\ufeff" + text).encode("utf-8")
 
 

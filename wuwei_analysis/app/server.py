@@ -112,8 +112,10 @@ class WuweiKernelManager(AsyncMappingKernelManager):
 class RefusedHandler(JupyterHandler):
     """404 for every method (Chinese page), whoever asks."""
 
-    def prepare(self):
+    def _refuse(self, *args, **kwargs):
         raise tornado.web.HTTPError(404)
+
+    get = post = put = delete = patch = head = options = _refuse
 
     def check_xsrf_cookie(self):
         return None
@@ -127,7 +129,14 @@ class BriefsHandler(AuthenticatedFileHandler):
         # briefs are self-contained HTML: allow their inline styles, no scripts from outside
         return "frame-ancestors 'self'; default-src 'self' 'unsafe-inline' data: blob:"
 
+    def check_xsrf_cookie(self):
+        # GET / HEAD only (read-only): a link or the address bar has no XSRF cookie
+        return None
+
     def validate_absolute_path(self, root: str, absolute_path: str):
+        rel = os.path.relpath(absolute_path, root)
+        if any(part.startswith(".") for part in Path(rel).parts):
+            raise tornado.web.HTTPError(404)   # no hidden files (and nothing above root)
         return tornado.web.StaticFileHandler.validate_absolute_path(self, root, absolute_path)
 
 

@@ -451,7 +451,8 @@ class ForecastApp(widgets.VBox):
 
 
 def _name_of(app: ForecastApp, w: widgets.Widget) -> str:
-    for name in ("region", "domain", "indicator", "rate", "sort_key", "sort_order"):
+    for name in ("region", "domain", "indicator", "rate", "sort_key", "sort_order",
+                 "status_filter", "reporter_filter", "command"):
         if getattr(app, name, None) is w:
             return name.replace("_", "-")
     return "widget"
