@@ -465,19 +465,19 @@ def chart_frame(view: "View", w: WhatIf | None = None) -> "pd.DataFrame":
         model = (fc.attrs or {}).get("model_zh", "")
         parts.append(pd.DataFrame({
             "系列": "预测", "地区": view.region, "年份": fc["year"].astype(int).to_numpy(),
-            "数值": fc["mean"].to_numpy(float), "80%下限": fc["lo80"].to_numpy(float),
+            "预测或情景值": fc["mean"].to_numpy(float), "80%下限": fc["lo80"].to_numpy(float),
             "80%上限": fc["hi80"].to_numpy(float), "95%下限": fc["lo95"].to_numpy(float),
             "95%上限": fc["hi95"].to_numpy(float), "来源": f"模型：{model}", "示意数据": ill}))
     if w is not None and w.applicable and len(w.years) > 1:
         parts.append(pd.DataFrame({
-            "系列": f"情景（每年改善{w.rate:g}%）", "地区": view.region,
-            "年份": list(w.years[1:]), "数值": list(w.values[1:]), "来源": "情景推演",
+            "系列": f"情景（{rate_label(w.rate)}）" if isinstance(w, TrendWhatIf)
+            else f"情景（每年改善{w.rate:g}%）", "地区": view.region,
+            "年份": list(w.years[1:]), "预测或情景值": list(w.values[1:]), "来源": "情景推演",
             "示意数据": ill}))
-    cols = ["指标编号", "指标", "单位", "系列", "地区", "年份", "数值", "80%下限", "80%上限",
-            "95%下限", "95%上限", "规划目标", "来源", "示意数据"]
-    for c in ("数值", "80%下限", "80%上限", "95%下限", "95%上限"):
-        if c in df:   # rounded as the page prints them (vocab.numbers)
-            df[c] = [round_for_unit(x, ind.unit) for x in df[c]]
+    # observed values in 数值 (what `wuwei import` reads); forecasts and scenarios in their
+    # own column, so importing the file back never stores a forecast as an observation
+    cols = ["指标编号", "指标", "单位", "系列", "地区", "年份", "数值", "预测或情景值", "80%下限",
+            "80%上限", "95%下限", "95%上限", "规划目标", "来源", "示意数据"]
     df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else pd.DataFrame(columns=cols)
     df["指标编号"] = ind.id
@@ -487,6 +487,9 @@ def chart_frame(view: "View", w: WhatIf | None = None) -> "pd.DataFrame":
     for c in cols:
         if c not in df:
             df[c] = None
+    for c in ("数值", "预测或情景值", "80%下限", "80%上限", "95%下限", "95%上限"):
+        if c in df:   # rounded as the page prints them (vocab.numbers)
+            df[c] = [round_for_unit(x, ind.unit) for x in df[c]]
     return df[cols]
 
 
