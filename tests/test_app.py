@@ -493,6 +493,13 @@ def test_voila_command_has_the_settings_for_officials(tmp_path):
     tpl = Path(env["JUPYTER_PATH"].split(":")[0]) / "voila" / "templates" / "wuwei_app"
     text = (tpl / "index.html.j2").read_text(encoding="utf-8")
     assert not re.findall(r"https?://", text)       # the lab template's CDN links are gone
+    # Chinese page: lang, loading screen, the retry message; Chinese error and login pages
+    assert '<html lang="zh-CN">' in text and "正在加载，请稍候…" in text
+    assert "无法连接计算内核，正在重试…" in text
+    pages = Path(env["JUPYTER_PATH"].split(":")[0]) / "pages"
+    for name in ("error.html", "404.html", "403.html", "500.html", "login.html"):
+        assert (pages / name).exists(), name
+    assert 'lang="zh-CN"' in (pages / "error.html").read_text(encoding="utf-8")
 
 
 def test_wuwei_app_print_command(tmp_path, monkeypatch, capsys):

@@ -34,7 +34,7 @@ from pathlib import Path
 import tornado.web
 from jinja2 import ChoiceLoader, FileSystemLoader
 from jupyter_server.auth.authorizer import AllowAllAuthorizer
-from jupyter_server.base.handlers import AuthenticatedFileHandler, JupyterHandler
+from jupyter_server.base.handlers import AuthenticatedFileHandler
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
 from jupyter_server._tz import utcnow
@@ -109,8 +109,9 @@ class WuweiKernelManager(AsyncMappingKernelManager):
         return await super().shutdown_kernel(kernel_id, *args, **kwargs)
 
 
-class RefusedHandler(JupyterHandler):
-    """404 for every method (Chinese page), whoever asks."""
+class RefusedHandler(tornado.web.RequestHandler):
+    """404 for every method (the Chinese page), whoever asks: no login is looked at, so a
+    logged-in official and a stranger get the same answer."""
 
     def _refuse(self, *args, **kwargs):
         raise tornado.web.HTTPError(404)
@@ -119,6 +120,12 @@ class RefusedHandler(JupyterHandler):
 
     def check_xsrf_cookie(self):
         return None
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        tpl = self.settings["jinja2_env"].get_template("404.html")
+        self.finish(tpl.render(status_code=status_code,
+                               base_url=self.settings.get("base_url", "/")))
 
 
 class BriefsHandler(AuthenticatedFileHandler):

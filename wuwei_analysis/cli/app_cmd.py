@@ -37,7 +37,7 @@ NOTEBOOK_NAME = "forecast_app.ipynb"
 #: The Voila template (``templates/voila/templates/wuwei_app``): Voila's ``lab`` without CDN links.
 TEMPLATE_NAME = "wuwei_app"
 #: Seconds before a used pre-heated kernel is replaced.
-FILL_DELAY_S = 8
+FILL_DELAY_S = 15
 #: The only JupyterLab extensions the page loads.
 WIDGET_EXTENSIONS = ("@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager")
 DEFAULT_PORT = 8866
@@ -237,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
         outputs = None
     env = app_env(getattr(args, "db", None))
     root = Path(tempfile.mkdtemp(prefix="wuwei_app_"))
+    warmer = None
     try:
         notebook = prepare_root(root)
         cmd = voila_command(notebook, port=args.port, pool_size=args.pool_size,
@@ -257,6 +258,9 @@ def run(args: argparse.Namespace) -> int:
         if outputs is not None:
             print(f"监测简报：{proto}://{shown}:{args.port}/briefs/（{outputs}）", flush=True)
         print(f"数据库：{env['WUWEI_DB']}（按 Ctrl+C 停止）", flush=True)
+        # results are computed once, by one low-priority process, into the cache all
+        # kernels read (kernels then neither fit models nor hold every region in memory)
+        warmer = subprocess.Popen([sys.executable, "-m", "wuwei_analysis.app.warm"], env=env)
         proc = subprocess.Popen(cmd, cwd=str(root), env=env)
 
         def _forward(signum, _frame):
@@ -273,4 +277,6 @@ def run(args: argparse.Namespace) -> int:
                 proc.kill()
             return 130
     finally:
+        if warmer is not None and warmer.poll() is None:
+            warmer.terminate()
         shutil.rmtree(root, ignore_errors=True)
