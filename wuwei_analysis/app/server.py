@@ -51,6 +51,8 @@ REFUSED = (r"/(tree|lab|notebooks|edit|files|terminals|view|consoles|doc)(/.*)?"
            r"/api/(contents|terminals|sessions|nbconvert|config|kernelspecs)(/.*)?",
            r"/api/kernels/?", r"/voila/(tree|render|api/contents)(/.*)?")
 TOKEN_ENV = "WUWEI_APP_TOKEN"
+#: Seconds between the starts of kernels that refill the pool after several hand-outs.
+REFILL_STAGGER_S = 2.0
 
 
 def is_loopback(host: str) -> bool:
@@ -191,6 +193,23 @@ class WuweiVoila(Voila):
             return render_task, rendered, kernel_id
 
         km.get_rendered_notebook = get_rendered_notebook
+        # Refills after hand-outs start REFILL_STAGGER_S apart, not all at once: ten
+        # officials arriving together do not find ten kernels starting on their 2 cores
+        # while their pages load.
+        original_fill = km.fill_if_needed
+        state = {"last": 0.0, "n": 0}
+
+        def fill_if_needed(delay=None, notebook_name=None, **kwargs):
+            if delay is None:
+                now = time.monotonic()
+                if now - state["last"] > km.fill_delay:
+                    state["n"] = 0
+                state["last"] = now
+                delay = km.fill_delay + REFILL_STAGGER_S * state["n"]
+                state["n"] += 1
+            return original_fill(delay=delay, notebook_name=notebook_name, **kwargs)
+
+        km.fill_if_needed = fill_if_needed
         # Chinese login and error pages first, for Voila's and Jupyter Server's handlers
         pages = FileSystemLoader(str(PAGES_DIR))
         for key in ("voila_jinja2_env", "jinja2_env"):
