@@ -262,6 +262,7 @@ def open_at_once(browser, url: str, n: int, timeout: float = 120) -> tuple[list,
         ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
         page = ctx.new_page()
         page.add_init_script(PROBE)
+        page.on("console", lambda m: m.text.startswith("wuwei-app:") and print("  " + m.text))
         pages.append((ctx, page))
     for _, page in pages:               # "commit" returns as soon as the response starts
         page.goto(url, wait_until="commit", timeout=timeout * 1000)
@@ -269,7 +270,7 @@ def open_at_once(browser, url: str, n: int, timeout: float = 120) -> tuple[list,
     t0 = time.perf_counter()
     for _, page in pages:
         page.wait_for_function("() => window.__ready !== null", timeout=timeout * 1000)
-        retried = page.evaluate("sessionStorage.getItem('wuwei-app-retries')")
+        retried = page.evaluate("sessionStorage.getItem('wuwei-app-retried')")
         # after a retry (a reload) __ready counts from the reload: count from the start
         times.append(time.perf_counter() - t0 if retried else
                      page.evaluate("window.__ready") / 1000)
@@ -294,7 +295,7 @@ def visit(browser, url: str, *, latency_ms: int = 0, timeout: float = 180) -> tu
     page.goto(url, wait_until="commit", timeout=timeout * 1000)
     page.wait_for_function("() => window.__ready !== null", timeout=timeout * 1000)
     dt = time.perf_counter() - t0
-    retries = int(page.evaluate("sessionStorage.getItem('wuwei-app-retries') || 0") or 0)
+    retries = int(page.evaluate("sessionStorage.getItem('wuwei-app-retried') || 0") or 0)
     ctx.close()
     return dt, retries
 

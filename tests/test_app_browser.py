@@ -382,7 +382,7 @@ def test_a_page_opened_after_idling_past_the_cull_window_renders_over_a_slow_lin
         kid = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data')"
                             ".textContent).kernelId")
         # the page got its kernel at the first try (no retry) and the culler left it alone
-        assert page.evaluate("sessionStorage.getItem('wuwei-app-retries')") is None
+        assert page.evaluate("sessionStorage.getItem('wuwei-app-retried')") is None
         time.sleep(2 * CULL_S)             # connected: never culled, however idle
         page.select_option(".wuwei-region select", label="古浪县")
         wait_chart(page, "古浪县", chart_key(page)[1], timeout=30_000)

@@ -1,6 +1,6 @@
 """Fill the app's shared disk cache once, in its own low-priority process.
 
-``wuwei app`` starts ``python -m wuwei_analysis.app.warm`` next to the server: every
+``wuwei app`` runs ``python -m wuwei_analysis.app.warm`` before the server starts: every
 (region, indicator) result is computed here (niced, one process) and stored in the disk
 cache that all kernels read. Kernels then load results in milliseconds instead of each
 fitting models (which costs CPU while officials' pages load, and memory in every kernel).

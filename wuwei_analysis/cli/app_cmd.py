@@ -258,9 +258,17 @@ def run(args: argparse.Namespace) -> int:
         if outputs is not None:
             print(f"监测简报：{proto}://{shown}:{args.port}/briefs/（{outputs}）", flush=True)
         print(f"数据库：{env['WUWEI_DB']}（按 Ctrl+C 停止）", flush=True)
-        # results are computed once, by one low-priority process, into the cache all
-        # kernels read (kernels then neither fit models nor hold every region in memory)
+        # Results are computed once, by one process, into the disk cache every kernel
+        # reads, before any kernel starts: kernels then load them in milliseconds, never
+        # fit models while officials' pages load, and stay small (statsmodels is never
+        # imported in a kernel). About a minute on new data or code; a second otherwise.
+        print("正在准备应用数据（新数据首次约需1分钟）…", flush=True)
         warmer = subprocess.Popen([sys.executable, "-m", "wuwei_analysis.app.warm"], env=env)
+        try:
+            warmer.wait()
+        except KeyboardInterrupt:
+            warmer.terminate()
+            return 130
         proc = subprocess.Popen(cmd, cwd=str(root), env=env)
 
         def _forward(signum, _frame):
