@@ -341,7 +341,18 @@ def main(argv: list[str] | None = None) -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             # ---- N officials at the same moment
+            def server_ticks() -> int:
+                if not voila_pid:
+                    return 0
+                return cpu_ticks(voila_pid) + sum(cpu_ticks(p) for p in kernels(voila_pid).values())
+
+            ticks0, wall0 = server_ticks(), time.perf_counter()
+            load0 = os.getloadavg()[0]
             times, pages = open_at_once(browser, url, args.concurrent)
+            if voila_pid:
+                print(f"  server and kernels used {(server_ticks() - ticks0) / CLK_TCK:.1f} CPU-s "
+                      f"in those {time.perf_counter() - wall0:.1f} s (the browsers, on the same "
+                      f"2 cores, the rest); machine load average {load0:.1f} before")
             print(f"{args.concurrent} pages opened at the same moment: chart and table on "
                   f"screen: median {statistics.median(times):.2f} s, max {max(times):.2f} s  "
                   f"[{', '.join(f'{x:.1f}' for x in sorted(times))}]")

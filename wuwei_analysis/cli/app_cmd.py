@@ -37,7 +37,7 @@ NOTEBOOK_NAME = "forecast_app.ipynb"
 #: The Voila template (``templates/voila/templates/wuwei_app``): Voila's ``lab`` without CDN links.
 TEMPLATE_NAME = "wuwei_app"
 #: Seconds before a used pre-heated kernel is replaced.
-FILL_DELAY_S = 15
+FILL_DELAY_S = 30
 #: The only JupyterLab extensions the page loads.
 WIDGET_EXTENSIONS = ("@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager")
 DEFAULT_PORT = 8866
