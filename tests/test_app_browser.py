@@ -242,7 +242,7 @@ def test_table_header_click_sorts_and_row_click_opens_its_chart(session):
     page.click(".wuwei-table th[data-sort='status']")
     page.wait_for_selector('.wuwei-table table[data-sort-key="status"]', timeout=30_000)
     statuses = page.locator(".wuwei-table tbody tr .ww-badge").all_inner_texts()
-    rank = {"难以实现": 0, "有风险": 1, "按期可达": 2, "已实现": 3}
+    from wuwei_analysis.app.present import TRIAGE_RANK as rank
     ranks = [rank.get(s, 9) for s in statuses]
     assert ranks == sorted(ranks)                               # off-track first
     page.click(".wuwei-table th[data-sort='status']")           # again: reversed

@@ -6,13 +6,16 @@ Public API (imported lazily, so ``import wuwei_analysis as wa`` stays fast)::
     wa.indicator("婴儿死亡率")    # an Indicator; .target.meets(value)
     wa.regions()                 # 武威市, its four counties, 甘肃省 and 全国
     wa.observations(...)         # tidy observations from the monitoring database
-    wa.forecast_series(...)      # trend model + forecast to 2030 for any series
+    wa.forecast_series(...)      # trend model + forecast to 2030 for any series (the
+                                 # engine's one-series case; statsmodels reference:
+                                 # wuwei_analysis.models.forecast_series)
     wa.forecast(id, region)      # the same, reading the series from the database
     wa.backtest(...)             # rolling-origin evaluation of a model
     wa.assess(region=..., year=...)  # status and early warnings, one row per indicator
 
-Data flow (one-way imports): catalog/regions → store → models → assess → charts →
-briefs / app.
+Data flow (one-way imports; see ARCHITECTURE.md): indicator_catalog / geography → store →
+database (+ defaults) → models → engine → assessment → charts → briefs / app / CLI; vocab
+(labels, numbers, messages) is used by all of them.
 """
 from __future__ import annotations
 
@@ -21,17 +24,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Light modules are imported eagerly: this also keeps ``wa.catalog`` and ``wa.regions`` the
-# functions, not the submodules of the same name.
-from .catalog import Indicator, catalog, domains, indicator, indicators, member_units  # noqa: E402
+# Light modules are imported eagerly. No function here shares its name with a submodule
+# (tests/test_layering.py checks it).
+from .indicator_catalog import Indicator, catalog, domains, indicator, indicators, member_units  # noqa: E402
 from .errors import WuweiError  # noqa: E402
-from .regions import region, regions  # noqa: E402
+from .geography import region, regions  # noqa: E402
 from .targets import Target  # noqa: E402
 
 _API = {
-    "observations": "store",
-    "open_db": "store",
-    "forecast_series": "models",
+    "observations": "database",
+    "open_db": "database",
+    "forecast_series": "engine",
     "forecast": "models",
     "backtest": "models",
     "assess": "assessment",

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import WuweiError
-from .regions import monitored, region as find_region
+from .geography import monitored, region as find_region
 from .settings import PACKAGE_DIR
+from .vocab.labels import STATUS_CODES, STATUS_LABELS
 
 #: The brief notebook (thin: it calls ``wuwei_analysis.brief``).
 NOTEBOOK = PACKAGE_DIR.parent / "notebooks" / "county_brief.ipynb"
@@ -90,8 +91,9 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
         if data:
             from .report import read_table
 
-            read_table(data)   # registers the table's own regions for the look-up
-        reg = find_region(region)
+            reg = read_table(data).region(region)   # the YAML's regions, then the table's
+        else:
+            reg = find_region(region)
     except WuweiError as exc:
         return BriefResult(str(region), "", False, 0.0, error=str(exc))
     folder = brief_dir(Path(out), year, kind)
@@ -197,16 +199,17 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
             regions = [r.name for r in table_regions(data)]
         else:
             regions = [r.name for r in monitored()]
-    elif data:
+    lookup = find_region
+    if data:
         from .report import read_table
 
-        read_table(data)               # the table's own regions become known
+        lookup = read_table(data).region   # the YAML's regions, then the table's
     results: list[BriefResult] = []
     names: list[str] = []
     order: dict[str, int] = {}  # results are listed in the order asked for
     for i, key in enumerate(regions):
         try:
-            names.append(find_region(key).name)
+            names.append(lookup(key).name)
             order[names[-1]] = i
         except WuweiError as exc:  # an unknown region fails alone; the others still run
             results.append(BriefResult(str(key), "", False, 0.0, error=str(exc)))
@@ -238,8 +241,7 @@ def _progress_line(res: BriefResult, i: int, n: int) -> str:
     return f"[{i}/{n}] {res.region} 失败（{res.seconds:.1f} 秒）：{res.error}"
 
 
-STATUS_KEYS = [("achieved", "已实现"), ("on_track", "按期可达"), ("at_risk", "有风险"),
-               ("off_track", "难以实现"), ("insufficient", "数据不足")]
+STATUS_KEYS = [(c, STATUS_LABELS[c]) for c in STATUS_CODES if c != "not_applicable"]
 
 
 def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> Path:
@@ -268,18 +270,20 @@ def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> 
     wuwei = {r.name for r in monitored()}
     owner = "武威市" if all(r.region in wuwei for r in results) else ""
     head = "".join(f"<th>{zh}</th>" for _, zh in STATUS_KEYS)
+    from .vocab.labels import CSS_FONT_FAMILY, STATUS_COLORS
+
+    status_css = " ".join(f"td.{k} {{ color: {c}; }}" for k, c in STATUS_COLORS.items())
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>{owner}妇女儿童发展规划 {year}年{KINDS[kind]}</title>
 <style>
-body {{ font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif;
+body {{ font-family: {CSS_FONT_FAMILY};
        margin: 2em auto; max-width: 60em; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: .5em .7em; text-align: left; }}
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
-td.achieved {{ color: #1a7f37; }} td.on_track {{ color: #0969da; }}
-td.at_risk {{ color: #bc4c00; }} td.off_track {{ color: #cf222e; }}
-tr.failed td {{ color: #cf222e; }}
+{status_css}
+tr.failed td {{ color: {STATUS_COLORS["off_track"]}; }}
 .illustrative {{ background: #fff8c5; border: 1px solid #d4a72c; padding: .6em 1em; }}
 </style></head>
 <body>

@@ -11,17 +11,22 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .regions import all_regions, monitored, region as find_region
+from .errors import DataError
+from .geography import all_regions, monitored, region as find_region
+from .vocab.labels import CSS_FONT_FAMILY, MUTED_COLOR, STATUS_CODES, STATUS_COLORS, STATUS_LABELS, STATUS_TEXT_COLORS
+from .vocab.numbers import format_prob, format_value
+
+if TYPE_CHECKING:
+    from .tables import LongTable
 
 KIND_ZH = {"annual": "年度监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
-STATUS_ORDER = ["achieved", "on_track", "at_risk", "off_track", "insufficient"]
-STATUS_ZH = {"achieved": "已实现", "on_track": "按期可达", "at_risk": "有风险",
-             "off_track": "难以实现", "insufficient": "数据不足", "not_applicable": "不适用"}
-STATUS_CSS = {"achieved": "#1a7f37", "on_track": "#0969da", "at_risk": "#bc4c00",
-              "off_track": "#cf222e", "insufficient": "#6e7781", "not_applicable": "#6e7781"}
+STATUS_ORDER = [c for c in STATUS_CODES if c != "not_applicable"]
+STATUS_ZH = STATUS_LABELS
+STATUS_CSS = STATUS_COLORS
 SYNTHETIC_NOTE = ("合成数据：本简报的数据由 wuwei scale-data 按固定随机种子批量生成，仅用于检验工作台在"
                   "全省、全国规模下的速度，不是统计数据，不反映任何真实地区的情况。")
 ILLUSTRATIVE_NOTE = ("示意数据：本简报中标注为示意的数据由程序按固定随机种子生成，仅用于演示工作台功能，"
@@ -70,8 +75,8 @@ class BriefContext:
     def warned(self) -> pd.DataFrame:
         """Indicators at risk or off track, and those with data warnings, worst first."""
         a = self.monitored
-        mask = a.status_code.isin(["at_risk", "off_track"])
-        rank = {"off_track": 0, "at_risk": 1}
+        mask = a.status_code.isin(["at_risk", "off_track", "may_slip"])
+        rank = {"off_track": 0, "at_risk": 1, "may_slip": 2}
         out = a[mask].copy()
         out["_rank"] = out.status_code.map(rank)
         out = out.sort_values(["_rank", "p_meet"], na_position="last")
@@ -97,23 +102,25 @@ def latest_values(obs: pd.DataFrame, year: int, codes: set[str] | None = None) -
 
 
 #: The long table a batch reads from a file, kept for the life of the kernel (a warm brief
-#: kernel reads it once for all its briefs): (path, mtime, size) -> DataFrame.
-_TABLES: dict[tuple, pd.DataFrame] = {}
+#: kernel reads it once for all its briefs): (path, mtime, size) -> LongTable.
+_TABLES: dict[tuple, "LongTable"] = {}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path) -> "LongTable":
     """A long observation table from a file (``wuwei scale-data`` output or any table with
-    the store's columns: parquet, csv or csv.gz), in the store's column types; its regions
-    that ``data/regions.yaml`` does not list are registered for this process."""
-    from .regions import from_table, register
+    the store's columns: parquet, csv or csv.gz), in the store's column types, with its
+    regions that ``data/regions.yaml`` does not list (``.region(key)`` looks both up)."""
+    from .tables import LongTable, read
 
     p = Path(path).resolve()
-    st = p.stat()
+    try:
+        st = p.stat()
+    except OSError:
+        raise DataError("找不到长表文件", file=str(path)) from None
     key = (str(p), st.st_mtime_ns, st.st_size)
     if key not in _TABLES:
-        from .scale import read
-
-        df = read(p)
+        table = read(p)
+        df = table.frame
         for c in ("sex", "urban_rural", "age_group"):
             df[c] = df[c].astype("string").fillna("").astype(str) if c in df else ""
         for c in ("indicator", "region", "region_code"):
@@ -123,28 +130,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
             if c not in df:
                 df[c] = default
         _TABLES.clear()
-        _TABLES[key] = df
-        register(from_table(df))
+        _TABLES[key] = LongTable(df, table.regions)
     return _TABLES[key]
 
 
 def table_regions(path: str | Path) -> list:
     """The regions of a long table file that get a brief (benchmarks left out), in the
     table's order."""
-    df = read_table(path)
+    table = read_table(path)
     out = []
-    for code in pd.unique(df["region_code"].astype(str)):
-        r = find_region(code)
+    for code in pd.unique(table.frame["region_code"].astype(str)):
+        r = table.region(code)
         if r.role != "benchmark":
             out.append(r)
     return out
 
 
-def peers(reg, obs: pd.DataFrame) -> list:
+def peers(reg, obs: pd.DataFrame, lookup=find_region) -> list:
     """The regions a brief compares with: the city and its counties for a monitored region;
-    otherwise every region of the table at the same level."""
-    from .regions import region as lookup
-
+    otherwise every region of the table at the same level (``lookup``: a table's
+    ``LongTable.region``)."""
     if reg.role == "monitored":
         return monitored()
     level = obs.get("region_level")
@@ -165,33 +170,31 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
     comparison. Observations are read once: from the database ``db`` (default database when
     None), or from the long table file ``data`` when given.
 
-    ``engine``: "vectorized" (default) assesses with :func:`wuwei_analysis.engine.assess_many`
-    and draws the warned indicators' forecasts from :func:`~wuwei_analysis.engine.forecast_many`
-    (≈0.2 s for a county); "per-series" with :func:`~wuwei_analysis.assessment.assess_frame`
-    (one statsmodels fit per series, ≈1.5 s). Both give the same brief (tests compare them).
+    ``engine``: how the assessment engine fits the trends — "vectorized" (default, all
+    series at once) or "per-series" (one statsmodels fit per series, the reference); the
+    rules, sentences and forecasts are the same engine's, so both give the same brief.
     """
-    from .store import observations
+    from .database import observations
 
     dbp = db or None
     if data:
         table = read_table(data)
-        reg = find_region(region)
+        lookup = table.region
+        reg = lookup(region)
         bench = {r.code for r in all_regions() if r.role == "benchmark"}
-        obs_all = table[table.year <= int(year)]
+        obs_all = table.frame[table.frame.year <= int(year)]
         # the assessment needs this region's rows and the benchmarks only
         obs = obs_all[obs_all.region_code.isin(bench | {reg.code})]
     else:
-        reg = find_region(region)
+        lookup = find_region
+        reg = lookup(region)
         obs_all = observations(breakdown="all", db=dbp)
         obs_all = obs = obs_all[obs_all.year <= int(year)]
-    if engine == "per-series":
-        a, forecasts = _assess_per_series(obs, reg, int(year), kind)
-    elif engine == "vectorized":
-        a, forecasts = _assess_vectorized(obs, reg, int(year), kind)
-    else:
+    if engine not in ("vectorized", "per-series"):
         raise ValueError(f"engine must be 'vectorized' or 'per-series', not {engine!r}")
+    a, forecasts = _assess(obs, reg, int(year), kind, engine)
     illustrative = bool(a["illustrative"].fillna(False).any())
-    group = peers(reg, obs_all)
+    group = peers(reg, obs_all, lookup)
     ctx = BriefContext(reg.name, reg.code, int(year), kind, dbp, a,
                        latest_values(obs_all, int(year), {r.code for r in group}),
                        illustrative, obs, forecasts)
@@ -199,56 +202,14 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
     return ctx
 
 
-def _assess_per_series(obs: pd.DataFrame, reg, year: int, kind: str,
-                       indicators=None) -> tuple[pd.DataFrame, dict]:
+def _assess(obs: pd.DataFrame, reg, year: int, kind: str, engine: str = "vectorized"
+            ) -> tuple[pd.DataFrame, dict]:
+    """The region's assessment and the forecast table behind every assessed row (one
+    engine call: the charts show the forecasts the statuses rest on)."""
     from .assessment import assess_frame
 
     forecasts: dict = {}
-    a = assess_frame(obs, reg.name, year, kind=kind, indicators=indicators,
-                     forecasts=forecasts)
-    return a, forecasts
-
-
-def _assess_vectorized(obs: pd.DataFrame, reg, year: int, kind: str) -> tuple[pd.DataFrame, dict]:
-    """The region's assessment by the vectorised engine, and the forecast tables of the
-    indicators a chart is drawn for (at risk / off track)."""
-    from .assessment import ASSESS_COLUMNS
-    from .catalog import indicator
-    from .engine import assess_many, forecast_many
-    from .models import MODEL_LABELS_ZH
-
-    many = assess_many(obs, [reg.code], year, kind=kind, engine="vectorized")
-    a = many[list(ASSESS_COLUMNS)].reset_index(drop=True)
-    a.attrs = {k: v for k, v in many.attrs.items() if k in ("kind", "rules")}
-    a.attrs.update(region=reg.name, year=year)
-    warned = a[a.status_code.isin(["at_risk", "off_track"])]
-    forecasts: dict = {}
-    if warned.empty:
-        return a, forecasts
-    data_ids = {indicator(i).data_id: i for i in warned.indicator}
-    own = obs[(obs.region_code == reg.code) & obs.indicator.isin(list(data_ids))
-              & (obs.sex == "") & (obs.urban_rural == "") & (obs.age_group == "")]
-    summary, table = forecast_many(own, table=True, year=year)
-    rows = warned.set_index("indicator")
-    if table is not None and len(summary):
-        by_series = dict(tuple(table.groupby("series", sort=False)))
-        for s in summary.itertuples():
-            ind_id = data_ids.get(s.indicator)
-            if ind_id is None or s.series not in by_series:
-                continue
-            r = rows.loc[ind_id]
-            fc = by_series[s.series].drop(columns="series").reset_index(drop=True)
-            # the status and its probability are the assessment's (a target set relative
-            # to a base or another indicator changes p_meet, not the forecast itself)
-            fc.attrs = {"model": r.model, "model_zh": MODEL_LABELS_ZH.get(r.model, r.model),
-                        "p_meet": None if pd.isna(r.p_meet) else float(r.p_meet),
-                        "target_year": int(r.target_year) if not pd.isna(r.target_year) else None,
-                        "illustrative": bool(r.illustrative)}
-            forecasts[ind_id] = fc
-    missing = [i for i in warned.indicator if i not in forecasts]
-    if missing:   # e.g. gap targets, whose series is derived from the breakdowns
-        _, more = _assess_per_series(obs, reg, year, kind, indicators=missing)
-        forecasts.update(more)
+    a = assess_frame(obs, reg, year, kind=kind, forecasts=forecasts, engine=engine)
     return a, forecasts
 
 
@@ -258,22 +219,13 @@ def _esc(x: object) -> str:
     return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
 
 
-def _fmt(v: object, unit: str = "") -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return "—"
-    v = float(v)
-    digits = 2 if unit == "‰" or abs(v) < 10 else 1
-    return f"{v:.{digits}f}{unit}"
-
-
-def _pct(p: object) -> str:
-    if p is None or (isinstance(p, float) and pd.isna(p)):
-        return "—"
-    return f"{float(p) * 100:.0f}%"
+_fmt = format_value
+_pct = format_prob
 
 
 def _badge(code: str) -> str:
-    return (f"<span style='color:#fff;background:{STATUS_CSS.get(code, '#6e7781')};"
+    return (f"<span style='color:{STATUS_TEXT_COLORS.get(code, '#fff')};"
+            f"background:{STATUS_CSS.get(code, MUTED_COLOR)};"
             f"padding:0 .4em;border-radius:3px;white-space:nowrap'>{STATUS_ZH.get(code, code)}</span>")
 
 
@@ -355,7 +307,7 @@ def status_table_html(ctx: BriefContext) -> str:
 def _history(ctx: BriefContext, data_id: str) -> pd.DataFrame:
     """Total (no breakdown) observations of one indicator up to the report year."""
     if ctx.obs is None:
-        from .store import observations
+        from .database import observations
 
         obs = observations(indicator=data_id, db=ctx.db)
         obs = obs[obs.year <= ctx.year]
@@ -388,7 +340,7 @@ def warned_chart(ctx: BriefContext, row) -> str:
     """The forecast chart (inline SVG) of one assessed indicator (a row of
     ``ctx.assessment``): history, the forecast the status rests on with its 80 %/95 % fans,
     the target, and the 甘肃省 / 全国 benchmarks."""
-    from .catalog import indicator, units
+    from .indicator_catalog import indicator, units
     from .svgchart import chart_data, render_svg
 
     ind = indicator(row.indicator)
@@ -445,7 +397,7 @@ def comparison_html(ctx: BriefContext) -> str:
     regions = ctx.peers or monitored()
     if len(regions) > WIDE_COMPARISON:
         return _comparison_ranked(ctx, w, regions)
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     latest = ctx.latest.set_index(["indicator", "region_code"])
     head = "".join(f"<th>{_esc(r.name)}</th>" for r in regions)
@@ -474,7 +426,7 @@ def comparison_html(ctx: BriefContext) -> str:
 def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str:
     """Where the region stands among many: its value, rank (1 = best), the median and the
     best quarter's threshold, and how many regions already meet the target."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     lat = ctx.latest.copy()
     lat.attrs = {}
@@ -514,7 +466,7 @@ def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str
 
 def gaps_html(ctx: BriefContext) -> str:
     """Monitorable indicators with no data for this region, by reporting unit."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     a = ctx.monitored
     gaps = a[a.status_code == "insufficient"]
@@ -553,8 +505,8 @@ div.warned { display: grid; grid-template-columns: repeat(auto-fill, minmax(30em
 section.warned-item h3 { margin: .6em 0 .3em; }
 section.warned-item p { margin: .3em 0; }
 p.data-note { color: #6e7781; font-size: .9em; }
-body, .jp-RenderedHTMLCommon { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
-</style>"""
+body, .jp-RenderedHTMLCommon { font-family: __FONT__; }
+</style>""".replace("__FONT__", CSS_FONT_FAMILY)
 
 
 def sections(ctx: BriefContext) -> list[str]:

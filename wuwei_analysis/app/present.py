@@ -12,10 +12,12 @@ import io
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..catalog import indicator as _indicator, indicators as _indicators, units as _units
+from ..indicator_catalog import indicator as _indicator, indicators as _indicators, units as _units
 from .. import svgchart
 from ..vocab.numbers import round_for_unit
 from ..svgchart import ILLUSTRATIVE_NOTE, ChartData, finite as _finite, fmt_num, render_svg
+from ..vocab import labels as _labels
+from ..vocab.numbers import format_prob, format_value
 from .whatif import TrendWhatIf, WhatIf, required_rate, trend_whatif, whatif
 
 if TYPE_CHECKING:
@@ -23,23 +25,21 @@ if TYPE_CHECKING:
 
     from .data import View
 
-#: Status labels (as ``assess`` writes them), legend order, colours (= charts.STATUS_*).
-STATUS_CODES = ("achieved", "on_track", "at_risk", "off_track", "insufficient", "not_applicable")
-STATUS_ZH = {"achieved": "已实现", "on_track": "按期可达", "at_risk": "有风险",
-             "off_track": "难以实现", "insufficient": "数据不足", "not_applicable": "不适用"}
-STATUS_ORDER = tuple(STATUS_ZH[c] for c in STATUS_CODES)
-STATUS_CODE_COLORS = {"achieved": "#2e7d32", "on_track": "#1f78b4", "at_risk": "#f28e2b",
-                      "off_track": "#d62728", "insufficient": "#9e9e9e",
-                      "not_applicable": "#d9d9d9"}
-STATUS_COLORS = {STATUS_ZH[c]: STATUS_CODE_COLORS[c] for c in STATUS_CODES}
+#: Status labels, legend order, colours: the one vocabulary (vocab.labels).
+STATUS_CODES = _labels.STATUS_CODES
+STATUS_ZH = _labels.STATUS_LABELS
+STATUS_ORDER = _labels.STATUS_ORDER
+STATUS_CODE_COLORS = _labels.STATUS_COLORS
+STATUS_COLORS = _labels.STATUS_COLORS_ZH
 #: Triage order of the status column: off-track first; statuses without a judgement
 #: (数据不足, 不适用, 计算中) have no rank and always come last.
-TRIAGE_RANK = {"难以实现": 0, "有风险": 1, "按期可达": 2, "已实现": 3}
+TRIAGE_RANK = {"难以实现": 0, "有风险": 1, "已达标但可能回落": 2, "按期可达": 3, "已实现": 4}
 #: Status shown while a row is still being computed.
 PENDING = "计算中"
 
 #: How the status follows from the forecast (shown under the table).
-STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标；按期可达＝按趋势预测，目标年达标概率较高；"
+STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标且按趋势目标年仍可达标；"
+                  "已达标但可能回落＝最新值已达标，但目标年仍达标的概率不高；按期可达＝按趋势预测，目标年达标概率较高；"
                   "有风险＝达标概率居中；难以实现＝达标概率低；数据不足＝数据点太少无法判断。"
                   "方向性目标（逐步提高、持续下降）看趋势方向的把握程度。")
 
@@ -72,15 +72,11 @@ def esc(s: Any) -> str:
 
 
 def fmt_value(v: Any, unit: str = "", decimals: int = 2) -> str:
-    f = _finite(v)
-    if f is None:
-        return "—"
-    return f"{fmt_num(f, decimals)}{unit}"
+    """:func:`vocab.numbers.format_value` (the unit's decimals; ``decimals`` is ignored)."""
+    return format_value(v, unit)
 
 
-def fmt_pct(p: Any) -> str:
-    f = _finite(p)
-    return "—" if f is None else f"{f * 100:.0f}%"
+fmt_pct = format_prob
 
 
 def status_badge(status: str | None) -> str:
@@ -110,17 +106,33 @@ def target_text(view: "View") -> str:
 # --------------------------------------------------------------------------- what-if
 def modelled_level(view: "View") -> tuple[int | None, float | None]:
     """(latest observed year, the trend model's level in that year): where the what-if
-    starts — the model's fitted value, not one noisy observation."""
+    starts — the model's value, not one noisy observation. The model's fitted value when
+    the forecast carries it (``attrs["fitted"]``), else the trend carried back one year
+    from the first two forecast years (geometrically on a log-scale model)."""
     y, v = view.latest
     fc = view.forecast
     if y is None or fc is None or not len(fc):
         return y, v
     fitted = (fc.attrs or {}).get("fitted")
+    level = None
     try:
         hit = fitted[fitted["year"] == y]["fitted"]
         level = _finite(hit.iloc[-1]) if len(hit) else None
     except (TypeError, KeyError, IndexError, AttributeError):
         level = None
+    if level is None:
+        by_year = {int(a): _finite(b) for a, b in zip(fc["year"], fc["mean"])}
+        m1, m2 = by_year.get(int(y) + 1), by_year.get(int(y) + 2)
+        if m1 is not None and m2 is not None:
+            if (fc.attrs or {}).get("scale") == "log" and m1 > 0 and m2 > 0:
+                level = m1 * m1 / m2
+            else:
+                level = 2 * m1 - m2
+            lo, hi = view.bounds
+            if lo is not None:
+                level = max(level, lo)
+            if hi is not None:
+                level = min(level, hi)
     return y, (level if level is not None else v)
 
 

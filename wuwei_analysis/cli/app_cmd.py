@@ -249,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         # Create the database (with its embedded default dataset, for the default path)
         # before any kernel asks for it, so two pre-heated kernels never race to create it.
-        from ..store import open_db
+        from ..database import open_db
 
         open_db(env["WUWEI_DB"]).close()
         proto = "https" if args.certfile else "http"

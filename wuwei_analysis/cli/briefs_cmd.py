@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if year is None and args.data:
         from ..report import read_table
 
-        year = int(read_table(args.data)["year"].max())
+        year = int(read_table(args.data).frame["year"].max())
     elif year is None:
-        from ..store import latest_year
+        from ..database import latest_year
 
         year = latest_year(db=args.db)
     executor = "dask" if args.scheduler else args.executor
