@@ -41,14 +41,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(home: Path, *args: str, env_extra: dict | None = None):
-    """`wuwei app` on a free port with the database in ``home``; yields its details."""
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One database and one app cache for every server of this module (each server has its
+    own WUWEI_HOME, whose cache folder links here): the results are computed once."""
+    d = tmp_path_factory.mktemp("wuwei_app_shared")
+    (d / "cache").mkdir()
+    return d
+
+
+def start_app(home: Path, shared: Path, *args: str, env_extra: dict | None = None):
+    """`wuwei app` on a free port with the shared database and cache; yields its details."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"browser tests need Debian's chromium at {CHROMIUM}: run `make test` "
                     "(it installs chromium and fonts-noto-cjk) or "
                     "`apt-get install chromium fonts-noto-cjk`", pytrace=False)
     port = _free_port()
-    env = dict(os.environ, WUWEI_HOME=str(home), WUWEI_DB=str(home / "wuwei.sqlite"),
+    if not (home / "cache").exists():
+        (home / "cache").symlink_to(shared / "cache", target_is_directory=True)
+    env = dict(os.environ, WUWEI_HOME=str(home), WUWEI_DB=str(shared / "wuwei.sqlite"),
                PYTHONUNBUFFERED="1", **(env_extra or {}))
     env.pop("WUWEI_APP_TOKEN", None)
     log = open(home / "server.log", "w")
@@ -80,9 +91,9 @@ def start_app(home: Path, *args: str, env_extra: dict | None = None):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, shared):
     """`wuwei app` on a free port with a new database in a temporary WUWEI_HOME."""
-    yield from start_app(tmp_path_factory.mktemp("wuwei_app_home"), "--pool-size", "2")
+    yield from start_app(tmp_path_factory.mktemp("wuwei_app_home"), shared, "--pool-size", "2")
 
 
 @pytest.fixture(scope="module")
@@ -334,10 +345,10 @@ CULL_S = 3
 
 
 @pytest.fixture(scope="module")
-def idle_server(tmp_path_factory):
+def idle_server(tmp_path_factory, shared):
     """A server whose cull window (3 s, checked every second) is far shorter than a page
     takes to load over a slow link: the race between pool and culler shows at once."""
-    yield from start_app(tmp_path_factory.mktemp("wuwei_app_idle"), "--pool-size", "2",
+    yield from start_app(tmp_path_factory.mktemp("wuwei_app_idle"), shared, "--pool-size", "2",
                          "--cull-idle", str(CULL_S))
 
 
@@ -433,7 +444,7 @@ def test_a_network_address_is_refused_without_a_password(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def login_server(tmp_path_factory):
+def login_server(tmp_path_factory, shared):
     home = tmp_path_factory.mktemp("wuwei_app_login")
     out = home / "outputs"
     out.mkdir()
@@ -445,7 +456,8 @@ def login_server(tmp_path_factory):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert PASSWORD not in (home / "app_auth.json").read_text()
-    yield from start_app(home, "--host", "0.0.0.0", "--pool-size", "1", "--outputs", str(out))
+    yield from start_app(home, shared, "--host", "0.0.0.0", "--pool-size", "1",
+                         "--outputs", str(out))
 
 
 REFUSED_PATHS = ("/tree", "/tree/", "/lab", "/lab/tree/x.ipynb", "/api/contents",
