@@ -525,8 +525,11 @@ def table_frame(rows: list[dict]) -> "pd.DataFrame":
 def export_csv(view: "View", w: WhatIf | None = None) -> bytes:
     """The chart data as CSV (UTF-8 with BOM, so Excel opens the Chinese correctly): one
     header line, values rounded as printed, the illustrative flag in the 示意数据 column (no
-    comment line: ``pd.read_csv`` and ``wuwei import`` read it as it is)."""
-    text = chart_frame(view, w).to_csv(index=False, lineterminator="\n")
+    comment line: ``pd.read_csv`` and ``wuwei import`` read it as it is); no typed source
+    text becomes a spreadsheet formula."""
+    from ..safecells import neutralise_frame
+
+    text = neutralise_frame(chart_frame(view, w)).to_csv(index=False, lineterminator="\n")
     return ("\ufeff" + text).encode("utf-8")
 
 
@@ -546,11 +549,14 @@ def export_xlsx(view: "View", w: WhatIf | None = None, rows: list[dict] | None =
     notes.append(("导出时间", datetime.now().strftime("%Y-%m-%d %H:%M")))
     if view.illustrative:
         notes.insert(0, ("注意", ILLUSTRATIVE_NOTE))
+    from ..safecells import neutralise_frame  # no typed source becomes a formula
+
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        chart_frame(view, w).to_excel(xw, index=False, sheet_name="图表数据")
+        neutralise_frame(chart_frame(view, w)).to_excel(xw, index=False, sheet_name="图表数据")
         if rows:
-            table_frame(rows).to_excel(xw, index=False, sheet_name="状态一览")
-        pd.DataFrame(notes, columns=["项目", "内容"]).to_excel(xw, index=False, sheet_name="说明")
+            neutralise_frame(table_frame(rows)).to_excel(xw, index=False, sheet_name="状态一览")
+        neutralise_frame(pd.DataFrame(notes, columns=["项目", "内容"])).to_excel(
+            xw, index=False, sheet_name="说明")
         for ws in xw.sheets.values():
             ws.freeze_panes = "A2"
             for col in ws.columns:
