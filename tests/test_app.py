@@ -522,7 +522,8 @@ def test_wuwei_app_print_command(tmp_path, monkeypatch, capsys):
 
 
 def test_the_csv_download_imports_without_editing(app, tmp_path):
-    """`wuwei import` reads the downloaded CSV as it is: the observed rows are accepted,
+    """`wuwei import` reads the downloaded CSV as it is: the region's observed rows are
+    accepted (benchmark rows refused by the importer's rule for public data),
     the forecast and scenario rows (no 数值: their numbers are in 预测或情景值) are skipped
     as blank, so a forecast is never stored as an observation."""
     from wuwei_analysis import store
@@ -535,11 +536,14 @@ def test_the_csv_download_imports_without_editing(app, tmp_path):
     data = export_csv(view, scenario(view, 0.0))
     path.write_bytes(data)
     text = data.decode("utf-8-sig")
-    observed = sum(1 for line in text.splitlines() if ",实际值," in line or ",对比," in line)
+    observed = sum(1 for line in text.splitlines() if ",实际值," in line)
+    benchmark = sum(1 for line in text.splitlines() if ",对比," in line)
     db = tmp_path / "imported.sqlite"
     store.open_db(db).close()
     result = import_file(path, db=db)
-    assert result.rows_accepted == observed and result.rows_rejected == 0
+    assert result.rows_accepted == observed
+    # 全国 / 甘肃省 rows are refused by the importer's own rule (public data only), with a reason
+    assert result.rows_rejected == benchmark
     assert result.rows_read + result.rows_blank == len(text.splitlines()) - 1
     from wuwei_analysis.database import observations
 
