@@ -153,7 +153,8 @@ def run_workbench(tasks, fc: pd.DataFrame) -> dict:
     out = {k: np.full(len(fc), np.nan) for k in ("m", "s2i", "u", "zact")}
     out["model"] = np.full(len(fc), "", object)
     pm = {"m": np.full(len(tasks), np.nan), "s2i": np.full(len(tasks), np.nan),
-          "u": np.full(len(tasks), np.nan), "model": np.full(len(tasks), "", object)}
+          "u": np.full(len(tasks), np.nan), "model": np.full(len(tasks), "", object),
+          "fits": [None] * len(tasks)}
     task_rows = fc.groupby("task").indices
     by_origin: dict[int, list[int]] = {}
     for i, t in enumerate(tasks):
@@ -190,6 +191,7 @@ def run_workbench(tasks, fc: pd.DataFrame) -> dict:
             m5, s5 = sub.predict(np.array([[tasks[i]["origin"] + H]], float))
             pm["m"][i], pm["s2i"][i], pm["u"][i] = m5[0, 0], s5[0, 0] ** 2 * infl, sub.u[0]
             pm["model"][i] = sub.model[0]
+            pm["fits"][i] = sub
     out["fits_by_task"] = pm
     return out
 
@@ -261,15 +263,15 @@ def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES) -> dict:
         if len(ti):
             sd5, k5, _, nu5 = apply_constants(cst, pm["model"][ti], pm["s2i"][ti], pm["u"][ti],
                                               np.full(len(ti), float(H)))
-            for j, i in enumerate(ti):
+            for j, i in enumerate(ti):      # the engine's own p_meet (bounds and all)
                 th = threshold(tasks[i])
                 if th is None:
                     continue
-                kd = kind_of(tasks[i]["unit"])
-                zt = fwd(kd, [th[1]])[0]
-                tq = cal._tq90(float(nu5[j]))
-                cdf = float(special.stdtr(nu5[j], (zt - pm["m"][i]) / (sd5[j] * k5[j] / tq)))
-                p[i] = cdf if th[0] == "at_most" else 1 - cdf
+                tg = Targets(np.array([th[0]], object), np.array([th[1]]),
+                             np.array([tasks[i]["origin"] + H]), np.array([np.nan]),
+                             np.array([np.nan]), np.ones(1))
+                p[i] = p_meet_threshold(pm["fits"][i], np.array([pm["m"][i]]), sd5[j:j + 1],
+                                        k5[j:j + 1], nu5[j:j + 1], tg)[0]
     mean = np.full(len(fc), np.nan)
     for kd in np.unique(kinds):
         s = kinds == kd

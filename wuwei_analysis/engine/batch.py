@@ -770,8 +770,9 @@ def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
     return m, sd, k80, k95, nu
 
 
-def _cdf_le(fits: Fits, m, sd, k80, nu, thr) -> np.ndarray:
-    """P(value ≤ thr) per row at one year (m, sd: one column)."""
+def _cdf_le(fits: Fits, m, sd, k80, nu, thr, strict: bool = False) -> np.ndarray:
+    """P(value ≤ thr) per row at one year (m, sd: one column); ``strict``: P(value < thr)
+    (a share at its bound has mass there, ``Predictive._cdf``)."""
     from scipy import special
 
     R = len(m)
@@ -793,8 +794,10 @@ def _cdf_le(fits: Fits, m, sd, k80, nu, thr) -> np.ndarray:
         with np.errstate(all="ignore"):
             p = special.stdtr(nn, (zt - mm) / (ss * k80[o] / tq))
         p = np.where(ss <= 0, np.where(mm <= zt + 1e-12, 1.0, 0.0), p)
-        p = np.where(((kind == "log") | (kind == "logit")) & (t <= 0), 0.0, p)
-        p = np.where((kind == "logit") & (t >= (1 - 1e-12) * 100.0), 1.0, p)
+        p = np.where((kind == "log") & (t <= 0), 0.0, p)
+        p = np.where((kind == "logit") & ((t <= 0) if strict else (t < 0)), 0.0, p)
+        if not strict:
+            p = np.where((kind == "logit") & (t >= (1 - 1e-12) * 100.0), 1.0, p)
         out[o] = p
     return out
 
@@ -815,7 +818,7 @@ def _p_ge(fits, m, sd, k80, nu, thr):
     o = ~cnt
     if o.any():
         sub = _subfits(fits, o)
-        out[o] = 1.0 - _cdf_le(sub, m[o], sd[o], k80[o], nu[o], thr[o])
+        out[o] = 1.0 - _cdf_le(sub, m[o], sd[o], k80[o], nu[o], thr[o], strict=True)
     return out
 
 

@@ -199,7 +199,10 @@ class Predictive:
             threshold = math.floor(threshold + 1e-9) + 0.5
         return self._cdf(threshold, year_index)
 
-    def _cdf(self, threshold: float, year_index: int) -> float:
+    def _cdf(self, threshold: float, year_index: int, strict: bool = False) -> float:
+        """P(value ≤ threshold); ``strict``: P(value < threshold). A share at its bound
+        (within LOGIT_EPS of 0 / 100 %, where the forecast is the bound itself) has mass
+        there: P(< 100 %) and P(≤ 0 %) are those of the model scale, not 1 and 0."""
         if self.count:
             from .count_dist import rate_le
 
@@ -210,9 +213,11 @@ class Predictive:
         zt = float(sc.fwd(np.array([sc.clamp_threshold(threshold)]))[0])
         s = float(self.sd[year_index])
         m = float(self.m[year_index])
-        if sc.kind == "logit" and threshold >= (1 - 1e-12) * sc.top:
+        if sc.kind == "logit" and threshold >= (1 - 1e-12) * sc.top and not strict:
             return 1.0
-        if sc.kind in ("log", "logit") and threshold <= 0:
+        if sc.kind == "log" and threshold <= 0:
+            return 0.0
+        if sc.kind == "logit" and (threshold < 0 or (threshold <= 0 and strict)):
             return 0.0
         if s <= 0:
             return 1.0 if m <= zt + 1e-12 else 0.0
@@ -227,7 +232,7 @@ class Predictive:
             return float(rate_ge(threshold, *self.count_params(year_index))[0])
         if self.whole and math.isfinite(threshold):
             return 1.0 - self._cdf(math.ceil(threshold - 1e-9) - 0.5, year_index)
-        return 1.0 - self.cdf(threshold, year_index)
+        return 1.0 - self._cdf(threshold, year_index, strict=True)
 
     def count_params(self, year_index: int | None = None) -> tuple:
         """Count models: (m, sd of the normal log-rate, denominator, φ, rate scale)."""
