@@ -70,6 +70,10 @@ MIN_TRAIN = 6
 #: so those families keep the national constants.
 POOL_FAMILIES = ("arima", "naive")
 OUT_YAML = Path(__file__).resolve().parents[1] / "wuwei_analysis/data/calibration/intervals.yaml"
+OUT_PMAP = OUT_YAML.parent / "p_meet.yaml"
+P_BINS = 10          # equal-count bins of p per key in the p_meet map
+P_MIN = 100          # fewer forecasts with an outcome: no map for that key
+P_TAIL = 0.02        # the map is the pool's below 1 − P_TAIL and above P_TAIL; linear beyond
 
 
 # ----------------------------------------------------------------------------- scales
@@ -230,7 +234,8 @@ def apply_constants(cst: dict, fam, s2i, u, h):
     return sd, k80, k95, nu
 
 
-def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES) -> dict:
+def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES,
+                     recal: bool = True) -> dict:
     """Intervals and p_meet of the workbench, with leave-one-country-out constants."""
     from scipy import special
 
@@ -272,11 +277,70 @@ def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES) -> dict:
                              np.array([np.nan]), np.ones(1))
                 p[i] = p_meet_threshold(pm["fits"][i], np.array([pm["m"][i]]), sd5[j:j + 1],
                                         k5[j:j + 1], nu5[j:j + 1], tg)[0]
+    # the recalibration map of p_meet, fitted without the country (or the shipped one)
+    key = task_keys(tasks, pm)
+    o = outcome5(tasks)
+    if not recal:
+        pass
+    elif loco:
+        raw, p = p, np.full(len(tasks), np.nan)
+        for g in sorted(set(tgeo)):
+            cal.P_MEET_MAP.clear()
+            cal.P_MEET_MAP.update(p_meet_map(raw, o, key, tgeo != g))
+            te = tgeo == g
+            p[te] = cal.recalibrate_p(raw[te], key[te])
+        cal.P_MEET_MAP.clear()
+        cal._load_p_meet_map()
+    else:
+        p = cal.recalibrate_p(p, key)
     mean = np.full(len(fc), np.nan)
     for kd in np.unique(kinds):
         s = kinds == kd
         mean[s] = inv(kd, wb["m"][s])
     return dict(mean=mean, lo80=lo80, hi80=hi80, lo95=lo95, hi95=hi95, p=p)
+
+
+def task_keys(tasks, pm) -> np.ndarray:
+    """The p_meet map key per task (``calibrate.p_meet_key``; the pool has no counts)."""
+    kinds = np.array([kind_of(t["unit"]) for t in tasks], object)
+    point = np.array([inv(k, [v])[0] for k, v in zip(kinds, pm["m"])])
+    return cal.p_meet_key(pm["model"], kinds, point, np.zeros(len(tasks), bool),
+                          np.zeros(len(tasks), bool))
+
+
+def p_meet_map(p, o, key, keep, bins: int = P_BINS) -> dict:
+    """Per key: knots of the monotone map p → observed frequency: ``bins`` equal-count bins
+    of p (mean p, frequency), pooled where the frequency falls (pool-adjacent violators),
+    anchored at (0, 0) and (1, 1)."""
+    ok = keep & np.isfinite(p) & np.isfinite(o) & (p > 0) & (p < 1)
+    out = {}
+    for k in sorted(set(key[ok]) - {""}):
+        sel = ok & (key == k)
+        if sel.sum() < P_MIN:
+            continue
+        order = np.argsort(p[sel], kind="stable")
+        pp, oo = p[sel][order], o[sel][order]
+        blocks = [[pp[i].mean(), oo[i].mean(), len(i)]
+                  for i in np.array_split(np.arange(len(pp)), bins) if len(i)]
+        j = 0
+        while j < len(blocks) - 1:
+            if blocks[j][1] > blocks[j + 1][1]:
+                a, b = blocks[j], blocks[j + 1]
+                w = a[2] + b[2]
+                blocks[j] = [(a[0] * a[2] + b[0] * b[2]) / w, (a[1] * a[2] + b[1] * b[2]) / w, w]
+                del blocks[j + 1]
+                j = max(j - 1, 0)
+            else:
+                j += 1
+        # the pool's thresholds lie near the last value: below P_TAIL (above 1 − P_TAIL) the
+        # map runs straight to (0, 0) ((1, 1)) instead of extending the extreme bin's frequency
+        # to a threshold far out of reach
+        bx, by = np.array([b[0] for b in blocks]), np.array([b[1] for b in blocks])
+        inner = (bx > P_TAIL) & (bx < 1 - P_TAIL)
+        ends = np.interp([P_TAIL, 1 - P_TAIL], bx, by)
+        out[str(k)] = (np.r_[0.0, P_TAIL, bx[inner], 1 - P_TAIL, 1.0],
+                       np.r_[0.0, ends[0], by[inner], ends[1], 1.0])
+    return out
 
 
 # ----------------------------------------------------------------------------- peers
@@ -416,6 +480,11 @@ def main(argv=None) -> int:
           f"({time.time() - t0:.0f} s)")
     if a.calibrate:
         write_yaml(calib_table(wb, fc, families=fams), a, len(tasks))
+        # the p_meet map, on the p_meet of the constants just written
+        cal._load_pool_constants()
+        raw = workbench_scores(tasks, fc, wb, loco=False, families=fams, recal=False)["p"]
+        write_pmap(p_meet_map(raw, outcome5(tasks), task_keys(tasks, wb["fits_by_task"]),
+                              np.ones(len(tasks), bool)), a, len(tasks))
         return 0
     results = {"workbench": workbench_scores(tasks, fc, wb, loco=not a.no_loco,
                                              families=fams)}
@@ -473,6 +542,27 @@ def write_yaml(table: dict, a, n_tasks: int) -> None:
     print(f"wrote {OUT_YAML}")
     for k, v in body.items():
         print(f"  {k}: {v}")
+
+
+def write_pmap(table: dict, a, n_tasks: int) -> None:
+    import yaml
+
+    head = (
+        "# The p_meet recalibration map per key (model family; bound: a share whose forecast\n"
+        "# is 0 or 100 %%), fitted on the real calibration pool by\n"
+        "#   python benchmarks/peer_benchmark.py --calibrate\n"
+        "# (rolling origins %s, %d series x origins; at each origin the probability that the\n"
+        "# value %d years later meets a threshold 5-30 %% better than the last value, under the\n"
+        "# interval constants of intervals.yaml). Knots: mean p and observed frequency of %d\n"
+        "# equal-count bins, pooled where the frequency falls, read at %.2f and %.2f and joined\n"
+        "# to (0, 0) and (1, 1) (thresholds far out of reach); p_meet is\n"
+        "# mapped by linear interpolation (calibrate.recalibrate_p). Source of the pool: see\n"
+        "# intervals.yaml (Gapminder systema_globalis, CC BY 4.0).\n"
+        % (a.origins, n_tasks, H, P_BINS, P_TAIL, 1 - P_TAIL))
+    body = {k: {"p": [round(float(v), 6) for v in kx], "freq": [round(float(v), 6) for v in ky]}
+            for k, (kx, ky) in table.items()}
+    OUT_PMAP.write_text(head + yaml.safe_dump(body, sort_keys=True), encoding="utf-8")
+    print(f"wrote {OUT_PMAP}: keys {sorted(body)}")
 
 
 if __name__ == "__main__":

@@ -1075,6 +1075,8 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     whole = _cal.whole_numbers(batch.y, M)
     pm = p_meet_threshold(F, m[:, 0], sd[:, 0], k80, nu, _subtargets(targets, rows),
                           whole[rows])
+    pm = _cal.recalibrate_p(pm, _cal.p_meet_key(F.model, F.kind, mean[:, 0], F.count,
+                                                whole[rows] & (F.kind != "logit")))
     fut = ty[rows] > x_last[rows]
     p_meet[rows] = np.where(fut, pm, np.nan)
     # the target year already observed: meets or not

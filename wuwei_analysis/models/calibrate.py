@@ -90,6 +90,55 @@ def _load_pool_constants() -> None:
 _load_pool_constants()
 
 
+#: The p_meet recalibration map (``benchmarks/peer_benchmark.py --calibrate`` rebuilds it):
+#: per key (the model family, or ``bound`` for a share whose forecast sits at 0 / 100 %),
+#: knots (p, observed frequency) of a monotone piecewise-linear map from 0 to 1, fitted on the
+#: pool's 5-year-ahead thresholds. A key without a map (count models, small whole numbers)
+#: keeps its p.
+P_MEET_MAP_FILE = "calibration/p_meet.yaml"
+P_MEET_MAP: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _load_p_meet_map() -> None:
+    from importlib import resources
+
+    import yaml
+
+    try:
+        text = resources.files("wuwei_analysis.data").joinpath(P_MEET_MAP_FILE).read_text(
+            encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return
+    for name, kn in (yaml.safe_load(text) or {}).items():
+        P_MEET_MAP[str(name)] = (np.asarray(kn["p"], float), np.asarray(kn["freq"], float))
+
+
+_load_p_meet_map()
+
+
+def p_meet_key(model, kind, point, count, whole) -> np.ndarray:
+    """Per row: the key of the p_meet map (``""``: none) from the model, the scale kind, the
+    point forecast at the target year, count model and whole-number flags."""
+    model = np.asarray(model, object)
+    at_bound = (np.asarray(kind, object) == "logit") & np.isin(np.asarray(point, float),
+                                                              (0.0, 100.0))
+    key = np.where(at_bound, "bound", model).astype(object)
+    return np.where(np.asarray(count, bool) | np.asarray(whole, bool), "", key)
+
+
+def recalibrate_p(p, key) -> np.ndarray:
+    """p_meet through the pool's monotone recalibration map of its key (NaN stays NaN; 0 and
+    1, decided by the data or the bounds, stay)."""
+    p = np.array(p, float, ndmin=1)
+    key = np.asarray(key, object).reshape(p.shape)
+    out = p.copy()
+    for k, (kx, ky) in P_MEET_MAP.items():
+        sel = (key == k) & np.isfinite(p) & (p > 0.0) & (p < 1.0)
+        if sel.any():
+            out[sel] = np.interp(p[sel], kx, ky)
+    return out
+
+
 def constants(model: str) -> dict[str, float]:
     return CALIBRATION[CALIBRATION_KEY.get(model, model)]
 

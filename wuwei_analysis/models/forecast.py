@@ -8,7 +8,7 @@ import numpy as np
 
 from ..settings import FINAL_YEAR, PLAN_START
 from ..targets import Target, trend_slope_confidence
-from .calibrate import predictive
+from .calibrate import p_meet_key, predictive, recalibrate_p
 from .core import SeriesSpec, choose_model, fit_named, resolve_spec
 from .fit import MIN_POINTS, MODEL_LABELS_ZH, MODEL_NAMES, Fit, ForecastError
 
@@ -306,7 +306,12 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         p_meet = p_dir
     elif threshold is not None and target_year is not None:
         if target_year > last:
-            p_meet = p_meet_value(pred, pred_years.index(target_year), t, threshold)
+            i_t = pred_years.index(target_year)
+            p_meet = p_meet_value(pred, i_t, t, threshold)
+            if p_meet is not None:     # the pool's recalibration map (calibrate.recalibrate_p)
+                key = p_meet_key([fit.model], [fit.scale.kind], [mean[i_t]], [pred.count],
+                                 [pred.whole])
+                p_meet = float(recalibrate_p([p_meet], key)[0])
         else:
             hit = np.nonzero(x == target_year)[0]
             if len(hit):
