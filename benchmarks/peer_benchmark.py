@@ -304,8 +304,13 @@ def task_keys(tasks, pm) -> np.ndarray:
     """The p_meet map key per task (``calibrate.p_meet_key``; the pool has no counts)."""
     kinds = np.array([kind_of(t["unit"]) for t in tasks], object)
     point = np.array([inv(k, [v])[0] for k, v in zip(kinds, pm["m"])])
+    thr = np.array([(threshold(t) or (None, np.nan))[1] for t in tasks], float)
+    last = np.array([t["y"][-1] for t in tasks], float)
+    kind = np.array([(threshold(t) or ("", 0))[0] for t in tasks], object)
+    met = np.where(kind == "at_most", last <= thr + 1e-9,
+                   np.where(kind == "at_least", last >= thr - 1e-9, False))
     return cal.p_meet_key(pm["model"], kinds, point, np.zeros(len(tasks), bool),
-                          np.zeros(len(tasks), bool))
+                          np.zeros(len(tasks), bool), thr, met)
 
 
 def p_meet_map(p, o, key, keep, bins: int = P_BINS) -> dict:
@@ -461,6 +466,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-loco", action="store_true", help="shipped constants, not LOCO")
+    ap.add_argument("--peer-cache", default="",
+                    help="a file keeping the peers' forecasts (same pool, sample and seed)")
     ap.add_argument("--calibrate", action="store_true",
                     help=f"write the interval constants to {OUT_YAML}")
     ap.add_argument("--origins", default=",".join(map(str, ORIGINS)))
@@ -490,7 +497,18 @@ def main(argv=None) -> int:
                                              families=fams)}
     if not a.no_peers:
         t1 = time.time()
-        results.update(run_peers(tasks, fc, ["AutoARIMA", "AutoETS", "RWD"]))
+        cache = Path(a.peer_cache) if a.peer_cache else None
+        if cache and cache.exists():
+            import pickle
+
+            results.update(pickle.loads(cache.read_bytes()))
+        else:
+            peers = run_peers(tasks, fc, ["AutoARIMA", "AutoETS", "RWD"])
+            results.update(peers)
+            if cache:
+                import pickle
+
+                cache.write_bytes(pickle.dumps(peers))
         print(f"statsforecast: {time.time() - t1:.0f} s")
     naive = {"mean": fc["naive"].to_numpy(float)}
     common = np.isfinite(fc["scale"].to_numpy()) & (fc["scale"].to_numpy() > 0)

@@ -1075,8 +1075,12 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     whole = _cal.whole_numbers(batch.y, M)
     pm = p_meet_threshold(F, m[:, 0], sd[:, 0], k80, nu, _subtargets(targets, rows),
                           whole[rows])
+    tg_r = _subtargets(targets, rows)
+    met_now = meets(tg_r.kind, _last(batch.y, M)[rows], tg_r.threshold, tg_r.tolerance,
+                    tg_r.change)
     pm = _cal.recalibrate_p(pm, _cal.p_meet_key(F.model, F.kind, mean[:, 0], F.count,
-                                                whole[rows] & (F.kind != "logit")))
+                                                whole[rows] & (F.kind != "logit"),
+                                                tg_r.threshold, met_now))
     fut = ty[rows] > x_last[rows]
     p_meet[rows] = np.where(fut, pm, np.nan)
     # the target year already observed: meets or not

@@ -42,7 +42,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .fit import Fit
+from .fit import LOGIT_EPS, Fit
 
 Z80 = 1.2815515655446004
 Z95 = 1.959963984540054
@@ -116,14 +116,19 @@ def _load_p_meet_map() -> None:
 _load_p_meet_map()
 
 
-def p_meet_key(model, kind, point, count, whole) -> np.ndarray:
-    """Per row: the key of the p_meet map (``""``: none) from the model, the scale kind, the
-    point forecast at the target year, count model and whole-number flags."""
+def p_meet_key(model, kind, point, count, whole, threshold, met_now) -> np.ndarray:
+    """Per row: the key of the p_meet map (``""``: none). ``bound``: a share whose forecast
+    for the target year is 0 / 100 % with the threshold at that bound (will it stay
+    there?); none for count models, small whole numbers and a threshold the latest value
+    already meets (the pool measured thresholds still to reach); else the model family."""
     model = np.asarray(model, object)
-    at_bound = (np.asarray(kind, object) == "logit") & np.isin(np.asarray(point, float),
-                                                              (0.0, 100.0))
-    key = np.where(at_bound, "bound", model).astype(object)
-    return np.where(np.asarray(count, bool) | np.asarray(whole, bool), "", key)
+    point, thr = np.asarray(point, float), np.asarray(threshold, float)
+    eps = 100.0 * LOGIT_EPS
+    with np.errstate(invalid="ignore"):
+        at_bound = (np.asarray(kind, object) == "logit") & (
+            ((point == 100.0) & (thr >= 100.0 - eps)) | ((point == 0.0) & (thr <= eps)))
+    none = np.asarray(count, bool) | np.asarray(whole, bool) | np.asarray(met_now, bool)
+    return np.where(at_bound, "bound", np.where(none, "", model)).astype(object)
 
 
 def recalibrate_p(p, key) -> np.ndarray:

@@ -309,8 +309,10 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
             i_t = pred_years.index(target_year)
             p_meet = p_meet_value(pred, i_t, t, threshold)
             if p_meet is not None:     # the pool's recalibration map (calibrate.recalibrate_p)
+                met_now = bool(t.meets(float(y[-1]), base_value=base_value,
+                                       reference_value=reference_value))
                 key = p_meet_key([fit.model], [fit.scale.kind], [mean[i_t]], [pred.count],
-                                 [pred.whole])
+                                 [pred.whole], [threshold], [met_now])
                 p_meet = float(recalibrate_p([p_meet], key)[0])
         else:
             hit = np.nonzero(x == target_year)[0]
