@@ -36,12 +36,18 @@ Protocol (issue 14)
                 rise of f/10 (0.5–3 %); skill = 1 − Brier / Brier of the base rate; the
                 labour-force share (direction "around") has no threshold and is left out
     calib err   weighted mean |mean p − observed frequency| over five probability bins
+  The workbench's p_meet is the engine's own (``p_meet_threshold``) passed through the
+  recalibration map (``calibrate.recalibrate_p``), here fitted leave-one-country-out.
   For peers p_meet is the normal probability on the modelling scale implied by their
   80 % interval (its centre and half-width / 1.2816).
 
 ``--calibrate`` writes ``wuwei_analysis/data/calibration/intervals.yaml``: per model family
 (the model the auto rule picked), c by maximum likelihood and the horizon factors and k80 /
-k95 as empirical quantiles (``calibrate.calibrate_pool_h``) over all pool forecasts.
+k95 as empirical quantiles (``calibrate.calibrate_pool_h``) over all pool forecasts; and
+``wuwei_analysis/data/calibration/p_meet.yaml``: the p_meet recalibration map per key
+(``calibrate.p_meet_key``: the model family, or ``bound``), a monotone piecewise-linear map
+through the (mean p, observed frequency) of equal-count bins (``p_meet_map``), fitted on the
+p_meet under the constants just written.
 """
 from __future__ import annotations
 
