@@ -456,7 +456,7 @@ def fit_poisson(x, d, e, y, M, rate_scale) -> Fits:
             pear = np.where(Mt, (d[tr] - mu) ** 2 / mu, 0.0).sum(axis=1)
         dft = dfree[tr]
         ph = np.where(dft > 0, pear / np.where(dft > 0, dft, 1), 1.0)
-        quasi = (dft >= 2) & (ph > _fit.QUASI_POISSON_PHI)
+        quasi = (dft >= 2) & (ph > _fit.quasi_poisson_threshold(dft))
         mult = np.where(quasi, ph, 1.0)
         c00, c01, c11 = c00 * mult, c01 * mult, c11 * mult
         A[tr], B[tr] = a, b
