@@ -147,6 +147,10 @@ def compute_derived(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule], *,
 
 
 _KEY = ["indicator", "region_code", "year", *compute.BREAKDOWN_KEYS]
+#: What derivation and the checks read of an observation (not its flags and note).
+_COLUMNS = ", ".join(f"o.{c}" for c in [
+    "id", *_KEY, "value", "numerator", "denominator", "unit", "source", "illustrative",
+    "provisional", "low_trust", "derived", "submission_id", "source_row", "recorded_at"])
 
 
 def _frame(cur: sqlite3.Cursor) -> pd.DataFrame:
@@ -188,8 +192,8 @@ def _load(conn: sqlite3.Connection, indicators: Iterable[str] | None,
             return pd.DataFrame()
         where.append(f"o.year IN ({','.join('?' * len(yrs))})")
         params += yrs
-    return _frame(conn.execute(f"SELECT o.* FROM observations o WHERE {' AND '.join(where)}",
-                               params))
+    sql = f"SELECT {_COLUMNS} FROM observations o WHERE {' AND '.join(where)}"
+    return _frame(conn.execute(sql, params))
 
 
 def load_pairs(conn: sqlite3.Connection, pairs: Iterable[tuple[str, int]]
@@ -203,7 +207,7 @@ def load_pairs(conn: sqlite3.Connection, pairs: Iterable[tuple[str, int]]
         conn.executemany("INSERT OR IGNORE INTO temp.rollup_pairs VALUES (?, ?)",
                          [(str(i), int(y)) for i, y in pairs])
         df = _frame(conn.execute(
-            "SELECT o.* FROM observations o JOIN temp.rollup_pairs p "
+            f"SELECT {_COLUMNS} FROM observations o JOIN temp.rollup_pairs p "
             "ON o.indicator = p.indicator AND o.year = p.year"))
     finally:
         conn.execute("DELETE FROM temp.rollup_pairs")

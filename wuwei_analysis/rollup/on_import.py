@@ -47,9 +47,6 @@ def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],
         while code in h.parent:
             code = h.parent[code]
             touched.add(code)
-    rows_of = {(r["indicator"], str(r["region_code"]), int(r["year"]), r.get("sex") or "",
-                r.get("urban_rural") or "", r.get("age_group") or ""): r.get("source_row")
-               for r in records}
     reported, stale = load_pairs(conn, sorted(pairs))
     aggregable = {i for i, r in rules.items() if r.aggregable}
     if reported.empty:
@@ -71,6 +68,10 @@ def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],
     found = run_checks(reported, h, rules)
     if not found.empty:
         found = found[found["region_code"].isin(touched)]
+    if not found.empty:
+        rows_of = {(r["indicator"], str(r["region_code"]), int(r["year"]),
+                    r.get("sex") or "", r.get("urban_rural") or "", r.get("age_group") or ""):
+                   r.get("source_row") for r in records}
         for msg, g in found.groupby("message", sort=False):
             r = g.iloc[0]
             key = (r["indicator"], r["region_code"], int(r["year"]), r["sex"],
