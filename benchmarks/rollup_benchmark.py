@@ -1,6 +1,6 @@
 """Benchmark: roll-up of the synthetic nation, counties → provinces → nation (issue #16).
 
-The synthetic long table of ``wuwei_analysis.scale`` (2,850 county-level units in 31
+The synthetic long table of ``wuwei_analysis.synthetic`` (2,850 county-level units in 31
 provinces, every monitorable indicator, 10 years, breakdown groups: about 3.4 million rows)
 is rolled up with the catalogue's rules by ``wuwei_analysis.rollup.rollup_table``: every
 indicator with a roll-up rule (counts summed and divided, levels summed, averages
@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
 
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic
     from wuwei_analysis.rollup.table import SYNTHETIC_TOP, rollup_table
 
     t0 = time.perf_counter()
-    df = scale.generate(args.regions)
+    df = synthetic.generate(args.regions)
     t_gen = time.perf_counter() - t0
     print(f"合成表：{args.regions} 个县级单位，{len(df):,} 行，"
           f"{df['indicator'].nunique()} 个指标，生成 {t_gen:.1f} s"

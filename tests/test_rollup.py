@@ -15,10 +15,10 @@ import pytest
 from wuwei_analysis import store
 from wuwei_analysis.errors import DataError
 from wuwei_analysis.ingest.importer import import_file
-from wuwei_analysis.regions import Region, all_regions
-from wuwei_analysis.rollup import checks, compute, derive as derive_mod, rule_for, rules
+from wuwei_analysis.geography import Region, all_regions
+from wuwei_analysis.rollup import checks, compute, derived as derive_mod, rule_for, rules
 from wuwei_analysis.rollup.hierarchy import from_regions
-from wuwei_analysis.rollup.rules import Rule, rule_error
+from wuwei_analysis.rollup.aggregation import Rule, rule_error
 
 try:
     from fixtures_store import *  # noqa: F401,F403
@@ -364,9 +364,9 @@ def test_a_version_1_database_is_migrated_and_its_rows_are_reported(tmp_path):
 # --------------------------------------------------------------------------- scale
 @pytest.fixture(scope="module")
 def synthetic():
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic
 
-    return scale.generate(62, seed=5)
+    return synthetic.generate(62, seed=5)
 
 
 def test_the_synthetic_nation_rolls_up_counties_to_provinces_to_the_nation(synthetic):
@@ -455,11 +455,9 @@ def test_a_city_rate_reported_without_counts_is_checked_against_the_derived_rate
 
 
 def test_the_catalogue_refuses_an_entry_with_a_wrong_aggregate():
-    import importlib
-
     from wuwei_analysis.errors import CatalogError
 
-    catalog = importlib.import_module("wuwei_analysis.catalog")   # wa.catalog is a function
+    from wuwei_analysis import indicator_catalog as catalog
 
     raw = {"id": "c_test_entry", "domain": "C1", "name_zh": "测试", "name_en": "test",
            "unit": "岁", "direction": "up", "target": {"kind": "direction"},

@@ -62,7 +62,7 @@ class Indicator:
     aliases: tuple[str, ...] = ()
     notes: str = ""
     same_as: str | None = None  # another entry measuring the same quantity: data are shared
-    aggregate: dict | None = None  # roll-up rule as declared (see wuwei_analysis.rollup.rules)
+    aggregate: dict | None = None  # roll-up rule as declared (see wuwei_analysis.rollup.aggregation)
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -149,9 +149,9 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
     if reporter not in meta["member_units"]:
         raise CatalogError(f"未知成员单位 {reporter!r}", file=where, indicator=iid)
     if raw.get("aggregate") is not None:
-        from .rollup.rules import rule_error  # lazily: rollup imports the catalogue
+        from .rollup.spec import rule_error  # below the catalogue (rollup.aggregation reads it)
 
-        problem = rule_error(raw["aggregate"], raw["unit"], raw.get("counts"))
+        problem = rule_error(raw["aggregate"], raw["unit"], units().get(raw["unit"], {}).get("kind"))
         if problem:
             raise CatalogError(f"aggregate 有误：{problem}", file=where, indicator=iid)
     return Indicator(

@@ -1,23 +1,23 @@
 """City and province figures rolled up from county counts, and consistency checks.
 
-    rules        how each indicator aggregates (catalogue ``aggregate:``, ``_meta.yaml`` defaults)
+    aggregation  how each indicator aggregates (catalogue ``aggregate:``, ``_meta.yaml`` defaults)
     hierarchy    parents and children of the region table (cycles, missing parents)
     compute      the vectorised roll-up of one level (shared by the database and the scale table)
-    derive       derived values stored in the monitoring database, with provenance
+    derived      derived values stored in the monitoring database, with provenance
     checks       parent vs children and breakdowns vs total, as warnings with the numbers
     table        the same roll-up for a long table with a parent column, locally or on Dask
 """
 from __future__ import annotations
 
-from .rules import Rule, rule_for, rules, rules_frame
+from .aggregation import Rule, rule_for, rules, rules_frame
 
 __all__ = ["Rule", "rule_for", "rules", "rules_frame", "derive", "check", "data_quality",
            "rollup_table"]
 
 
 def derive(*args, **kwargs):
-    """See :func:`wuwei_analysis.rollup.derive.derive`."""
-    from .derive import derive as _derive
+    """See :func:`wuwei_analysis.rollup.derived.derive`."""
+    from .derived import derive as _derive
 
     return _derive(*args, **kwargs)
 

@@ -15,7 +15,6 @@ tolerance, and a Chinese sentence saying all of it.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any, Iterable
 
 import numpy as np
@@ -23,9 +22,9 @@ import pandas as pd
 
 from .. import store
 from . import compute
-from .derive import _load, breakdown_zh
+from .derived import _load, breakdown_zh
 from .hierarchy import Hierarchy, from_regions
-from .rules import Rule, rules as all_rules, settings  # noqa: F401 (settings: CLI)
+from .aggregation import Rule, rules as all_rules, settings  # noqa: F401 (settings: CLI)
 
 CHECK_COLUMNS = ["kind", "indicator", "name_zh", "region_code", "region", "year", "sex",
                  "urban_rural", "age_group", "part", "reported", "expected", "difference",
@@ -52,7 +51,7 @@ def _tol_text(tol: dict, value: bool = False) -> str:
 
 
 def _count_names(indicator: str) -> dict[str, str]:
-    cat = importlib.import_module("wuwei_analysis.catalog")
+    from .. import indicator_catalog as cat
     try:
         counts = cat.indicator(indicator).counts or {}
     except Exception:  # noqa: BLE001 - an id the catalogue no longer has
@@ -64,7 +63,7 @@ def _count_names(indicator: str) -> dict[str, str]:
 def _unit_decimals(unit: str) -> int:
     """Decimals to compare values in: one more than the unit shows (4.10‰ vs 4.1‰), so a
     difference just below the display's resolution is still visible."""
-    cat = importlib.import_module("wuwei_analysis.catalog")
+    from .. import indicator_catalog as cat
     u = cat.units().get(unit, {})
     return int(u.get("decimals", 2)) + (1 if u.get("kind") in ("rate", "percent",
                                                                  "per_capita") else 0)
@@ -143,7 +142,7 @@ def parent_children(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule]) ->
 
 
 def _groups(indicator: str, dim: str) -> list[str] | None:
-    cat = importlib.import_module("wuwei_analysis.catalog")
+    from .. import indicator_catalog as cat
     if dim == "age_group":
         try:
             groups = list(cat.indicator(indicator).age_groups)
@@ -164,7 +163,7 @@ def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str]
     if rows.empty:
         return out
     cfg = settings()
-    from ..regions import region as find_region
+    from ..geography import region as find_region
 
     bd = compute.BREAKDOWN_KEYS
     is_total = (rows[bd] == "").all(axis=1)
@@ -236,7 +235,7 @@ def run_checks(rows: pd.DataFrame, h: Hierarchy | None = None,
     """Both checks on current reported rows; a DataFrame with CHECK_COLUMNS."""
     h = from_regions() if h is None else h
     rules = all_rules() if rules is None else rules
-    cat = importlib.import_module("wuwei_analysis.catalog")
+    from .. import indicator_catalog as cat
     names = {i.id: i.name_zh for i in cat.indicators()}
     if rows.empty:
         return pd.DataFrame(columns=CHECK_COLUMNS + ["source_row"])
@@ -283,7 +282,7 @@ def data_quality(region: Any, year: int | None = None, *, db: Any = None) -> pd.
 
     Returns columns 类别, 指标, 年份, 说明 (Chinese, ready to show), one row per finding.
     """
-    from ..regions import region as find_region
+    from ..geography import region as find_region
 
     code = find_region(region).code
     years = None if year is None else [int(year)]

@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .rules import Rule
+from .aggregation import Rule
 
 BREAKDOWN_KEYS = ["sex", "urban_rural", "age_group"]
 GROUP_KEYS = ["indicator", "parent", "year", *BREAKDOWN_KEYS]
@@ -231,7 +231,7 @@ def rollup(rows: pd.DataFrame, parent_of: Mapping[str, str] | pd.Series,
 
 
 def _decimals(unit: str) -> int:
-    from ..catalog import units
+    from ..indicator_catalog import units
 
     return int(units().get(unit, {}).get("decimals", 2))
 

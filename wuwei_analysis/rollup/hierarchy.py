@@ -85,7 +85,7 @@ def from_regions(regions: Iterable | None = None) -> Hierarchy:
     Derivable parents: regions with role ``monitored`` or ``table`` that have children.
     """
     if regions is None:
-        from ..regions import all_regions
+        from ..geography import all_regions
 
         regions = all_regions()
     regions = list(regions)

@@ -19,9 +19,9 @@ import sqlite3
 from typing import Any, Mapping, Sequence
 
 from .checks import run_checks
-from .derive import _load, derive
+from .derived import _load, derive
 from .hierarchy import from_regions
-from .rules import rules as all_rules
+from .aggregation import rules as all_rules
 
 
 def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],

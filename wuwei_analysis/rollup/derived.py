@@ -15,7 +15,6 @@ reported row), and nothing is derived for a key whose parent reported a value.
 """
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -26,7 +25,7 @@ import pandas as pd
 from .. import store
 from . import compute
 from .hierarchy import Hierarchy, from_regions
-from .rules import METHOD_ZH, Rule, rules as all_rules
+from .aggregation import METHOD_ZH, Rule, rules as all_rules
 
 _BD_ZH = {"": ""}
 
@@ -56,7 +55,7 @@ class DeriveResult:
 
 
 def _names() -> dict[str, str]:
-    cat = importlib.import_module("wuwei_analysis.catalog")
+    from .. import indicator_catalog as cat
     return {i.id: i.name_zh for i in cat.indicators()}
 
 

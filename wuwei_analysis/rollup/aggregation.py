@@ -15,16 +15,12 @@ aggregable). Methods:
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
-METHODS = ("ratio", "sum", "weighted", "none")
-METHOD_ZH = {"ratio": "分子、分母分别加总后相除", "sum": "各地数值相加",
-             "weighted": "按人数加权平均", "none": "不汇总"}
-_RATE_KINDS = ("rate", "percent", "per_capita")
-_KEYS = {"method", "weight", "min_coverage", "reason", "note"}
+from .spec import _RATE_KINDS, METHOD_ZH, METHODS  # noqa: F401  (the aggregate field: spec.py)
+from .spec import rule_error as _spec_error
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,9 @@ class Rule:
 
 
 def _catalog():
-    return importlib.import_module("wuwei_analysis.catalog")
+    from .. import indicator_catalog
+
+    return indicator_catalog
 
 
 def settings() -> dict:
@@ -61,28 +59,10 @@ def settings() -> dict:
     }
 
 
-def rule_error(raw: Any, unit: str, counts: Any) -> str | None:
-    """Why a declared ``aggregate`` value is invalid (Chinese), or None when it is fine."""
-    if not isinstance(raw, Mapping):
-        return "应为字典，如 {method: ratio}"
-    unknown = set(raw) - _KEYS
-    if unknown:
-        return f"未知字段 {sorted(unknown)}"
-    method = raw.get("method")
-    if method not in METHODS:
-        return f"method 应为 {'、'.join(METHODS)} 之一，而不是 {method!r}"
-    cov = raw.get("min_coverage")
-    if cov is not None and not (isinstance(cov, (int, float)) and 0 < float(cov) <= 1):
-        return "min_coverage 应为 0 到 1 之间的比例（1 = 全部下级地区）"
-    if method == "ratio":
-        kind = _catalog().units().get(unit, {}).get("kind")
-        if kind not in _RATE_KINDS:
-            return f"单位“{unit}”不是率或比例，不能用 ratio"
-    if method == "weighted" and not raw.get("weight"):
-        return "weighted 需要 weight：denominator 或加权人口指标的编号"
-    if method == "none" and not raw.get("reason"):
-        return "method: none 需要说明 reason"
-    return None
+def rule_error(raw: Any, unit: str, counts: Any = None) -> str | None:
+    """Why a declared ``aggregate`` value is invalid (Chinese), or None when it is fine
+    (:func:`.spec.rule_error`, with the unit's kind read from the catalogue)."""
+    return _spec_error(raw, unit, _catalog().units().get(unit, {}).get("kind"))
 
 
 def _default(ind) -> Rule:
