@@ -153,7 +153,7 @@ def test_no_import_cycle_among_the_package_modules():
 #: vocabulary, ``vocab/``, imports nothing above the catalogue).
 STORAGE_LAYER = {"wuwei_analysis.store", "wuwei_analysis.settings", "wuwei_analysis.errors",
                  "wuwei_analysis.geography", "wuwei_analysis.indicator_catalog",
-                 "wuwei_analysis.targets", "wuwei_analysis.rollup.spec"}
+                 "wuwei_analysis.targets"}
 
 
 def test_storage_imports_nothing_above_it():

@@ -16,9 +16,11 @@ from wuwei_analysis import store
 from wuwei_analysis.errors import DataError
 from wuwei_analysis.ingest.importer import import_file
 from wuwei_analysis.geography import Region, all_regions
-from wuwei_analysis.rollup import checks, compute, derived as derive_mod, rule_for, rules
+from wuwei_analysis.rollup import checks, compute, rule_for, rules
+from wuwei_analysis.rollup import derived as derive_mod
 from wuwei_analysis.rollup.hierarchy import from_regions
-from wuwei_analysis.rollup.aggregation import Rule, rule_error
+from wuwei_analysis.indicator_catalog import aggregate_error as rule_error
+from wuwei_analysis.rollup.methods import Rule
 
 try:
     from fixtures_store import *  # noqa: F401,F403
@@ -458,6 +460,7 @@ def test_a_city_rate_reported_without_counts_is_checked_against_the_derived_rate
 
 
 def test_the_catalogue_refuses_an_entry_with_a_wrong_aggregate():
+
     from wuwei_analysis.errors import CatalogError
 
     from wuwei_analysis import indicator_catalog as catalog

@@ -9,6 +9,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -62,7 +63,7 @@ class Indicator:
     aliases: tuple[str, ...] = ()
     notes: str = ""
     same_as: str | None = None  # another entry measuring the same quantity: data are shared
-    aggregate: dict | None = None  # roll-up rule as declared (see wuwei_analysis.rollup.aggregation)
+    aggregate: dict | None = None  # roll-up rule as declared (see wuwei_analysis.rollup.methods)
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -149,9 +150,7 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
     if reporter not in meta["member_units"]:
         raise CatalogError(f"未知成员单位 {reporter!r}", file=where, indicator=iid)
     if raw.get("aggregate") is not None:
-        from .rollup.spec import rule_error  # below the catalogue (rollup.aggregation reads it)
-
-        problem = rule_error(raw["aggregate"], raw["unit"], units().get(raw["unit"], {}).get("kind"))
+        problem = aggregate_error(raw["aggregate"], raw["unit"], raw.get("counts"))
         if problem:
             raise CatalogError(f"aggregate 有误：{problem}", file=where, indicator=iid)
     return Indicator(
@@ -291,3 +290,34 @@ def catalog(plan: str | None = None, domain: str | None = None,
     if monitorable is not None:
         df = df[df["monitorable"] == monitorable]
     return df.reset_index(drop=True)
+
+
+#: Roll-up methods an entry's ``aggregate:`` may declare (their meaning: ``rollup.methods``).
+AGGREGATE_METHODS = ("ratio", "sum", "weighted", "none")
+RATE_KINDS = ("rate", "percent", "per_capita")
+_AGGREGATE_KEYS = {"method", "weight", "min_coverage", "reason", "note"}
+
+
+def aggregate_error(raw: Any, unit: str, counts: Any = None) -> str | None:
+    """Why a declared ``aggregate`` value (roll-up rule, see ``rollup.methods``) is invalid
+    (Chinese), or None when it is fine."""
+    if not isinstance(raw, Mapping):
+        return "应为字典，如 {method: ratio}"
+    unknown = set(raw) - _AGGREGATE_KEYS
+    if unknown:
+        return f"未知字段 {sorted(unknown)}"
+    method = raw.get("method")
+    if method not in AGGREGATE_METHODS:
+        return f"method 应为 {'、'.join(AGGREGATE_METHODS)} 之一，而不是 {method!r}"
+    cov = raw.get("min_coverage")
+    if cov is not None and not (isinstance(cov, (int, float)) and 0 < float(cov) <= 1):
+        return "min_coverage 应为 0 到 1 之间的比例（1 = 全部下级地区）"
+    if method == "ratio":
+        kind = units().get(unit, {}).get("kind")
+        if kind not in RATE_KINDS:
+            return f"单位“{unit}”不是率或比例，不能用 ratio"
+    if method == "weighted" and not raw.get("weight"):
+        return "weighted 需要 weight：denominator 或加权人口指标的编号"
+    if method == "none" and not raw.get("reason"):
+        return "method: none 需要说明 reason"
+    return None

@@ -151,7 +151,8 @@ def _cmd_rollup(args: argparse.Namespace) -> int:
     """``wuwei db check`` and ``wuwei db derive`` (wuwei_analysis.rollup)."""
     from .. import database, store
     from ..indicator_catalog import indicator
-    from ..rollup import checks, derived as derive_mod
+    from ..rollup import checks
+    from ..rollup import derived as derive_mod
 
     database.open_db(args.db).close()  # a new default database gets the default dataset first
 

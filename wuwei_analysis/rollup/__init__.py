@@ -1,15 +1,15 @@
 """City and province figures rolled up from county counts, and consistency checks.
 
-    aggregation  how each indicator aggregates (catalogue ``aggregate:``, ``_meta.yaml`` defaults)
+    rules        how each indicator aggregates (catalogue ``aggregate:``, ``_meta.yaml`` defaults)
     hierarchy    parents and children of the region table (cycles, missing parents)
     compute      the vectorised roll-up of one level (shared by the database and the scale table)
-    derived      derived values stored in the monitoring database, with provenance
+    derive       derived values stored in the monitoring database, with provenance
     checks       parent vs children and breakdowns vs total, as warnings with the numbers
     table        the same roll-up for a long table with a parent column, locally or on Dask
 """
 from __future__ import annotations
 
-from .aggregation import Rule, rule_for, rules, rules_frame
+from .methods import Rule, rule_for, rules, rules_frame
 
 __all__ = ["Rule", "rule_for", "rules", "rules_frame", "derive", "check", "data_quality",
            "rollup_table"]

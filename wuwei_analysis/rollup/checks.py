@@ -24,7 +24,7 @@ from .. import store
 from . import compute
 from .derived import _load, breakdown_zh
 from .hierarchy import Hierarchy, from_regions
-from .aggregation import Rule, rules as all_rules, settings  # noqa: F401 (settings: CLI)
+from .methods import Rule, rules as all_rules, settings  # noqa: F401 (settings: CLI)
 
 CHECK_COLUMNS = ["kind", "indicator", "name_zh", "region_code", "region", "year", "sex",
                  "urban_rural", "age_group", "part", "reported", "expected", "difference",

@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .aggregation import Rule
+from .methods import Rule
 
 BREAKDOWN_KEYS = ["sex", "urban_rural", "age_group"]
 GROUP_KEYS = ["indicator", "parent", "year", *BREAKDOWN_KEYS]

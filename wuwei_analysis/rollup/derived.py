@@ -25,7 +25,7 @@ import pandas as pd
 from .. import store
 from . import compute
 from .hierarchy import Hierarchy, from_regions
-from .aggregation import METHOD_ZH, Rule, rules as all_rules
+from .methods import METHOD_ZH, Rule, rules as all_rules
 
 _BD_ZH = {"": ""}
 

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 from .checks import run_checks
 from .derived import _load, derive
 from .hierarchy import from_regions
-from .aggregation import rules as all_rules
+from .methods import rules as all_rules
 
 
 def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],

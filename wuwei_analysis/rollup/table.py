@@ -2,7 +2,7 @@
 
 ``rollup_table(df)`` takes an observations-shaped long table (indicator, region_code,
 region_parent, year, sex, urban_rural, age_group, value, numerator, denominator — the
-synthetic nation of ``wuwei_analysis.synthetic`` has them) and returns the parents' rows
+synthetic nation of ``wuwei_analysis.scale`` has them) and returns the parents' rows
 derived level by level with the catalogue's rules (:mod:`.compute`, the same code the
 database uses). The hierarchy comes from the table's ``region_parent`` column plus
 ``parents=`` for regions the table has no rows of (the synthetic provinces → ``top``).
@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from .compute import rollup
 from .hierarchy import check_tree
-from .aggregation import Rule, rules as all_rules
+from .methods import Rule, rules as all_rules
 
 #: The synthetic nation's top region (parent of the synthetic provinces SP01…).
 SYNTHETIC_TOP = ("SN000", "合成全国")

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .spec import _RATE_KINDS, METHOD_ZH, METHODS  # noqa: F401  (the aggregate field: spec.py)
-from .spec import rule_error as _spec_error
+METHOD_ZH = {"ratio": "分子、分母分别加总后相除", "sum": "各地数值相加",
+             "weighted": "按人数加权平均", "none": "不汇总"}
+from ..indicator_catalog import RATE_KINDS as _RATE_KINDS
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,6 @@ class Rule:
 
 def _catalog():
     from .. import indicator_catalog
-
     return indicator_catalog
 
 
@@ -57,12 +57,6 @@ def settings() -> dict:
         "value_tolerance": {"relative": 0.02, "absolute": 0.05,
                             **(meta.get("value_tolerance") or {})},
     }
-
-
-def rule_error(raw: Any, unit: str, counts: Any = None) -> str | None:
-    """Why a declared ``aggregate`` value is invalid (Chinese), or None when it is fine
-    (:func:`.spec.rule_error`, with the unit's kind read from the catalogue)."""
-    return _spec_error(raw, unit, _catalog().units().get(unit, {}).get("kind"))
 
 
 def _default(ind) -> Rule:
