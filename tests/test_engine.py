@@ -251,7 +251,7 @@ EDGE_CASES = [
     ([2022, 2024], [1.0, 0.5], "‰", Target("direction", direction="down"), None, None),
     ([2010, 2011, 2012], [1.0, 0.9, 0.8], "‰", Target("direction", direction="down"), None,
      None),
-    ([2020, 2021, 2022], [-1.0, 0.5, 0.8], "‰", Target("at_most", 5.0), None, None),
+    # (a negative ‰ is refused by forecast_series' input check: tests/test_inputs.py)
     ([2020, 2021, 2022, 2023], [1, 2, 3, 4.0], "岁", None, None, None),
     ([2020, 2021, 2022, 2023], [1, 2, 3, 4.0], "岁", Target("at_least", 78.0, year=2025),
      None, None),

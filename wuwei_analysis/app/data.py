@@ -305,7 +305,13 @@ class AppData:
             return Item(row=row, error="该地区暂无此指标的数据")
         fc = forecasts.get(ind.id)     # the forecast the status rests on (no second fit)
         if fc is None:
-            return Item(row=row, error="数据不足，无法建立趋势模型")
+            from ..engine.rules import STATUS_RULES
+            from ..vocab.messages import say
+
+            n = int(row.get("n_points") or 0)
+            few = n < STATUS_RULES["min_points"]
+            return Item(row=row, error=say("no_forecast", n=n, min_points=STATUS_RULES[
+                "min_points"]) if few else str(row.get("reason") or ""))
         return Item(row=row, forecast=fc)
 
     def status_row(self, indicator: str, region: str) -> dict:

@@ -420,7 +420,9 @@ def table_frame(rows: list[dict]) -> "pd.DataFrame":
 
 def export_csv(view: "View", w: WhatIf | None = None) -> bytes:
     """The chart data as CSV (UTF-8 with BOM, so Excel opens the Chinese correctly)."""
-    text = chart_frame(view, w).to_csv(index=False)
+    from ..safecells import neutralise_frame  # no typed source becomes a formula
+
+    text = neutralise_frame(chart_frame(view, w)).to_csv(index=False)
     if view.illustrative:
         text = f"# {ILLUSTRATIVE_NOTE}\n" + text
     return ("\ufeff" + text).encode("utf-8")
@@ -442,11 +444,14 @@ def export_xlsx(view: "View", w: WhatIf | None = None, rows: list[dict] | None =
     notes.append(("导出时间", datetime.now().strftime("%Y-%m-%d %H:%M")))
     if view.illustrative:
         notes.insert(0, ("注意", ILLUSTRATIVE_NOTE))
+    from ..safecells import neutralise_frame  # no typed source becomes a formula
+
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        chart_frame(view, w).to_excel(xw, index=False, sheet_name="图表数据")
+        neutralise_frame(chart_frame(view, w)).to_excel(xw, index=False, sheet_name="图表数据")
         if rows:
-            table_frame(rows).to_excel(xw, index=False, sheet_name="状态一览")
-        pd.DataFrame(notes, columns=["项目", "内容"]).to_excel(xw, index=False, sheet_name="说明")
+            neutralise_frame(table_frame(rows)).to_excel(xw, index=False, sheet_name="状态一览")
+        neutralise_frame(pd.DataFrame(notes, columns=["项目", "内容"])).to_excel(
+            xw, index=False, sheet_name="说明")
         for ws in xw.sheets.values():
             ws.freeze_panes = "A2"
             for col in ws.columns:
