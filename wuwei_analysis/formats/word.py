@@ -209,19 +209,28 @@ def _table(doc, el) -> None:
             j += span
 
 
+def _svg_markup(svg_el) -> str:
+    from lxml import etree
+
+    markup = etree.tostring(svg_el, encoding="unicode", method="xml")
+    if "xmlns=" not in markup[:200]:
+        markup = markup.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+    return markup
+
+
+#: PNGs of the document's charts, drawn in one batch before the document is built.
+_PNGS: dict[str, bytes] = {}
+
+
 def _figure(doc, el) -> None:
     from docx.shared import Cm
 
     cap = el.find(".//figcaption")
     svg = el.xpath(".//*[local-name()='svg']")
     if svg:
-        from lxml import etree
-
-        markup = etree.tostring(svg[0], encoding="unicode", method="xml")
-        if "xmlns=" not in markup[:200]:
-            markup = markup.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+        markup = _svg_markup(svg[0])
         try:
-            png = svg_to_png(markup)
+            png = _PNGS.get(markup) or svg_to_png(markup)
             doc.add_picture(io.BytesIO(png), width=Cm(CHART_WIDTH_CM * 2))
         except Exception:  # noqa: BLE001 — a chart that cannot be drawn is named, not fatal
             doc.add_paragraph("（图表无法转换为图片，请查看 HTML 或 PDF 版）")
@@ -290,18 +299,28 @@ def sections_to_docx(sections: Iterable[str], docx_path: str | os.PathLike,
     """Write the brief's HTML ``sections`` as a .docx at ``docx_path`` (atomically)."""
     import lxml.html
 
+    from .images import svgs_to_pngs
+
     doc = _new_document()
     if title:
         doc.core_properties.title = title
+    roots = []
     for html in sections:
         html = re.sub(r"<style\b.*?</style>", "", html, flags=re.S)
-        if not html.strip():
-            continue
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-        if root.text and root.text.strip():
-            doc.add_paragraph(root.text.strip())
-        for child in root:
-            _block(doc, child)
+        if html.strip():
+            roots.append(lxml.html.fragment_fromstring(html, create_parent="div"))
+    charts = [_svg_markup(svg) for root in roots
+              for svg in root.xpath(".//figure//*[local-name()='svg']")]
+    _PNGS.clear()
+    _PNGS.update(zip(charts, svgs_to_pngs(charts)))
+    try:
+        for root in roots:
+            if root.text and root.text.strip():
+                doc.add_paragraph(root.text.strip())
+            for child in root:
+                _block(doc, child)
+    finally:
+        _PNGS.clear()
     out = Path(docx_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
