@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _progress(msg: str) -> None:
+    """Progress on stdout; an error about the input (e.g. an unknown region) on stderr."""
+    print(msg, file=sys.stderr if msg.startswith("错误：") else sys.stdout, flush=True)
+
+
 def _fail(msg: str) -> int:
     print(f"错误：{msg}", file=sys.stderr)
     return 2
@@ -61,12 +66,14 @@ def run(args: argparse.Namespace) -> int:
     results = run_briefs(year, args.kind, args.regions, out=args.out, db=args.db,
                          data=args.data, jobs=args.jobs, executor=executor,
                          address=args.scheduler, formats=formats,
-                         progress=lambda m: print(m, flush=True))
+                         progress=_progress)
     failed = [r for r in results if not r.ok]
     print(f"汇总页：{args.out}/index.html")
     if failed:
-        unknown = [r for r in failed if not r.code]   # bad input: no such region
-        print(f"{len(failed)} 个地区失败：{'、'.join(r.region for r in failed)}", file=sys.stderr)
+        unknown = [r for r in failed if not r.code]   # bad input: no such region (said already)
+        others = [r for r in failed if r.code]
+        if others:
+            print(f"{len(others)} 个地区失败：{'、'.join(r.region for r in others)}", file=sys.stderr)
         return 2 if unknown else 1
     print(f"全部 {len(results)} 份简报已生成。")
     return 0
