@@ -10,6 +10,7 @@ Public API (imported lazily, so ``import wuwei_analysis as wa`` stays fast)::
     wa.forecast(id, region)      # the same, reading the series from the database
     wa.backtest(...)             # rolling-origin evaluation of a model
     wa.assess(region=..., year=...)  # status and early warnings, one row per indicator
+    wa.goal_counts(assessment)   # headline counts over the plans' 主要目标 (brief, index, app, CLI)
 
 Data flow (one-way imports): catalog/regions → store → models → assess → charts →
 briefs / app.
@@ -35,6 +36,8 @@ _API = {
     "forecast": "models",
     "backtest": "models",
     "assess": "assessment",
+    "goal_counts": "goals",
+    "goal_status": "goals",
 }
 
 __all__ = sorted([*_API, "Indicator", "Target", "WuweiError", "catalog", "domains", "indicator",

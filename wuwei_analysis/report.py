@@ -362,9 +362,10 @@ def _domains(ctx: BriefContext) -> list[tuple[str, str, str, pd.DataFrame]]:
 def toc_entries(ctx: BriefContext) -> list[tuple[str, str]]:
     out = [("summary", "领导摘要")]
     out += [(f"dom-{code}", f"{_plan_short(plan)}·{name}") for plan, code, name, _ in _domains(ctx)]
-    if not ctx.warned.empty:
+    out.append(("quality", "数据质量与数据缺口"))
+    if not compared(ctx).empty:
         out.append(("comparison", "与其他地区比较"))
-    out += [("quality", "数据质量与数据缺口"), ("appendix", "附录：预警指标图表")]
+    out.append(("appendix", "附录：预警指标图表"))
     return out
 
 
@@ -780,10 +781,16 @@ def _fixed_threshold(ind) -> bool:
 WIDE_COMPARISON = 8
 
 
-def comparison_html(ctx: BriefContext) -> str:
-    """The warned indicators' latest values in the other regions, marked when they already
-    meet the target."""
+def compared(ctx: BriefContext) -> pd.DataFrame:
+    """The indicators the comparison shows: those off track (难以实现), worst first."""
     w = ctx.warned
+    return w[w.status_code == "off_track"]
+
+
+def comparison_html(ctx: BriefContext) -> str:
+    """The off-track indicators' latest values in the other regions, marked when they
+    already meet the target."""
+    w = compared(ctx)
     if w.empty:
         return ""
     regions = ctx.peers or monitored()
@@ -810,7 +817,7 @@ def comparison_html(ctx: BriefContext) -> str:
                          f"<span style='color:#6e7781'>（{int(v.year)}）</span></td>")
         rows.append(f"<tr><td>{_esc(r.name_zh)}</td><td>{_esc(r.target_text)}</td>{''.join(cells)}</tr>")
     title = "与其他县（区）比较" if ctx.region in {x.name for x in monitored()} else "与其他地区比较"
-    return (f"<h2 id='comparison'>{title}</h2><p>本地区预警指标在各地区的最新值（括号内为年份；✓ 表示已达到目标值）。</p>"
+    return (f"<h2 id='comparison'>{title}</h2><p>本地区难以实现的指标在各地区的最新值（括号内为年份；✓ 表示已达到目标值）。</p>"
             f"<table class='status'><thead><tr><th>指标</th><th>目标</th>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
@@ -849,7 +856,7 @@ def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str
             f"<td>{'—' if rank is None else f'{rank}/{len(v)}'}</td>"
             f"<td>{_fmt(float(v.median()), ind.unit)}</td><td>{_fmt(best_q, ind.unit)}</td>"
             f"<td>{met or '—'}</td></tr>")
-    return (f"<h2 id='comparison'>与其他地区比较</h2><p>本地区预警指标在同级 {len(regions)} 个地区中的位置"
+    return (f"<h2 id='comparison'>与其他地区比较</h2><p>本地区难以实现的指标在同级 {len(regions)} 个地区中的位置"
             "（最新值；排名第1为最好；“最好的四分之一”为排名前25%地区的界值）。</p>"
             "<table class='status'><thead><tr><th>指标</th><th>目标</th><th>本地区</th>"
             "<th>排名</th><th>中位数</th><th>最好的四分之一</th><th>已达标地区数</th></tr></thead>"
@@ -965,6 +972,6 @@ figcaption { font-weight: bold; margin: .2em 0; }
 
 def sections(ctx: BriefContext) -> list[str]:
     """All sections of the brief, in order, as HTML strings: title and contents, the
-    leaders' summary, the domains, the comparison, data quality, the chart appendix."""
-    return [STYLE + title_html(ctx), summary_html(ctx), domains_html(ctx),
-            comparison_html(ctx), gaps_html(ctx), warned_html(ctx)]
+    leaders' summary, the domains, data quality, the comparison, the chart appendix."""
+    return [STYLE + title_html(ctx), summary_html(ctx), domains_html(ctx), gaps_html(ctx),
+            comparison_html(ctx), warned_html(ctx)]

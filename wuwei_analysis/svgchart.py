@@ -114,7 +114,7 @@ def chart_data(ind, region: str, history, forecast=None, *, benchmarks=None,
             sign = {"at_most": "≤", "at_least": "≥", "around": "≈"}.get(t.kind, "")
             if t.kind == "relative_change":
                 sign = "≤" if (t.change or 0) < 0 else "≥"
-            tlabel = f"{t.year}年目标 {sign}{fmt_num(threshold, decimals)}{unit}"
+            tlabel = f"{t.year}年目标 {sign}{fmt_num(threshold, decimals)}{unit_suffix(unit)}"
         else:
             tlabel = f"{t.year}年目标：{t.describe_zh(unit)}"
     first_year = int(history["year"].min()) if len(history) else 2015
@@ -146,6 +146,13 @@ def finite(v: object) -> float | None:
 
 def _esc(s: object) -> str:
     return html.escape(str(s), quote=True)
+
+
+def unit_suffix(unit: str) -> str:
+    """How the unit follows a number ("1/10万" → "51.0/10万"; vocab.numbers' rule)."""
+    from .vocab.numbers import unit_suffix as suffix
+
+    return suffix(unit)
 
 
 def fmt_num(v: float | None, decimals: int = 2) -> str:
@@ -369,7 +376,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
                          f'stroke="{color}" stroke-width="1.4"/>')
         for x, y in pts:
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.6" fill="{color}">'
-                         f'<title>{_esc(name)} {int(x)}年：{fmt_num(y, d.decimals)}{_esc(unit)}'
+                         f'<title>{_esc(name)} {int(x)}年：{fmt_num(y, d.decimals)}{_esc(unit_suffix(unit))}'
                          f'</title></circle>')
         lx, ly = pts[-1]
         label_pos.append((sy(ly) + 4, sx(lx) + 5, name, color))
@@ -390,7 +397,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
         end = fc[-1]
         parts.append(f'<circle cx="{sx(end["year"]):.1f}" cy="{sy(end["mean"]):.1f}" r="3" '
                      f'fill="white" stroke="{MAIN_COLOR}" stroke-width="1.5"><title>预测 '
-                     f'{int(end["year"])}年：{fmt_num(end["mean"], d.decimals)}{_esc(unit)}'
+                     f'{int(end["year"])}年：{fmt_num(end["mean"], d.decimals)}{_esc(unit_suffix(unit))}'
                      f'</title></circle>')
 
     # what-if path
@@ -401,7 +408,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
         ex, ey = d.whatif[-1]
         parts.append(f'<circle class="whatif-end" cx="{sx(ex):.1f}" cy="{sy(ey):.1f}" r="4" '
                      f'fill="{WHATIF_COLOR}"><title>{_esc(d.whatif_label)}：'
-                     f'{fmt_num(ey, d.decimals)}{_esc(unit)}</title></circle>')
+                     f'{fmt_num(ey, d.decimals)}{_esc(unit_suffix(unit))}</title></circle>')
 
     # history
     if len(d.history) > 1:
@@ -411,7 +418,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
         extra = d.history_labels[i] if i < len(d.history_labels) else ""
         parts.append(f'<circle class="obs" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.6" '
                      f'fill="{MAIN_COLOR}"><title>{_esc(d.region)} {int(x)}年：'
-                     f'{fmt_num(y, d.decimals)}{_esc(unit)}{_esc(extra)}</title></circle>')
+                     f'{fmt_num(y, d.decimals)}{_esc(unit_suffix(unit))}{_esc(extra)}</title></circle>')
 
     # legend (laid out in rows that fit the width)
     for kind, label, lx, ly in legend:
