@@ -111,8 +111,8 @@ def test_the_summary_counts_are_the_shared_goal_counts(batch):
         assert counts["total"] == 143
         assert {k: r.headline[k] for k in counts} == counts
         page = Path(r.html).read_text(encoding="utf-8")
-        row = re.search(r"<tr><th>2024年</th>(.*?)</tr>", page).group(1)
-        shown = [int(x) for x in re.findall(r"<td class='n'>(\d+)</td>", row)]
+        row = re.search(r"<th>2024年</th>(.*?)</tr>", page, re.S).group(1)
+        shown = [int(x) for x in re.findall(r"<td class=[\"']n[\"']>(\d+)</td>", row)]
         assert shown == [counts[k] for k in GOAL_STATUS_ORDER]
         assert f"共有主要目标 {counts['total']} 项" in page
 
