@@ -55,11 +55,13 @@ def main() -> None:
     else:
         open_db().close()
     out = Path(args.out or Path(tmp) / "outputs")
+    cpu0 = _cpu()
     t0 = time.perf_counter()
     results = run_briefs(args.year, args.kind, args.regions, out=out, jobs=args.jobs,
                          data=str(data) if data else None, executor=args.executor,
                          formats=formats)
     wall = time.perf_counter() - t0
+    cpu = _cpu() - cpu0
     parts = ["kernel", "imports", "compute", "render", "html", "docx", "pdf"]
     print(f"{'地区':<10} {'合计':>6} " + " ".join(f"{p:>8}" for p in parts))
     sums = dict.fromkeys(parts, 0.0)
@@ -76,7 +78,10 @@ def main() -> None:
     busy = sum(sums.values()) or 1.0
     ok = [r for r in results if r.ok]
     print(f"\nbriefs: {len(ok)}/{len(results)} ok, jobs={args.jobs} ({args.executor}), "
-          f"wall time {wall:.1f} s")
+          f"wall time {wall:.1f} s; CPU {cpu:.1f} s in this process and its children "
+          f"(kernels, Chromium) — on a shared machine, CPU / jobs is the wall time two free "
+          f"cores would give, about {cpu / max(args.jobs, 1):.1f} s; load average now "
+          f"{os.getloadavg()[0]:.1f}")
     if len(ok) > 2 * args.jobs:
         firsts = sorted(ok, key=lambda r: -r.seconds)[:args.jobs]
         rest = [r for r in ok if r not in firsts]
@@ -86,6 +91,14 @@ def main() -> None:
     print("share of brief time: " + ", ".join(f"{p} {sums[p] / busy:.0%} ({sums[p]:.1f} s)" for p in parts))
     print(f"outputs: {out}/index.html")
     check_pages(ok, args.year)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children (kernels, Chromium)."""
+    import resource
+
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
 #: What must never be on a page.
