@@ -6,11 +6,10 @@ import pandas as pd
 import pytest
 
 from wuwei_analysis.assessment import (
-    ASSESS_COLUMNS, STATUS_LABELS, STATUS_RULES, WARNING_LABELS, assess_frame, outliers,
+    ASSESS_COLUMNS, CURRENT_LABELS, OUTLOOK_LABELS, STATUS_LABELS, STATUS_RULES, WARNING_LABELS, assess_frame,
     status_for_progress, status_for_threshold, status_for_trend,
 )
 from wuwei_analysis.catalog import indicators
-from wuwei_analysis.models.core import resolve_spec
 
 GULANG = {"region": "古浪县", "region_code": "620622"}
 YEARS = [2019, 2020, 2021, 2022, 2023, 2024]
@@ -74,7 +73,9 @@ def test_one_row_per_catalogue_indicator_with_the_documented_columns(frame):
     assert list(df.columns) == ASSESS_COLUMNS
     assert len(df) == len(indicators()) and df["indicator"].is_unique
     assert set(df["status_code"]) <= set(STATUS_LABELS)
-    assert (df["status"] == df["status_code"].map({k: v[0] for k, v in STATUS_LABELS.items()})).all()
+    assert (df["status"] == df["status_code"].map(STATUS_LABELS)).all()
+    assert (df["current"] == df["current_code"].map(CURRENT_LABELS)).all()
+    assert (df["outlook"] == df["outlook_code"].map(OUTLOOK_LABELS)).all()
     assert df.attrs["region"] == "古浪县" and df.attrs["year"] == 2024
     assert df.attrs["rules"] == STATUS_RULES
 
@@ -84,7 +85,7 @@ def test_expected_statuses_on_a_hand_made_county(result):
         "c_infant_mortality": "on_track",
         "c_neonatal_mortality": "off_track",
         "c_under5_mortality": "achieved",
-        "w_maternal_mortality": "achieved",
+        "w_maternal_mortality": "may_slip",     # 0 deaths now; 1 death a year would miss
         "c_high_school_gross_enrolment": "insufficient",
         "c_child_injury_mortality": "on_track",
         "w_employed_persons_female_share": "achieved",
@@ -94,6 +95,29 @@ def test_expected_statuses_on_a_hand_made_county(result):
     }
     got = result.loc[list(expected), "status_code"].to_dict()
     assert got == expected
+
+
+def test_status_answers_two_questions_now_and_in_2030(result):
+    """现状 and 2030年展望 in two columns; the combined status never says 已实现 beside an
+    outlook that is not on track."""
+    cols = ["current_code", "outlook_code", "status_code"]
+    assert tuple(result.loc["c_under5_mortality", cols]) == ("met", "on_track", "achieved")
+    mmr = result.loc["w_maternal_mortality"]
+    assert (mmr.current, mmr.status) == ("已达标", "已达标但可能回落")
+    assert mmr.outlook_code in ("at_risk", "off_track") and mmr.p_meet < STATUS_RULES["on_track_p"]
+    assert tuple(result.loc["c_infant_mortality", cols]) == ("not_met", "on_track", "on_track")
+    assert tuple(result.loc["c_high_school_gross_enrolment", cols]) == (
+        "not_met", "insufficient", "insufficient")
+    assert result.loc["w_party_members_women_share", "current_code"] == "no_target"
+    qual = result[result.target_kind == "qualitative"]
+    assert set(qual.current_code) == {"no_target"} and set(qual.outlook_code) == {"not_applicable"}
+    achieved = result[result.status_code == "achieved"]
+    assert (achieved.outlook_code == "on_track").all() or \
+        achieved[achieved.outlook_code != "on_track"].p_meet.isna().all()
+    slip = result[(result.current_code == "met") & result.outlook_code.isin(["at_risk", "off_track"])]
+    assert (slip.status_code == "may_slip").all()
+    nodata = result[(result.n_points == 0) & (result.target_kind != "qualitative")]
+    assert set(nodata.current_code) == {"no_data"}
 
 
 def test_qualitative_goals_and_indicators_without_data_are_listed_not_judged(result):
@@ -158,7 +182,7 @@ def test_stale_outlier_volatile_and_illustrative_warnings():
     imr, u5 = df.iloc[0], df.iloc[1]
     codes = imr.warning_codes.split(",")
     assert {"stale", "outlier", "illustrative"} <= set(codes)
-    assert "2018年数值12.50‰偏离趋势" in imr.warnings and "预期范围" in imr.warnings
+    assert "2018年数值12.5‰偏离趋势" in imr.warnings and "预期范围" in imr.warnings
     assert imr.illustrative
     assert "volatile" in u5.warning_codes.split(",")
 
@@ -215,10 +239,15 @@ def test_status_rules_are_pure_functions_of_their_inputs():
 
 
 def test_outlier_rule_gives_the_expected_range():
-    scale = resolve_spec("‰").scale
-    out = outliers([2018, 2019, 2020, 2021, 2022, 2023], [8.0, 7.6, 7.2, 10.5, 6.5, 6.2], scale)
-    assert [o["year"] for o in out] == [2021]
-    assert out[0]["low"] < 6.9 < out[0]["high"] < 10.5
+    rows = obs_rows("c_infant_mortality", [2018, 2019, 2020, 2021, 2022, 2023],
+                    [8.0, 7.6, 7.2, 10.5, 6.5, 6.2])
+    r = assess_frame(pd.DataFrame(rows), "古浪县", 2023,
+                     indicators="c_infant_mortality").iloc[0]
+    assert r.warning_codes.split(",").count("outlier") == 1
+    text = [w for w in r.warnings.split("；") if "偏离趋势" in w][0]
+    assert text.startswith("2021年数值10.5‰偏离趋势")
+    lo, hi = (float(v) for v in text.split("预期范围")[1].split("‰")[0].split("–"))
+    assert lo < 6.9 < hi < 10.5
 
 
 def test_cli_prints_a_chinese_table(frame, monkeypatch, capsys, tmp_path):

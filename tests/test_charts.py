@@ -233,12 +233,16 @@ def assessment(illustrative: bool = True) -> pd.DataFrame:
 
 
 def test_status_constants_fixed_order_and_colours():
-    assert C.STATUS_ORDER == ("已实现", "按期可达", "有风险", "难以实现", "数据不足", "不适用")
+    assert C.STATUS_ORDER == ("已实现", "已达标但可能回落", "按期可达", "有风险", "难以实现",
+                              "数据不足", "不适用")
     assert list(C.STATUS_COLORS) == list(C.STATUS_ORDER)
     assert C.STATUS_COLORS["已实现"] == C.STATUS_CODE_COLORS["achieved"] == "#2e7d32"  # green
     assert C.STATUS_COLORS["有风险"] == "#f28e2b" and C.STATUS_COLORS["难以实现"] == "#d62728"
     assert C.STATUS_COLORS["数据不足"] == "#9e9e9e"
     assert len(set(C.STATUS_COLORS.values())) == len(C.STATUS_COLORS)
+    # met now but likely to slip: its own colour, never green
+    assert C.STATUS_COLORS["已达标但可能回落"] not in (C.STATUS_COLORS["已实现"],
+                                                  C.STATUS_COLORS["按期可达"])
 
 
 def test_status_overview_one_mark_per_indicator_grouped_by_domain():
@@ -259,7 +263,7 @@ def test_status_overview_one_mark_per_indicator_grouped_by_domain():
                     "latest_text": "最新值", "target_show": "目标", "p_text": "达标概率"}
     by_name = {r["name_zh"]: r for r in data}
     assert by_name["指标3"]["p_text"] == "30%" and by_name["指标4"]["p_text"] == "—"
-    assert by_name["指标0"]["latest_text"] == "90%（2023年）"
+    assert by_name["指标0"]["latest_text"] == "90.0%（2023年）"   # the unit's decimals (vocab.numbers)
     assert C.ILLUSTRATIVE_NOTE in subtitle(spec)
     assert C.ILLUSTRATIVE_NOTE not in subtitle(C.status_overview_chart(assessment(False)).to_dict())
 

@@ -2,9 +2,11 @@
 
 Random series with zeros, gaps, NaNs and very short histories; counts with and without
 over-dispersion; every target kind — compared field by field with ``forecast_series``. The
-vectorised assessment is compared column by column with ``assess_frame`` (synthetic data for
-武威's five regions, and the default dataset), and the synthetic generator and the CLI are
-exercised at small scale.
+assessment (one implementation: ``assess_many``; ``assess_frame`` is its one-region case)
+is compared column by column between its vectorised models and statsmodels fitted one
+series at a time (synthetic data for 武威's five regions, and the default dataset); its
+two-column status is checked against the written rule; the synthetic generator and the CLI
+are exercised at small scale.
 """
 from __future__ import annotations
 
@@ -285,6 +287,34 @@ def test_edge_cases_equal_the_per_series_path():
     assert refs[-1].attrs["p_meet"] is None                          # no reference value
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_wa_forecast_series_is_the_engine_and_equals_statsmodels(seed):
+    """``wa.forecast_series`` is the engine's one-series case; same frame and attrs as the
+    statsmodels ``models.forecast_series`` (to 1e-8), every kind of series."""
+    import wuwei_analysis as wa
+    from wuwei_analysis.engine import forecast_series as engine_one
+
+    assert wa.forecast_series is engine_one
+    for sp in random_series(22, seed):
+        kw = {k: sp[k] for k in ("unit", "target", "counts", "exposures", "direction",
+                                 "base_value", "reference_value") if k in sp}
+        try:
+            ref = forecast_series(sp["years"], sp["values"], **kw)
+        except Exception as exc:  # the same error from both
+            with pytest.raises(type(exc)):
+                wa.forecast_series(sp["years"], sp["values"], **kw)
+            continue
+        got = wa.forecast_series(sp["years"], sp["values"], **kw)
+        assert list(got.columns) == list(ref.columns) and len(got) == len(ref)
+        assert list(got["year"]) == list(ref["year"])
+        for c in ("mean", "lo80", "hi80", "lo95", "hi95"):
+            assert all(close(a, b) for a, b in zip(got[c], ref[c])), c
+        for k in ("model", "model_zh", "target_year", "n_points", "unit", "scale"):
+            assert got.attrs[k] == ref.attrs[k], k
+        for k in ("p_meet", "aarr", "annual_change", "threshold"):
+            assert close(got.attrs[k], ref.attrs[k]), k
+
+
 def test_the_comparison_catches_a_difference_of_1e_7():
     """The comparisons above can fail: a change of 1e-7 relative anywhere is caught."""
     series = random_series(44, seed=8)
@@ -439,18 +469,25 @@ def synthetic_wuwei_to_2030():
                                        ("midterm", "synthetic_wuwei"),
                                        ("midterm", "synthetic_wuwei_to_2030"),
                                        ("final", "synthetic_wuwei_to_2030")])
-def test_assess_many_gives_the_rows_of_assess_frame_for_every_region(request, kind, data):
+def test_the_vectorised_assessment_equals_the_statsmodels_one_for_every_region(
+        request, kind, data):
     obs = request.getfixturevalue(data)
     got = assess_many(obs, kind=kind, engine="vectorized")
-    ref = pd.concat([assess_frame(obs, code, kind=kind) for code, *_ in WUWEI],
-                    ignore_index=True)
+    ref = assess_many(obs, kind=kind, engine="per-series")
+    assert ref.attrs["engine"]["per_series"] == ref.attrs["engine"]["modelled"] > 0
     assert list(got.columns[:len(ASSESS_COLUMNS)]) == ASSESS_COLUMNS
     assert frames_equal(got, ref) == []
     assert got.attrs["engine"]["engine"] == "vectorized"
     assert got.attrs["engine"]["per_series"] == 0
+    # assess_frame is the one-region case of the same engine
+    one = assess_frame(obs, "620622", kind=kind, engine="vectorized")
+    assert frames_equal(one, got[got["region_code"] == "620622"].reset_index(drop=True)) == []
+    two_columns_follow_the_rule(got)
     # the data reach every branch worth checking
     want = {"achieved", "at_risk", "off_track", "insufficient", "not_applicable"}
     assert want | ({"on_track"} if kind != "final" else set()) <= set(got["status_code"])
+    if kind == "annual":
+        assert (got["status_code"] == "may_slip").sum() >= 10
     if kind == "midterm":
         assert got["progress_ratio"].notna().sum() >= 20      # the progress rule was used
     if kind == "final":                                       # 2030 observed: met or not
@@ -467,8 +504,46 @@ def test_assess_many_on_the_default_dataset(seeded_db):  # noqa: F811
     got = assess_many(obs, engine="vectorized")
     codes = list(dict.fromkeys(got["region_code"]))
     assert {"620600", "620622", "100000"} <= set(codes)
-    ref = pd.concat([assess_frame(obs, c) for c in codes], ignore_index=True)
+    ref = assess_many(obs, engine="per-series")
     assert frames_equal(got, ref) == []
+    two_columns_follow_the_rule(got)
+    one = assess_frame(obs, "620622")
+    assert frames_equal(one, got[got["region_code"] == "620622"].reset_index(drop=True)) == []
+
+
+def two_columns_follow_the_rule(a: pd.DataFrame) -> None:
+    """现状 / 2030年展望 / combined status as ``docs/status_rules.md`` writes them."""
+    from wuwei_analysis.engine.rules import STATUS_RULES as R
+    from wuwei_analysis.vocab.labels import CURRENT_LABELS, OUTLOOK_LABELS, STATUS_LABELS
+
+    assert set(a.current_code) <= set(CURRENT_LABELS)
+    assert set(a.outlook_code) <= set(OUTLOOK_LABELS)
+    assert (a.current == a.current_code.map(CURRENT_LABELS)).all()
+    assert (a.outlook == a.outlook_code.map(OUTLOOK_LABELS)).all()
+    assert (a.status == a.status_code.map(STATUS_LABELS)).all()
+    p = a.p_meet
+    # never 已实现 beside a low probability
+    ach = a[a.status_code == "achieved"]
+    assert not (ach.p_meet < R["on_track_p"]).any() or (
+        ach[ach.p_meet < R["on_track_p"]].outlook_code == "on_track").all()
+    assert (ach.outlook_code.isin(["on_track", "insufficient"])).all()
+    # met now, outlook not on track: its own status
+    slip = (a.current_code == "met") & a.outlook_code.isin(["at_risk", "off_track"])
+    assert (a.status_code[slip] == "may_slip").all()
+    assert (a.status_code == "may_slip").sum() == slip.sum()
+    assert (p[a.status_code == "may_slip"] < R["on_track_p"]).all()
+    assert a.warning_codes[a.status_code == "may_slip"].str.contains("may_slip").all()
+    # the outlook of a row not met follows its status; rows not judged say so
+    nm = a.status_code.isin(["on_track", "at_risk", "off_track"])
+    assert (a.outlook_code[nm] == a.status_code[nm]).all()
+    na = a.status_code == "not_applicable"
+    assert (a.outlook_code[na] == "not_applicable").all()
+    assert (a.current_code[a.target_kind == "qualitative"] == "no_target").all()
+    assert (a.current_code[(a.n_points == 0) & (a.target_kind != "qualitative")]
+            == "no_data").all()
+    thr = a.target_kind.isin(["at_most", "at_least", "around", "relative_change"]) \
+        & (a.n_points > 0) & a.threshold.notna()
+    assert a.current_code[thr].isin(["met", "not_met"]).all()
 
 
 def test_breakdown_rows_are_their_series_assessed_against_the_target(synthetic_wuwei):
@@ -579,22 +654,57 @@ def test_frames_equal_catches_a_status_or_a_number(synthetic_wuwei):
 
 
 def test_texts_do_not_depend_on_floating_point_noise():
-    """The two paths agree to ~1e-15, so texts round those numbers alike: 7.85 computed in
-    closed form and 7.850000000000004 from statsmodels, a zero trend of ±1e-17."""
-    from wuwei_analysis.assessment import _fmt, _signed, trend_phrase
+    """statsmodels and the closed form agree to ~1e-15, so texts round those numbers alike:
+    7.85 computed in closed form and 7.850000000000004 from statsmodels, a zero trend of
+    ±1e-17."""
+    from wuwei_analysis.vocab.messages import trend_phrase
+    from wuwei_analysis.vocab.numbers import format_change, format_value
 
-    assert _fmt(7.850000000000004, "小时") == _fmt(7.85, "小时")
-    assert _fmt(-1e-17, "‰") == _fmt(0.0, "‰") and not _fmt(-1e-17, "‰").startswith("-")
-    assert _signed(-1e-17, "‰") == _signed(1e-17, "‰") == _signed(0.0, "‰")
-    assert _signed(-0.5, "‰").startswith("-") and _signed(0.5, "‰").startswith("+")
+    assert format_value(7.850000000000004, "小时") == format_value(7.85, "小时")
+    assert format_value(-1e-17, "‰") == format_value(0.0, "‰") == "0.0‰"
+    assert format_change(-1e-17, "‰", extra=1) == format_change(1e-17, "‰", extra=1) \
+        == format_change(0.0, "‰", extra=1)
+    assert format_change(-0.5, "‰").startswith("-") and format_change(0.5, "‰").startswith("+")
     assert trend_phrase(-1e-17, "‰") == trend_phrase(1e-17, "‰")
     assert "基本持平" in trend_phrase(1e-17, "‰")
     assert "下降" in trend_phrase(-0.5, "‰") and "上升" in trend_phrase(0.5, "‰")
 
 
+def test_every_sentence_is_a_template_of_the_message_catalogue():
+    """The assessment's code holds no Chinese sentence: reasons, warnings and errors are
+    templates in vocab/messages.py (only data values such as breakdown groups remain)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import wuwei_analysis
+
+    root = Path(wuwei_analysis.__file__).parent
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    data_values = {"农村", "城镇", "城市", "女", "男", "武威市"}
+    found = []
+    for rel in ("assessment.py", "engine/assess_many.py", "engine/rules.py",
+                "engine/forecast_one.py"):
+        tree = ast.parse((root / rel).read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr)
+                and isinstance(n.body[0].value, ast.Constant)}
+        found += [(rel, n.lineno, n.value) for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                  and cjk.search(n.value) and id(n) not in docs
+                  and n.value not in data_values]
+    assert found == []
+    from wuwei_analysis.vocab.messages import MESSAGES
+
+    texts = list(MESSAGES.values())
+    assert len(texts) == len(set(texts))          # no sentence twice
+
+
 def test_nothing_below_the_engine_imports_it():
-    """Layers: store ← models ← assessment ← engine (← report, briefs, app, cli);
-    executors and count_dist are utilities that import nothing of the project."""
+    """Layers: store ← models ← engine ← assessment (the one-region facade) ← report,
+    briefs, app, cli; the engine never imports ``assessment`` (no cycle); vocab imports
+    nothing above the catalogue; executors and count_dist import nothing of the project."""
     import ast
     from pathlib import Path
 
@@ -624,8 +734,15 @@ def test_nothing_below_the_engine_imports_it():
         mods = imports(path)
         uses_engine = any(m.startswith("wuwei_analysis.engine") for m in mods)
         if uses_engine and not rel.startswith(("engine/", "cli/", "app/", "report.py",
-                                                "briefs.py")):
+                                                "briefs.py", "assessment.py")):
             bad.append(rel)
+        if rel.startswith("engine/") and any(m.startswith("wuwei_analysis.assessment")
+                                             for m in mods):
+            bad.append(("engine imports assessment", rel))
+        if rel.startswith("vocab/") and any(
+                not m.startswith(("wuwei_analysis.vocab", "wuwei_analysis.catalog"))
+                for m in mods):
+            bad.append(("vocab imports above the catalogue", rel))
         if rel in ("executors.py", "models/count_dist.py") and mods:
             bad.append((rel, sorted(mods)))
         if rel.startswith(("models/", "store.py")) and any(

@@ -6,14 +6,16 @@ Public API (imported lazily, so ``import wuwei_analysis as wa`` stays fast)::
     wa.indicator("婴儿死亡率")    # an Indicator; .target.meets(value)
     wa.regions()                 # 武威市, its four counties, 甘肃省 and 全国
     wa.observations(...)         # tidy observations from the monitoring database
-    wa.forecast_series(...)      # trend model + forecast to 2030 for any series
+    wa.forecast_series(...)      # trend model + forecast to 2030 for any series (the
+                                 # engine's one-series case; statsmodels reference:
+                                 # wuwei_analysis.models.forecast_series)
     wa.forecast(id, region)      # the same, reading the series from the database
     wa.backtest(...)             # rolling-origin evaluation of a model
     wa.assess(region=..., year=...)  # status and early warnings, one row per indicator
     wa.goal_counts(assessment)   # headline counts over the plans' 主要目标 (brief, index, app, CLI)
 
-Data flow (one-way imports): catalog/regions → store → models → assess → charts →
-briefs / app.
+Data flow (one-way imports): catalog/regions → store → models → engine → assessment →
+charts → briefs / app; vocab (labels, numbers, messages) is used by all of them.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from .targets import Target  # noqa: E402
 _API = {
     "observations": "store",
     "open_db": "store",
-    "forecast_series": "models",
+    "forecast_series": "engine",
     "forecast": "models",
     "backtest": "models",
     "assess": "assessment",

@@ -319,18 +319,20 @@ def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> 
     wuwei = {r.name for r in monitored()}
     owner = "武威市" if all(r.region in wuwei for r in results) else ""
     head = "<th>主要目标</th>" + "".join(f"<th>{zh}</th>" for _, zh in status_keys)
+    from .vocab.labels import CSS_FONT_FAMILY, STATUS_COLORS
+
+    status_css = " ".join(f"td.{k} {{ color: {c}; }}" for k, c in STATUS_COLORS.items())
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>{owner}妇女儿童发展规划 {year}年{KINDS[kind]}</title>
 <style>
-body {{ font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif;
+body {{ font-family: {CSS_FONT_FAMILY};
        margin: 2em auto; max-width: 60em; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: .5em .7em; text-align: left; }}
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
-td.achieved {{ color: #1a7f37; }} td.on_track {{ color: #0969da; }} td.may_slip {{ color: #9a6700; }}
-td.at_risk {{ color: #bc4c00; }} td.off_track {{ color: #cf222e; }}
-tr.failed td {{ color: #cf222e; }}
+{status_css}
+tr.failed td {{ color: {STATUS_COLORS["off_track"]}; }}
 .illustrative {{ background: #fff8c5; border: 1px solid #d4a72c; padding: .6em 1em; }}
 </style></head>
 <body>

@@ -38,6 +38,12 @@ import pandas as pd
 from .errors import DataError
 from .settings import FINAL_YEAR
 from .targets import Target
+from .vocab.labels import (
+    FAN_COLORS, FONT_FAMILY, ILLUSTRATIVE_NOTE, MAIN_COLOR, OTHER_BENCHMARK_COLOR,
+    SERIES_COLORS, STATUS_CODES, STATUS_COLORS as _STATUS_COLORS, STATUS_COLORS_ZH,
+    STATUS_LABELS, TARGET_COLOR,
+)
+from .vocab.numbers import format_prob, format_value
 
 __all__ = [
     "FONT_FAMILY", "ILLUSTRATIVE_NOTE", "STATUS_CODES", "STATUS_ZH", "STATUS_ORDER",
@@ -47,45 +53,13 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------- constants
-#: Font chain for Chinese text: whichever the viewer has draws the glyphs (Linux Noto /
-#: Source Han, Windows YaHei, macOS PingFang / Hiragino, older Linux WenQuanYi).
-FONT_FAMILY = ("Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, "
-               "Hiragino Sans GB, WenQuanYi Micro Hei, sans-serif")
-
-#: Subtitle line on any chart built on illustrative (simulated) rows.
-ILLUSTRATIVE_NOTE = "示意数据：基于演示用模拟数据，非官方统计"
-
-#: Status codes (as ``assess`` writes them) in legend order, and their Chinese labels.
-STATUS_CODES: tuple[str, ...] = (
-    "achieved", "on_track", "at_risk", "off_track", "insufficient", "not_applicable")
-STATUS_ZH: dict[str, str] = {
-    "achieved": "已实现",
-    "on_track": "按期可达",
-    "at_risk": "有风险",
-    "off_track": "难以实现",
-    "insufficient": "数据不足",
-    "not_applicable": "不适用",
-}
+# The one vocabulary (vocab.labels): fonts, status labels in legend order, the palette.
+STATUS_ZH: dict[str, str] = STATUS_LABELS
 #: Chinese status labels in the fixed legend order.
 STATUS_ORDER: tuple[str, ...] = tuple(STATUS_ZH[c] for c in STATUS_CODES)
-#: Status colours keyed by status code.
-STATUS_CODE_COLORS: dict[str, str] = {
-    "achieved": "#2e7d32",        # green
-    "on_track": "#1f78b4",        # blue
-    "at_risk": "#f28e2b",         # orange
-    "off_track": "#d62728",       # red
-    "insufficient": "#9e9e9e",    # grey
-    "not_applicable": "#d9d9d9",  # light grey
-}
-#: Status colours keyed by the Chinese label (the legend's domain).
-STATUS_COLORS: dict[str, str] = {STATUS_ZH[c]: STATUS_CODE_COLORS[c] for c in STATUS_CODES}
-
-#: Line colours: the monitored region (history and forecast), benchmarks muted.
-MAIN_COLOR = "#1f5fa8"
-SERIES_COLORS: dict[str, str] = {"甘肃省": "#a08160", "全国": "#8a8a8a"}
-OTHER_BENCHMARK_COLOR = "#b8b8b8"
-FAN_COLORS = {"95%预测区间": "#c6dbef", "80%预测区间": "#8fb8de"}
-TARGET_COLOR = "#c2410c"
+#: Status colours keyed by status code, and by the Chinese label (the legend's domain).
+STATUS_CODE_COLORS: dict[str, str] = _STATUS_COLORS
+STATUS_COLORS: dict[str, str] = STATUS_COLORS_ZH
 FORECAST_LABEL = "预测"
 FORECAST_DASH = [6, 4]
 BREAKDOWN_COLUMNS = ("sex", "urban_rural", "age_group")
@@ -196,12 +170,6 @@ def _first(df: pd.DataFrame | None, col: str) -> str:
         return ""
     vals = [v for v in df[col].tolist() if isinstance(v, str) and v.strip()]
     return vals[0] if vals else ""
-
-
-def _fmt(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return f"{float(v):.4g}"
 
 
 def _title(text: str, subtitle: Sequence[str] = ()) -> alt.TitleParams:
@@ -355,7 +323,7 @@ def forecast_chart(
         p = attrs.get("p_meet")
         if p is not None and not (isinstance(p, float) and math.isnan(p)):
             ty = attrs.get("target_year") or (target.year if target else FINAL_YEAR)
-            bits.append(f"{ty}年达标概率 {float(p):.0%}")
+            bits.append(f"{ty}年达标概率 {format_prob(p)}")
         if bits:
             subtitle.append("；".join(bits))
     if title is None:
@@ -702,7 +670,7 @@ def status_overview_chart(
     lv = df["latest_value"] if "latest_value" in df.columns else pd.Series(math.nan, index=df.index)
     ly = df["latest_year"] if "latest_year" in df.columns else pd.Series(math.nan, index=df.index)
     df["latest_text"] = [
-        "—" if pd.isna(v) else f"{_fmt(float(v))}{u}" + (f"（{int(y)}年）" if pd.notna(y) else "")
+        "—" if pd.isna(v) else format_value(v, u) + (f"（{int(y)}年）" if pd.notna(y) else "")
         for v, u, y in zip(pd.to_numeric(lv, errors="coerce"), unit, pd.to_numeric(ly, errors="coerce"))
     ]
     if "target_text" in df.columns:
@@ -711,7 +679,7 @@ def status_overview_chart(
         df["target_show"] = "—"
     p = pd.to_numeric(df["p_meet"], errors="coerce") if "p_meet" in df.columns \
         else pd.Series(math.nan, index=df.index)
-    df["p_text"] = ["—" if pd.isna(v) else f"{v:.0%}" for v in p]
+    df["p_text"] = [format_prob(v) for v in p]
     df["name_zh"] = df["name_zh"].fillna("").astype(str) if "name_zh" in df.columns else ""
     data = df[["name_zh", "domain_label", "pos", "status_zh", "latest_text", "target_show",
                "p_text"]]
@@ -832,7 +800,7 @@ def domain_small_multiples(
         p = (getattr(fc, "attrs", {}) or {}).get("p_meet") if fc is not None else None
         sub = []
         if p is not None and not (isinstance(p, float) and math.isnan(p)):
-            sub.append(f"达标概率 {float(p):.0%}")
+            sub.append(f"达标概率 {format_prob(p)}")
         c = forecast_chart(rows, fc, target=tgt, unit=unit, region=region, indicator=None,
                            title=name, width=width, height=height, legend=False,
                            details=False)

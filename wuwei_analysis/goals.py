@@ -26,14 +26,15 @@ from functools import lru_cache
 
 import pandas as pd
 
+from .vocab.labels import STATUS_LABELS
+
 __all__ = ["Goal", "GOAL_STATUS_ORDER", "GOAL_STATUS_ZH", "goals", "goal_of", "goal_status",
            "goal_counts", "with_two_columns"]
 
 #: Headline statuses of a goal, best first (``not_assessed``: qualitative or not measured here).
 GOAL_STATUS_ORDER = ["achieved", "may_slip", "on_track", "at_risk", "off_track",
                      "insufficient", "not_assessed"]
-GOAL_STATUS_ZH = {"achieved": "已达标", "may_slip": "已达标但可能回落", "on_track": "按期可达",
-                  "at_risk": "有风险", "off_track": "难以实现", "insufficient": "数据不足",
+GOAL_STATUS_ZH = {**{k: STATUS_LABELS[k] for k in GOAL_STATUS_ORDER if k in STATUS_LABELS},
                   "not_assessed": "定性或本级不评估"}
 #: Worst first: a goal takes the first of these any of its indicators has.
 _WORST_FIRST = ["off_track", "at_risk", "may_slip", "on_track", "achieved"]
@@ -101,43 +102,12 @@ def _by_indicator() -> dict[str, Goal]:
 
 
 # ------------------------------------------------------------------ two-column status
-_QUANT_KINDS = {"at_most", "at_least", "around", "relative_change"}
-
-
 def with_two_columns(a: pd.DataFrame) -> pd.DataFrame:
-    """The assessment with ``current_code`` / ``outlook_code`` (and the combined
-    ``status_code`` with ``may_slip``).
-
-    FALLBACK until i11core's STAGE1 engine returns these columns itself: derived here from
-    ``status_code``, ``p_meet`` and ``warning_codes``. Columns already present are kept.
-    """
-    if {"current_code", "outlook_code"} <= set(a.columns):
-        return a
-    a = a.copy()
-    cur, out, comb = [], [], []
-    for r in a.itertuples():
-        s, p = r.status_code, r.p_meet
-        has_value = not pd.isna(r.latest_value)
-        quant = r.target_kind in _QUANT_KINDS
-        if s == "not_applicable":
-            c, o = ("no_target" if r.target_kind == "qualitative" else "no_data"), "not_applicable"
-        elif s in ("achieved", "may_slip"):
-            c = "met"
-            slip = s == "may_slip" or "may_slip" in str(r.warning_codes or "") or \
-                (not pd.isna(p) and p < 0.8)
-            o = "on_track" if not slip else ("at_risk" if not pd.isna(p) and p >= 0.5
-                                             else "off_track")
-            s = "may_slip" if slip else "achieved"
-        elif s == "insufficient":
-            c = ("not_met" if quant else "no_target") if has_value else "no_data"
-            o = "insufficient"
-        else:
-            c = ("not_met" if quant else "no_target") if has_value else "no_data"
-            o = s
-        cur.append(c)
-        out.append(o)
-        comb.append(s)
-    a["current_code"], a["outlook_code"], a["status_code"] = cur, out, comb
+    """The assessment, checked to carry the two-column status (``current_code``,
+    ``outlook_code``, and ``may_slip`` in ``status_code``) the engine returns."""
+    missing = {"current_code", "outlook_code"} - set(a.columns)
+    if missing:
+        raise ValueError(f"assessment lacks the two-column status: {sorted(missing)}")
     return a
 
 

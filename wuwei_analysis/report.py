@@ -15,16 +15,21 @@ from pathlib import Path
 import pandas as pd
 
 from .regions import all_regions, monitored, region as find_region
+from .vocab.labels import (CSS_FONT_FAMILY, CURRENT_COLORS, CURRENT_LABELS, MUTED_COLOR,
+                           OUTLOOK_LABELS, STATUS_CODES, STATUS_COLORS, STATUS_LABELS,
+                           STATUS_TEXT_COLORS)
+from .vocab.numbers import format_prob, format_value
 
 KIND_ZH = {"annual": "年度监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
 #: The last words of a brief's title: "<地区><年份>年妇女儿童发展规划监测报告".
 KIND_TITLE = {"annual": "监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
+STATUS_ORDER = [c for c in STATUS_CODES if c != "not_applicable"]
+STATUS_ZH = STATUS_LABELS
+STATUS_CSS = STATUS_COLORS
 SYNTHETIC_NOTE = ("合成数据：本简报的数据由 wuwei scale-data 按固定随机种子批量生成，仅用于检验工作台在"
                   "全省、全国规模下的速度，不是统计数据，不反映任何真实地区的情况。")
 ILLUSTRATIVE_NOTE = ("示意数据：本简报中标注为示意的数据由程序按固定随机种子生成，仅用于演示工作台功能，"
                      "并非官方统计数据；全国、甘肃省对照数据为公开发布数据，出处见数据表。")
-#: The two-column status (i11core's engine returns them; goals.with_two_columns otherwise).
-TWO_COLUMNS = {"current_code", "current", "outlook_code", "outlook"}
 #: Benchmarks drawn on every forecast chart (when the database has them).
 BENCHMARKS = ("甘肃省", "全国")
 #: Size (viewBox, px) of a warned indicator's chart; it scales down to its column.
@@ -183,10 +188,9 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
     comparison. Observations are read once: from the database ``db`` (default database when
     None), or from the long table file ``data`` when given.
 
-    ``engine``: "vectorized" (default) assesses with :func:`wuwei_analysis.engine.assess_many`
-    and draws the warned indicators' forecasts from :func:`~wuwei_analysis.engine.forecast_many`
-    (≈0.2 s for a county); "per-series" with :func:`~wuwei_analysis.assessment.assess_frame`
-    (one statsmodels fit per series, ≈1.5 s). Both give the same brief (tests compare them).
+    ``engine``: how the assessment engine fits the trends — "vectorized" (default, all
+    series at once) or "per-series" (one statsmodels fit per series, the reference); the
+    rules, sentences and forecasts are the same engine's, so both give the same brief.
     """
     from .store import observations
 
@@ -202,14 +206,9 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
         reg = find_region(region)
         obs_all = observations(breakdown="all", db=dbp)
         obs_all = obs = obs_all[obs_all.year <= int(year)]
-    if engine == "per-series":
-        a, forecasts = _assess_per_series(obs, reg, int(year), kind)
-    elif engine == "vectorized":
-        a, forecasts = _assess_vectorized(obs, reg, int(year), kind)
-    else:
+    if engine not in ("vectorized", "per-series"):
         raise ValueError(f"engine must be 'vectorized' or 'per-series', not {engine!r}")
-    from .goals import with_two_columns
-
+    a, forecasts = _assess(obs, reg, int(year), kind, engine)
     illustrative = bool(a["illustrative"].fillna(False).any())
     group = peers(reg, obs_all)
     ctx = BriefContext(reg.name, reg.code, int(year), kind, dbp, a,
@@ -223,87 +222,33 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
 def previous_assessment(obs: pd.DataFrame, reg, year: int) -> pd.DataFrame | None:
     """Last year's brief's assessment (annual rule, data up to ``year - 1``); None when
     there are no data for that year."""
-    from .engine import assess_many
-    from .goals import with_two_columns
-    from .assessment import ASSESS_COLUMNS
+    from .assessment import assess_frame
 
     prev = obs[obs.year <= year - 1]
     if prev.empty or not (prev.region_code == reg.code).any():
         return None
-    many = assess_many(prev, [reg.code], year - 1, kind="annual", engine="vectorized")
-    cols = [c for c in many.columns if c in set(ASSESS_COLUMNS) | TWO_COLUMNS]
-    return with_two_columns(many[cols].reset_index(drop=True))
+    return assess_frame(prev, reg.name, year - 1, kind="annual")
 
 
-def _assess_per_series(obs: pd.DataFrame, reg, year: int, kind: str,
-                       indicators=None) -> tuple[pd.DataFrame, dict]:
+def _assess(obs: pd.DataFrame, reg, year: int, kind: str, engine: str = "vectorized"
+            ) -> tuple[pd.DataFrame, dict]:
+    """The region's assessment and the forecast table behind every assessed row (one
+    engine call: the charts show the forecasts the statuses rest on)."""
     from .assessment import assess_frame
 
-    from .goals import with_two_columns
-
     forecasts: dict = {}
-    a = assess_frame(obs, reg.name, year, kind=kind, indicators=indicators,
-                     forecasts=forecasts)
-    return with_two_columns(a), forecasts
-
-
-def _assess_vectorized(obs: pd.DataFrame, reg, year: int, kind: str) -> tuple[pd.DataFrame, dict]:
-    """The region's assessment by the vectorised engine, and the forecast tables of the
-    indicators a chart is drawn for (at risk / off track)."""
-    from .assessment import ASSESS_COLUMNS
-    from .catalog import indicator
-    from .engine import assess_many, forecast_many
-    from .models import MODEL_LABELS_ZH
-
-    from .goals import with_two_columns
-
-    many = assess_many(obs, [reg.code], year, kind=kind, engine="vectorized")
-    a = many[[c for c in many.columns if c in set(ASSESS_COLUMNS) | TWO_COLUMNS]]
-    a = with_two_columns(a.reset_index(drop=True))
-    a.attrs = {k: v for k, v in many.attrs.items() if k in ("kind", "rules")}
-    a.attrs.update(region=reg.name, year=year)
-    warned = a[a.status_code.isin(WARNED)]
-    forecasts: dict = {}
-    if warned.empty:
-        return a, forecasts
-    data_ids = {indicator(i).data_id: i for i in warned.indicator}
-    own = obs[(obs.region_code == reg.code) & obs.indicator.isin(list(data_ids))
-              & (obs.sex == "") & (obs.urban_rural == "") & (obs.age_group == "")]
-    summary, table = forecast_many(own, table=True, year=year)
-    rows = warned.set_index("indicator")
-    if table is not None and len(summary):
-        by_series = dict(tuple(table.groupby("series", sort=False)))
-        for s in summary.itertuples():
-            ind_id = data_ids.get(s.indicator)
-            if ind_id is None or s.series not in by_series:
-                continue
-            r = rows.loc[ind_id]
-            fc = by_series[s.series].drop(columns="series").reset_index(drop=True)
-            # the status and its probability are the assessment's (a target set relative
-            # to a base or another indicator changes p_meet, not the forecast itself)
-            fc.attrs = {"model": r.model, "model_zh": MODEL_LABELS_ZH.get(r.model, r.model),
-                        "p_meet": None if pd.isna(r.p_meet) else float(r.p_meet),
-                        "target_year": int(r.target_year) if not pd.isna(r.target_year) else None,
-                        "illustrative": bool(r.illustrative)}
-            forecasts[ind_id] = fc
-    missing = [i for i in warned.indicator if i not in forecasts]
-    if missing:   # e.g. gap targets, whose series is derived from the breakdowns
-        _, more = _assess_per_series(obs, reg, year, kind, indicators=missing)
-        forecasts.update(more)
+    a = assess_frame(obs, reg.name, year, kind=kind, forecasts=forecasts, engine=engine)
     return a, forecasts
 
 
 # ----------------------------------------------------------------------- sections
-# Every number goes through wuwei_analysis.vocab.numbers; colours and labels of the two
-# status columns are below (one place; i11core's vocab.labels replaces them on merge).
+# Every number goes through wuwei_analysis.vocab.numbers; every label and colour comes
+# from wuwei_analysis.vocab.labels.
 
-CURRENT_ZH = {"met": "已达标", "not_met": "未达标", "no_target": "无量化目标", "no_data": "暂无数据"}
-OUTLOOK_ZH = {"on_track": "按期可达", "at_risk": "有风险", "off_track": "难以实现",
-              "insufficient": "数据不足", "not_applicable": "不适用"}
-COLORS = {"achieved": "#1a7f37", "met": "#1a7f37", "on_track": "#0969da",
-          "may_slip": "#9a6700", "at_risk": "#bc4c00", "off_track": "#cf222e",
-          "not_met": "#cf222e", "insufficient": "#6e7781", "no_data": "#6e7781",
-          "no_target": "#6e7781", "not_applicable": "#6e7781", "not_assessed": "#6e7781"}
+#: Labels and colours of the two status columns and of goal statuses: vocab.labels.
+CURRENT_ZH = CURRENT_LABELS
+OUTLOOK_ZH = OUTLOOK_LABELS
+COLORS = {**CURRENT_COLORS, **STATUS_COLORS, "not_assessed": STATUS_COLORS["not_applicable"]}
 #: Link from a brief back to the batch's index page (briefs sit in outputs/<year>_<kind>/).
 INDEX_LINK = "../index.html"
 
@@ -312,23 +257,17 @@ def _esc(x: object) -> str:
     return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
 
 
-def _fmt(v: object, unit: str = "") -> str:
-    from .vocab.numbers import format_value
-
-    return format_value(v, unit)
-
-
-def _pct(p: object) -> str:
-    from .vocab.numbers import format_prob
-
-    return format_prob(p)
+_fmt = format_value
+_pct = format_prob
 
 
 def _badge(code: str, label: str | None = None) -> str:
     from .goals import GOAL_STATUS_ZH
 
     text = label or GOAL_STATUS_ZH.get(code) or OUTLOOK_ZH.get(code) or CURRENT_ZH.get(code, code)
-    return f"<span class='badge' style='background:{COLORS.get(code, '#6e7781')}'>{_esc(text)}</span>"
+    fg = "#333333" if code in ("not_applicable", "not_assessed", "no_target") else "#ffffff"
+    return (f"<span class='badge' style='color:{fg};background:{COLORS.get(code, MUTED_COLOR)}'>"
+            f"{_esc(text)}</span>")
 
 
 def _anchor(ind_id: str) -> str:
@@ -922,7 +861,7 @@ def write_summary(ctx: BriefContext, path: str | Path | None) -> None:
 
 
 STYLE = """<style>
-body, .jp-RenderedHTMLCommon { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
+body, .jp-RenderedHTMLCommon { font-family: __FONT__; }
 .jp-RenderedHTMLCommon h1 { font-size: 1.7em; margin: .2em 0; }
 p.subtitle { color: #57606a; margin: 0 0 .5em; }
 p.back { margin: 0; font-size: .9em; }
@@ -967,7 +906,7 @@ figcaption { font-weight: bold; margin: .2em 0; }
   p.back, nav.toc { display: none; }
   a { color: inherit; text-decoration: none; }
 }
-</style>"""
+</style>""".replace("__FONT__", CSS_FONT_FAMILY)
 
 
 def sections(ctx: BriefContext) -> list[str]:

@@ -18,17 +18,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-# Kept equal to the constants of wuwei_analysis.charts (a test checks it), without importing
-# Altair into every app kernel.
-FONT_FAMILY = ("Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, "
-               "Hiragino Sans GB, WenQuanYi Micro Hei, sans-serif")
-ILLUSTRATIVE_NOTE = "示意数据：基于演示用模拟数据，非官方统计"
-MAIN_COLOR = "#1f5fa8"
-SERIES_COLORS = {"甘肃省": "#a08160", "全国": "#8a8a8a"}
-OTHER_BENCHMARK_COLOR = "#b8b8b8"
-FAN_COLORS = {"95%预测区间": "#c6dbef", "80%预测区间": "#8fb8de"}
-TARGET_COLOR = "#c2410c"
-WHATIF_COLOR = "#1b9e77"
+# The one palette and font chain (vocab.labels), without importing Altair into every app kernel.
+from .vocab.labels import (  # noqa: E402,F401
+    FAN_COLORS, FONT_FAMILY, ILLUSTRATIVE_NOTE, MAIN_COLOR, OTHER_BENCHMARK_COLOR,
+    SERIES_COLORS, TARGET_COLOR, WHATIF_COLOR,
+)
+from .vocab.numbers import format_number, format_prob, format_value  # noqa: E402
 
 Point = tuple[float, float]
 
@@ -88,7 +83,7 @@ def chart_data(ind, region: str, history, forecast=None, *, benchmarks=None,
             bits.append(f"预测模型：{attrs['model_zh']}")
         p = finite(attrs.get("p_meet"))
         if p is not None:
-            bits.append(f"{attrs.get('target_year') or t.year}年达标概率 {p:.0%}")
+            bits.append(f"{attrs.get('target_year') or t.year}年达标概率 {format_prob(p)}")
         if bits:
             subtitle.append("；".join(bits))
     elif forecast_error and len(history):
@@ -114,7 +109,7 @@ def chart_data(ind, region: str, history, forecast=None, *, benchmarks=None,
             sign = {"at_most": "≤", "at_least": "≥", "around": "≈"}.get(t.kind, "")
             if t.kind == "relative_change":
                 sign = "≤" if (t.change or 0) < 0 else "≥"
-            tlabel = f"{t.year}年目标 {sign}{fmt_num(threshold, decimals)}{unit_suffix(unit)}"
+            tlabel = f"{t.year}年目标 {sign}{format_value(threshold, unit)}"
         else:
             tlabel = f"{t.year}年目标：{t.describe_zh(unit)}"
     first_year = int(history["year"].min()) if len(history) else 2015
@@ -148,19 +143,8 @@ def _esc(s: object) -> str:
     return html.escape(str(s), quote=True)
 
 
-def unit_suffix(unit: str) -> str:
-    """How the unit follows a number ("1/10万" → "51.0/10万"; vocab.numbers' rule)."""
-    from .vocab.numbers import unit_suffix as suffix
-
-    return suffix(unit)
-
-
-def fmt_num(v: float | None, decimals: int = 2) -> str:
-    """A number with at most ``decimals`` decimals, trailing zeros kept to one place."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    s = f"{v:,.{max(decimals, 0)}f}"
-    return s
+#: A plain number with ``decimals`` decimals (axis ticks): :func:`vocab.numbers.format_number`.
+fmt_num = format_number
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -376,7 +360,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
                          f'stroke="{color}" stroke-width="1.4"/>')
         for x, y in pts:
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.6" fill="{color}">'
-                         f'<title>{_esc(name)} {int(x)}年：{fmt_num(y, d.decimals)}{_esc(unit_suffix(unit))}'
+                         f'<title>{_esc(name)} {int(x)}年：{_esc(format_value(y, unit))}'
                          f'</title></circle>')
         lx, ly = pts[-1]
         label_pos.append((sy(ly) + 4, sx(lx) + 5, name, color))
@@ -397,7 +381,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
         end = fc[-1]
         parts.append(f'<circle cx="{sx(end["year"]):.1f}" cy="{sy(end["mean"]):.1f}" r="3" '
                      f'fill="white" stroke="{MAIN_COLOR}" stroke-width="1.5"><title>预测 '
-                     f'{int(end["year"])}年：{fmt_num(end["mean"], d.decimals)}{_esc(unit_suffix(unit))}'
+                     f'{int(end["year"])}年：{_esc(format_value(end["mean"], unit))}'
                      f'</title></circle>')
 
     # what-if path
@@ -408,7 +392,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
         ex, ey = d.whatif[-1]
         parts.append(f'<circle class="whatif-end" cx="{sx(ex):.1f}" cy="{sy(ey):.1f}" r="4" '
                      f'fill="{WHATIF_COLOR}"><title>{_esc(d.whatif_label)}：'
-                     f'{fmt_num(ey, d.decimals)}{_esc(unit_suffix(unit))}</title></circle>')
+                     f'{_esc(format_value(ey, unit))}</title></circle>')
 
     # history
     if len(d.history) > 1:
@@ -418,7 +402,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
         extra = d.history_labels[i] if i < len(d.history_labels) else ""
         parts.append(f'<circle class="obs" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.6" '
                      f'fill="{MAIN_COLOR}"><title>{_esc(d.region)} {int(x)}年：'
-                     f'{fmt_num(y, d.decimals)}{_esc(unit_suffix(unit))}{_esc(extra)}</title></circle>')
+                     f'{_esc(format_value(y, unit))}{_esc(extra)}</title></circle>')
 
     # legend (laid out in rows that fit the width)
     for kind, label, lx, ly in legend:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
 from .errors import CatalogError
+from .vocab.labels import TARGET_KIND_LABELS
 
 TargetKind = Literal[
     "at_most", "at_least", "around", "relative_change", "direction", "gap", "qualitative"
@@ -32,16 +33,8 @@ TargetKind = Literal[
 TARGET_KINDS: tuple[str, ...] = (
     "at_most", "at_least", "around", "relative_change", "direction", "gap", "qualitative"
 )
-#: Chinese labels for target kinds (for tables people read).
-TARGET_KIND_ZH = {
-    "at_most": "不高于",
-    "at_least": "不低于",
-    "around": "保持在左右",
-    "relative_change": "较基期相对变化",
-    "direction": "方向性",
-    "gap": "差距缩小",
-    "qualitative": "定性",
-}
+#: Chinese labels for target kinds (the one vocabulary: vocab.labels).
+TARGET_KIND_ZH = TARGET_KIND_LABELS
 #: One-sided confidence that a direction / gap trend has the good sign.
 DIRECTION_CONFIDENCE = 0.80
 #: Fewest points a direction / gap trend is judged on.

@@ -3,7 +3,7 @@
 :class:`AppData` reads the monitoring database once (every current observation, one
 query) and computes, per (region, indicator), one :class:`Item`: the assessment row (status,
 p_meet, warnings …, exactly as ``assessment.assess`` makes it) and the forecast drawn on the
-chart (the same ``forecast_series`` call assess makes, so chart and table agree). Items are
+chart (the forecast the assessment returned, so chart and table agree). Items are
 kept in memory and in a :class:`~wuwei_analysis.app.cache.DiskCache` shared by all kernels.
 A background :class:`Warmer` computes the items the user is likely to ask for next: the
 current domain of the current region first, then the rest of the region, then the other
@@ -288,9 +288,10 @@ class AppData:
     def _compute_item(self, indicator: str, region: str) -> Item:
         ind = _indicator(indicator)
         t = ind.target
+        forecasts: dict = {}
         try:
             df = assessment_module().assess_frame(self.observations(), region,
-                                                  indicators=[ind.id])
+                                                  indicators=[ind.id], forecasts=forecasts)
             row = {k: _clean(v) for k, v in df.iloc[0].to_dict().items()}
         except Exception as exc:
             log.exception("assessing %s in %s failed", ind.id, region)
@@ -302,26 +303,9 @@ class AppData:
             return Item(row=row, error="定性目标，不作预测")
         if not len(hist):
             return Item(row=row, error="该地区暂无此指标的数据")
-        from ..models import forecast_series
-        from ..models.series import to_series
-        from ..settings import FINAL_YEAR, MIDTERM_YEAR
-
-        counts = exposures = None
-        rows = self._total_rows(ind.id, region)
-        if rows is not None:
-            s = to_series(rows)
-            exposures = s.exposures
-            counts = s.counts if s.exposures is not None else None
-        try:
-            fc = forecast_series(
-                hist["year"].to_numpy(), hist["value"].to_numpy(), unit=ind.unit, target=t,
-                counts=counts, exposures=exposures,
-                horizon_year=max(FINAL_YEAR, int(t.year), MIDTERM_YEAR),
-                direction=ind.direction if ind.direction in ("up", "down", "target") else None,
-                base_value=_finite(row.get("base_value")),
-                reference_value=_finite(row.get("threshold")) if t.reference else None)
-        except Exception as exc:
-            return Item(row=row, error=f"无法建立趋势模型：{getattr(exc, 'message', exc)}")
+        fc = forecasts.get(ind.id)     # the forecast the status rests on (no second fit)
+        if fc is None:
+            return Item(row=row, error="数据不足，无法建立趋势模型")
         return Item(row=row, forecast=fc)
 
     def status_row(self, indicator: str, region: str) -> dict:

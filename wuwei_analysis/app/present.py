@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ..catalog import indicator as _indicator, indicators as _indicators, units as _units
 from .. import svgchart
 from ..svgchart import ILLUSTRATIVE_NOTE, ChartData, finite as _finite, fmt_num, render_svg
+from ..vocab import labels as _labels
+from ..vocab.numbers import format_prob, format_value
 from .whatif import WhatIf, required_rate, whatif
 
 if TYPE_CHECKING:
@@ -22,20 +24,18 @@ if TYPE_CHECKING:
 
     from .data import View
 
-#: Status labels (as ``assess`` writes them), legend order, colours (= charts.STATUS_*).
-STATUS_CODES = ("achieved", "on_track", "at_risk", "off_track", "insufficient", "not_applicable")
-STATUS_ZH = {"achieved": "已实现", "on_track": "按期可达", "at_risk": "有风险",
-             "off_track": "难以实现", "insufficient": "数据不足", "not_applicable": "不适用"}
-STATUS_ORDER = tuple(STATUS_ZH[c] for c in STATUS_CODES)
-STATUS_CODE_COLORS = {"achieved": "#2e7d32", "on_track": "#1f78b4", "at_risk": "#f28e2b",
-                      "off_track": "#d62728", "insufficient": "#9e9e9e",
-                      "not_applicable": "#d9d9d9"}
-STATUS_COLORS = {STATUS_ZH[c]: STATUS_CODE_COLORS[c] for c in STATUS_CODES}
+#: Status labels, legend order, colours: the one vocabulary (vocab.labels).
+STATUS_CODES = _labels.STATUS_CODES
+STATUS_ZH = _labels.STATUS_LABELS
+STATUS_ORDER = _labels.STATUS_ORDER
+STATUS_CODE_COLORS = _labels.STATUS_COLORS
+STATUS_COLORS = _labels.STATUS_COLORS_ZH
 #: Status shown while a row is still being computed.
 PENDING = "计算中"
 
 #: How the status follows from the forecast (shown under the table).
-STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标；按期可达＝按趋势预测，目标年达标概率较高；"
+STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标且按趋势目标年仍可达标；"
+                  "已达标但可能回落＝最新值已达标，但目标年仍达标的概率不高；按期可达＝按趋势预测，目标年达标概率较高；"
                   "有风险＝达标概率居中；难以实现＝达标概率低；数据不足＝数据点太少无法判断。"
                   "方向性目标（逐步提高、持续下降）看趋势方向的把握程度。")
 
@@ -68,15 +68,11 @@ def esc(s: Any) -> str:
 
 
 def fmt_value(v: Any, unit: str = "", decimals: int = 2) -> str:
-    f = _finite(v)
-    if f is None:
-        return "—"
-    return f"{fmt_num(f, decimals)}{unit}"
+    """:func:`vocab.numbers.format_value` (the unit's decimals; ``decimals`` is ignored)."""
+    return format_value(v, unit)
 
 
-def fmt_pct(p: Any) -> str:
-    f = _finite(p)
-    return "—" if f is None else f"{f * 100:.0f}%"
+fmt_pct = format_prob
 
 
 def status_badge(status: str | None) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..vocab.labels import CSS_FONT_FAMILY
 from .data import AppData, View, Warmer
 from .present import (
     SORT_KEYS, STATUS_RULE_ZH, chart_svg, download_links, illustrative_banner, scenario,
@@ -40,7 +41,7 @@ TITLE = "武威市妇女儿童发展规划（2021—2030年）监测预测"
 
 CSS = """<style>
 .wuwei-app{max-width:1280px;margin:0 auto;color:#222;
-  font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif}
+  font-family:__FONT__}
 .wuwei-app .ww-title{font-size:22px;font-weight:bold;margin:6px 0 2px 0;color:#1f3b63}
 .wuwei-app .ww-sub{color:#555;font-size:13px;margin-bottom:4px}
 .wuwei-app .ww-illustrative{background:#fff4d6;border:1px solid #f0b429;color:#7a4b00;
@@ -82,7 +83,7 @@ CSS = """<style>
 .wuwei-app .ww-footer{color:#666;font-size:12px;margin:10px 0 20px 0;line-height:1.6}
 .wuwei-app .wuwei-chart svg{display:block}
 .wuwei-app .ww-row > *{margin-right:12px}
-</style>"""
+</style>""".replace("__FONT__", CSS_FONT_FAMILY)
 
 
 def _dropdown(label: str, options: Any, value: Any, width: str) -> widgets.Dropdown:

@@ -143,8 +143,8 @@ def run_all(args: argparse.Namespace) -> int:
     """``--all``: every region, vectorised, partitioned over local processes or Dask."""
     import time
 
-    from ..assessment import STATUS_LABELS
     from ..engine.assess_many import assess_all
+    from ..vocab.labels import STATUS_LABELS
 
     t0 = time.perf_counter()
     obs = _observations(args)
@@ -160,7 +160,7 @@ def run_all(args: argparse.Namespace) -> int:
     eng = df.attrs.get("engine", {})
     n_reg = df["region_code"].nunique()
     counts = df["status_code"].value_counts()
-    summary = "  ".join(f"{STATUS_LABELS[c][0]} {int(counts.get(c, 0))}" for c in STATUS_LABELS)
+    summary = "  ".join(f"{v} {int(counts.get(c, 0))}" for c, v in STATUS_LABELS.items())
     where = EXECUTOR_ZH.get(eng.get("executor", ""), eng.get("executor", ""))
     if args.scheduler:
         where += f" {args.scheduler}"
@@ -184,7 +184,7 @@ def run_all(args: argparse.Namespace) -> int:
     for code, g in df.groupby("region_code", sort=False):
         c = g["status_code"].value_counts()
         rows.append((code, g["region"].iloc[0], *[str(int(c.get(k, 0))) for k in STATUS_LABELS]))
-    text = format_table(rows, ["代码", "地区", *[v[0] for v in STATUS_LABELS.values()]])
+    text = format_table(rows, ["代码", "地区", *STATUS_LABELS.values()])
     text = note + "\n" + text
     _emit(text, args.output, "评估汇总")
     return 0
@@ -235,23 +235,23 @@ def _write_atomic(path: str, text: str, *, bom: bool = False) -> None:
 
 
 def _num(v, unit: str, suffix: bool = True) -> str:
-    from ..assessment import _fmt
+    from ..vocab.numbers import format_value
 
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return _fmt(float(v), unit, suffix=suffix)
+    return format_value(v, unit, with_unit=suffix)
 
 
 def render_assessment(df, *, show_all: bool = False) -> str:
     """The assessment as a Chinese text table with a status count and a rules footnote."""
-    from ..assessment import STATUS_LABELS, STATUS_RULES
+    from ..engine.rules import STATUS_RULES
+    from ..vocab.labels import STATUS_LABELS
+    from ..vocab.numbers import format_prob, format_range
 
     a = df.attrs
     kind_zh = {"annual": "年度监测", "midterm": "中期评估（2025年）",
                "final": "终期评估（2030年）"}.get(a.get("kind", "annual"), "")
     out = [f"{a.get('region', '')} {a.get('year', '')}年 {kind_zh}：{len(df)} 项指标"]
     counts = df["status_code"].value_counts()
-    out.append("  ".join(f"{STATUS_LABELS[c][0]} {int(counts.get(c, 0))}" for c in STATUS_LABELS))
+    out.append("  ".join(f"{v} {int(counts.get(c, 0))}" for c, v in STATUS_LABELS.items()))
     shown = df if show_all else df[df["status_code"] != "not_applicable"]
     rows = []
     for r in shown.itertuples():
@@ -259,20 +259,21 @@ def render_assessment(df, *, show_all: bool = False) -> str:
             f"{_num(r.latest_value, r.unit)}（{r.latest_year}）"
         fc = "—"
         if r.forecast_value is not None and not math.isnan(r.forecast_value):
-            fc = (f"{_num(r.forecast_value, r.unit)} [{_num(r.forecast_lo80, r.unit, False)}–"
-                  f"{_num(r.forecast_hi80, r.unit)}]")
-        p = "—" if r.p_meet is None or math.isnan(r.p_meet) else f"{r.p_meet * 100:.0f}%"
+            fc = (f"{_num(r.forecast_value, r.unit)} "
+                  f"[{format_range(r.forecast_lo80, r.forecast_hi80, r.unit)}]")
+        p = format_prob(r.p_meet)
         name = r.name_zh + ("*" if r.illustrative else "")
-        rows.append((r.domain_code, name, latest, r.target_text, r.status, p, fc,
-                     r.warnings or ""))
-    out.append(format_table(rows, ["领域", "指标", "最新值（年份）", "目标", "状态", "达标概率",
-                                   "目标年预测 [80%区间]", "预警"],
-                            max_widths=[4, 30, 20, 24, 8, 8, 30, 60]))
+        rows.append((r.domain_code, name, latest, r.target_text, r.current, r.outlook, p,
+                     r.status, fc, r.warnings or ""))
+    out.append(format_table(rows, ["领域", "指标", "最新值（年份）", "目标", "现状", "2030年展望",
+                                   "达标概率", "状态", "目标年预测 [80%区间]", "预警"],
+                            max_widths=[4, 30, 20, 24, 10, 8, 8, 16, 30, 60]))
     out.append(
-        f"\n判定规则：最新值达标为“已实现”；否则按趋势模型估计目标年达标概率，"
+        f"\n判定规则：现状看最新值是否达标；2030年展望看按趋势模型估计的目标年达标概率，"
         f"≥{STATUS_RULES['on_track_p']:.0%}为“按期可达”，{STATUS_RULES['at_risk_p']:.0%}–"
         f"{STATUS_RULES['on_track_p']:.0%}为“有风险”，低于{STATUS_RULES['at_risk_p']:.0%}为“难以实现”；"
         f"少于{STATUS_RULES['min_points']}个年度数据为“数据不足”。方向性和差距目标按趋势方向的把握判断。"
+        f"状态：已达标且展望按期可达为“已实现”，已达标但展望有风险或难以实现为“已达标但可能回落”。"
         "详见 docs/status_rules.md。")
     if bool(df["illustrative"].any()):
         out.append("标 * 的指标含示例数据（非真实统计），仅供演示。")

@@ -1,13 +1,16 @@
 """The vectorised model engine: many series at once, the same results as one at a time.
 
-Layer: engine — above models and assessment (it uses both, nothing below imports it).
+Layer: engine — above models; the one implementation of the assessment (status rules in
+:mod:`.rules`, warnings and the progress rule in :mod:`.assess_many`, sentences from
+:mod:`wuwei_analysis.vocab.messages`). ``assessment`` (``wa.assess``) is its one-region
+facade above it; the engine never imports ``assessment``.
 
 Public API::
 
     assess_many(obs, regions=None, year=None, *, kind="annual", indicators=None,
                 breakdowns=False, texts=True, engine="auto")            -> DataFrame
-        every region × indicator (× breakdown) of a long table: the columns and rules of
-        assessment.assess_frame (ASSESS_COLUMNS + region_code, sex, urban_rural, age_group)
+        every region × indicator (× breakdown) of a long table: rules.ASSESS_COLUMNS +
+        region_code, sex, urban_rural, age_group
     assess_all(obs, ..., executor="local"|"dask", address=None, workers=2, chunks=None,
                client=None)                                               -> DataFrame
         assess_many with the regions split into chunks run by executors.map_tasks
@@ -15,6 +18,9 @@ Public API::
     forecast_many(obs, *, horizon_year=2030, table=True, engine="vectorized")
                                                      -> (summary, forecast table)
         forecast_series for every series of a long table
+    forecast_series(years, values, *, unit, target, ...)                 -> DataFrame
+        ``wa.forecast_series``: the one-series case (models.forecast_series's arguments
+        and frame; statsmodels stays the reference and gives ``interval="model"``)
     batch.forecast_series_many(years, values, *, unit, target, counts, exposures, ...)
         forecast_series for lists of series (same arguments, one per series)
 
@@ -27,11 +33,12 @@ sends its series to ``forecast_series`` unchanged, so every series gets the per-
 result. Intervals and p_meet use the calibration constants read from ``models.calibrate``
 at call time and, for count models, the same deterministic count distribution
 (``models.count_dist``) as the per-series path. ``engine="auto"`` uses the per-series path
-below ``assess_many.AUTO_MIN_SERIES`` (200) series, where it is about as fast.
+below ``assess_many.AUTO_MIN_SERIES`` (50) series, where it is faster.
 """
 from .assess_many import AUTO_MIN_SERIES, assess_all, assess_many, partition
 from .batch import forecast_series_many
+from .forecast_one import forecast_series
 from .forecast_many import forecast_many
 
 __all__ = ["AUTO_MIN_SERIES", "assess_all", "assess_many", "forecast_many",
-           "forecast_series_many", "partition"]
+           "forecast_series", "forecast_series_many", "partition"]

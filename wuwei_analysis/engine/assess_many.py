@@ -1,14 +1,17 @@
-"""The assessment of many regions at once: every region × indicator (× breakdown) of a long
-table, with the columns and rules of :func:`wuwei_analysis.assessment.assess_frame`.
+"""The assessment — the one implementation: every region × indicator (× breakdown) of a
+long table, one row each with status, two-column status, p_meet, forecast, warnings and the
+Chinese reason.
 
-``assess_many(obs)`` gives, for each region in ``obs`` (or in ``regions``), exactly the rows
-``assess_frame(obs, region, year, kind=kind)`` gives — same columns, statuses, p_meet,
-forecasts, warnings and reasons (``tests/test_engine.py`` compares them) — computed with the
-vectorised engine of :mod:`.batch` instead of one statsmodels fit after another. With
-``breakdowns=True`` each sex / urban–rural / age-group series of an indicator is assessed
-too, against the indicator's target, as a row of its own (columns ``sex``,
-``urban_rural``, ``age_group``; blank = the total, which is the row ``assess_frame``
-gives).
+``assess_many(obs)`` assesses each region in ``obs`` (or in ``regions``); ``wa.assess`` /
+``assessment.assess_frame`` are its one-region case. The thresholds and the status decision
+are in :mod:`.rules`, the sentences in :mod:`wuwei_analysis.vocab.messages`; the warning
+signals (stale, small numbers, volatile, moving away, outliers) and the mid-term / final
+progress rule are computed here, column-wise. Forecasts come from the vectorised models of
+:mod:`.batch` or (``engine="per-series"``, and ``"auto"`` for few series) from
+``models.forecast_series`` one series at a time — the statsmodels reference, equal to 1e-8
+(``tests/test_engine.py``). With ``breakdowns=True`` each sex / urban–rural / age-group
+series of an indicator is assessed too, against the indicator's target, as a row of its own
+(columns ``sex``, ``urban_rural``, ``age_group``; blank = the total).
 
 Regions need not be in ``data/regions.yaml`` (a synthetic province or the whole country):
 an unknown region code is taken as a county-level unit named by the ``region`` column, or
@@ -18,25 +21,21 @@ by the ``region_level`` / ``region_parent`` columns when the table has them.
 counties travel with it, for the between-county gap) and runs ``assess_many`` on each with
 :func:`wuwei_analysis.executors.map_tasks`; the concatenation is the same table.
 
-Known limit: where a trend is zero to the last bit of floating point (a series symmetric
-about its middle year), the two paths can differ in the sign of that rounding noise
-(±1e-14), which the reason text shows as "+0.00" or "-0.00"; statuses and numbers agree.
-
-Layer: engine — may use models, assessment (its rules and formatting), catalog, regions.
+Layer: engine — may use models, catalog, regions, vocab; never ``assessment``.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..assessment import (
-    ASSESS_COLUMNS, STATUS_RULES, STATUS_ZH, _gap_base_id, _pct, county_range, format_number,
-    progress_rule, resolve_indicators, trend_phrase,
-)
+from ..vocab.messages import LEVEL_ZH, percent_int, say, trend_phrase
+from ..vocab.numbers import format_change, format_number, format_prob, format_range, format_value
 from ..settings import FINAL_YEAR, MIDTERM_YEAR
+from .rules import KINDS, ASSESS_COLUMNS, STATUS_RULES, decide, labels, status_for_progress
 from .batch import (
     SeriesBatch, Targets, _last, forecast_batch, meets, pack_long, to_scale,
     trend_confidence,
@@ -51,6 +50,55 @@ EXTRA_COLUMNS = ["region_code", "sex", "urban_rural", "age_group"]
 _GAP_GROUPS = {"urban_rural": ("urban_rural", ("农村",), ("城镇", "城市")),
                "sex": ("sex", ("女",), ("男",))}
 _NUM = ("value", "numerator", "denominator")
+
+
+# =============================================================================== indicators
+_GAP_SUFFIX = re.compile(r"_(urban_rural|sex|region)_gap$")
+_ID_IN_TEXT = re.compile(r"\b[wc]_[a-z0-9]+(?:_[a-z0-9]+)*\b")
+
+
+def resolve_indicators(indicators=None) -> list:
+    """Indicator objects for ids / names / Indicator objects (one or several); the whole
+    catalogue for None."""
+    from ..catalog import Indicator, indicator as find_indicator, indicators as all_indicators
+
+    if indicators is None:
+        return list(all_indicators())
+    if isinstance(indicators, (str, Indicator)):
+        indicators = [indicators]
+    return [i if isinstance(i, Indicator) else find_indicator(i) for i in indicators]
+
+
+def _gap_base_id(ind, known: set[str]) -> str | None:
+    """The indicator whose breakdown gives this gap indicator's gap."""
+    if ind.target.reference and ind.target.reference in known:
+        return ind.target.reference
+    base = _GAP_SUFFIX.sub("", ind.id)
+    if base != ind.id and base in known:
+        return base
+    for text in (ind.notes, ind.definition):
+        for cand in _ID_IN_TEXT.findall(text or ""):
+            if cand in known and cand != ind.id:
+                return cand
+    return None
+
+
+def county_range(series, src: str):
+    """The between-county gap of one indicator: for each year with at least two counties'
+    values, their range (max − min). ``series``: the counties' Series. Returns (years,
+    gaps, note, illustrative), or None when no year has two values."""
+    per: dict[int, list[float]] = {}
+    ill = False
+    for s in series:
+        ill |= s.illustrative
+        for y, v in zip(s.years, s.values):
+            per.setdefault(int(y), []).append(v)
+    yrs = sorted(y for y, vs in per.items() if len(vs) >= 2)
+    if not yrs:
+        return None
+    gaps = [max(per[y]) - min(per[y]) for y in yrs]
+    return (np.array(yrs, float), np.array(gaps, float), say("gap_county_range", source=src),
+            ill)
 
 
 # =============================================================================== regions
@@ -272,13 +320,15 @@ class Units:
 
 
 #: ``engine="auto"``: the vectorised engine from this many series on, the per-series
-#: statsmodels path below (the results are the same; this is only about speed).
-AUTO_MIN_SERIES = 200
+#: statsmodels path below (the results are the same; this is only about speed: one region,
+#: ≈115 series, takes 0.9 s vectorised and 1.4 s per series; one series 0.2 s and 0.12 s).
+AUTO_MIN_SERIES = 50
 
 
 def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
                 kind: str = "annual", indicators=None, breakdowns: bool = False,
-                texts: bool = True, engine: str = "auto") -> "pd.DataFrame":
+                texts: bool = True, engine: str = "auto", forecasts: dict | None = None
+                ) -> "pd.DataFrame":
     """Assess every region of ``obs`` (or ``regions``) against every catalogue indicator.
 
     Args:
@@ -296,6 +346,13 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
             blank, codes only — faster).
         engine: "vectorized", "per-series" (every series by ``forecast_series``) or "auto"
             (vectorised from AUTO_MIN_SERIES series on).
+        forecasts: if a dict is given, the forecast table behind each assessed total row
+            is put in it — ``{indicator id: DataFrame year, mean, lo80 … hi95}`` for one
+            region, ``{(region code, indicator id): …}`` for several — with attrs
+            ``model``, ``model_zh``, ``p_meet``, ``target_year``, ``threshold``,
+            ``illustrative`` (and, from the per-series path, everything
+            ``forecast_series`` puts there), so a chart shows exactly the forecast the
+            status rests on, without fitting again.
 
     Returns:
         ASSESS_COLUMNS plus region_code, sex, urban_rural, age_group; one row per region ×
@@ -306,13 +363,13 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
     """
     import pandas as pd
 
-    from ..assessment import KINDS
     from ..catalog import indicators as all_inds
     from ..errors import DataError
     from ..models.core import resolve_spec
+    from ..models.fit import ForecastError
 
     if kind not in KINDS:
-        raise DataError(f"评估类型应为 {', '.join(KINDS)}，而不是 {kind!r}")
+        raise DataError(say("bad_kind", kinds=", ".join(KINDS), kind=repr(kind)))
     df = _normalise(obs)
     regs = _region_table(df, regions)
     R = len(regs.code)
@@ -460,20 +517,32 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
         if has_den[u]:          # Series.exposures / counts as assess_frame passes them
             expo = den[u, :n[u]]
             cnt = num[u, :n[u]] if has_num[u] else None
-        return forecast_series(
-            xs, ys, unit=ind.unit, target=ind.target, counts=cnt, exposures=expo,
-            horizon_year=int(horizon[i]),
-            direction=ind.direction if ind.direction in ("up", "down", "target") else None,
-            base_value=None if np.isnan(base[u]) else float(base[u]),
-            reference_value=None if np.isnan(ref[u]) else float(ref[u]))
+        try:
+            fc = forecast_series(
+                xs, ys, unit=ind.unit, target=ind.target, counts=cnt, exposures=expo,
+                horizon_year=int(horizon[i]),
+                direction=ind.direction if ind.direction in ("up", "down", "target") else None,
+                base_value=None if np.isnan(base[u]) else float(base[u]),
+                reference_value=None if np.isnan(ref[u]) else float(ref[u]))
+        except ForecastError as exc:        # e.g. a negative value on a log scale
+            ps_error[int(i)] = exc.message
+            from ..models.forecast import _empty
+
+            fc = _empty([], int(n[u]), int(ind.target.year), None)
+        if forecasts is not None:
+            ps_attrs[int(i)] = {k: v for k, v in fc.attrs.items() if not hasattr(v, "shape")}
+        return fc
 
     tg = Targets(targets.kind[todo], targets.threshold[todo], targets.year[todo],
                  targets.tolerance[todo], targets.change[todo], targets.good[todo])
     if engine == "auto":
         engine = "vectorized" if len(todo) >= AUTO_MIN_SERIES else "per-series"
+    ps_attrs: dict = {}
+    ps_error: dict = {}
     fcb = forecast_batch(sub, primary=primary[todo], scale=scale[todo], rate_scale=rs[todo],
                          targets=tg, horizon_year=horizon, eval_year=eval_year,
-                         per_series_fn=per_series, engine=engine)
+                         per_series_fn=per_series, engine=engine,
+                         table=forecasts is not None)
 
     def spread(arr, fill=np.nan, dtype=float):
         out = np.full(U, fill, dtype=dtype)
@@ -485,7 +554,9 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
              f_hi=spread(fcb.target_hi80), ann=spread(fcb.annual_change),
              aarr=spread(fcb.aarr), slope_dir=spread(fcb.slope_direction),
              eval_mean=spread(fcb.eval_mean) if fcb.eval_mean is not None
-             else np.full(U, np.nan))
+             else np.full(U, np.nan), error=np.full(U, "", object))
+    for i, msg in ps_error.items():
+        F["error"][todo[i]] = msg
     fscale = np.where(F["model"] == "none", scale, spread(fcb.scale, "", object))
 
     # ---- required change
@@ -508,7 +579,39 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
                      years={regs.code[k]: int(years[k]) for k in range(R)},
                      engine={"rows": int(U), "modelled": int(len(todo)),
                              "per_series": int(fcb.per_series.sum()), "engine": engine})
+    if forecasts is not None:
+        _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill, out)
     return out
+
+
+def _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill, out):
+    """Split the long forecast table into one frame per assessed total row."""
+    from ..models import MODEL_LABELS_ZH
+
+    table = fcb.table
+    if table is None or not len(todo):
+        return
+    by_series = {int(k): g for k, g in table.groupby("series", sort=False)}
+    one = len(regs.code) == 1
+    cols = ["year", "mean", "lo80", "hi80", "lo95", "hi95"]
+    for i, u in enumerate(todo):
+        if units.sex[u] or units.urban_rural[u] or units.age_group[u]:
+            continue
+        g = by_series.get(i)
+        if g is None:
+            continue
+        ind = inds[units.ind[u]]
+        fc = g[cols].reset_index(drop=True)
+        model = str(out["model"].iat[u])
+        attrs = dict(ps_attrs.get(i, {}))
+        attrs.update(model=model, model_zh=MODEL_LABELS_ZH.get(model, model),
+                     p_meet=None if np.isnan(out["p_meet"].iat[u]) else
+                     float(out["p_meet"].iat[u]),
+                     threshold=None if np.isnan(thr[u]) else float(thr[u]),
+                     target_year=int(ind.target.year), illustrative=bool(ill[u]),
+                     unit=ind.unit)
+        fc.attrs = attrs
+        forecasts[ind.id if one else (regs.code[units.region[u]], ind.id)] = fc
 
 
 def _data_id(ind, by_id) -> str:
@@ -544,7 +647,6 @@ def _units(inds, regs: RegionTable, idx: SeriesIndex, known, by_id, breakdowns, 
     R = len(regs.code)
     level = np.asarray(regs.level, object)
     codes = np.asarray(regs.code, object)
-    lvl_zh = {"city": "市级", "county": "县（区）级"}
     parts = []     # (region, ind, sex, ur, age, sid, status, reason, note, bdrank)
     derived_tmp = {}
     rr = np.arange(R)
@@ -554,13 +656,13 @@ def _units(inds, regs: RegionTable, idx: SeriesIndex, known, by_id, breakdowns, 
         if t.kind == "qualitative":
             parts.append((rr, k, empty, empty, empty, np.full(R, -1),
                           np.full(R, "not_applicable", object),
-                          np.full(R, "定性目标，不以数据评估，由成员单位报告进展", object), empty,
+                          np.full(R, say("qualitative"), object), empty,
                           np.zeros(R)))
             continue
         na = np.array([lv in ("city", "county", "township") and lv not in ind.levels
                        for lv in level], bool)
         status = np.where(na, "not_applicable", "").astype(object)
-        reason = np.array([f"该指标不在{lvl_zh.get(lv, lv)}监测" if a else ""
+        reason = np.array([say("not_monitored_at_level", level=LEVEL_ZH.get(lv, lv)) if a else ""
                            for lv, a in zip(level, na)], object)
         did = _data_id(ind, by_id)
         if t.kind == "gap":
@@ -657,7 +759,7 @@ def _gaps(idx, ind, regs, rows, known, by_id, df, years) -> dict:
             got = np.where(take, sids, got)
         return got
 
-    name = "城乡" if kind == "urban_rural" else "男女"
+    name = say("group_" + kind)
     for src in sources:
         if not rest.any():
             break
@@ -669,7 +771,7 @@ def _gaps(idx, ind, regs, rows, known, by_id, df, years) -> dict:
             if len(common):
                 va = ay[np.searchsorted(ax, common)]
                 vb = by_[np.searchsorted(bx, common)]
-                out[int(rows[i])] = (common, va - vb, f"由{src}的{name}分组数值计算",
+                out[int(rows[i])] = (common, va - vb, say("gap_from_groups", source=src, groups=name),
                                      aill or bill)
                 rest[i] = False
     return out
@@ -739,7 +841,7 @@ def _masked_median(v, Mk):
 def _warning_numbers(x, y, M, n, wscale, tkind, targets, thr, inds, I, units, num_last,
                      den_last, has_num, has_den) -> dict:
     """Volatility, outliers, moving-away and small numbers for every unit."""
-    from ..assessment import STATUS_RULES as R
+    R = STATUS_RULES
 
     U, T = x.shape
     W = {}
@@ -849,37 +951,6 @@ def _warning_numbers(x, y, M, n, wscale, tkind, targets, thr, inds, I, units, nu
 
 
 # =============================================================================== rows
-class _Fmt:
-    """``assessment._fmt`` / ``_pct`` / ``_signed`` with the unit look-ups cached (the same
-    strings, a fraction of the time)."""
-
-    def __init__(self):
-        from ..assessment import _decimals, unit_suffix
-
-        self._dec, self._suf = _decimals, unit_suffix
-        self.cache = {}
-
-    def unit(self, unit):
-        v = self.cache.get(unit)
-        if v is None:
-            v = self.cache[unit] = (self._dec(unit), self._suf(unit))
-        return v
-
-    def __call__(self, v, unit, extra=0, *, suffix=True):
-        if v is None or not math.isfinite(v):
-            return "—"
-        d, suf = self.unit(unit)
-        return f"{format_number(v, d + extra)}{suf if suffix else ''}"
-
-    @staticmethod
-    def pct(p):
-        return _pct(p)
-
-    def signed(self, v, unit):
-        s = self(v, unit, 1)
-        return s if s.startswith("-") else "+" + s
-
-
 def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base, ref, F, W,
            ill, lt, prov, x, y, M, texts, wscale_ind):
     """The output table: ASSESS_COLUMNS (+ region code, breakdowns), statuses by the rules
@@ -952,8 +1023,8 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
 
     # ---------- warnings (flags)
     with np.errstate(invalid="ignore"):
-        may_slip = is_thr & (branch == 2) & np.isfinite(p) & (p < R_["may_slip_p"]) \
-            & (n >= R_["min_points"]) & (ty > latest_year)
+        may_slip = is_thr & (branch == 2) & meets_now & np.isfinite(p) \
+            & (p < R_["on_track_p"]) & (n >= R_["min_points"]) & (ty > latest_year)
         w_stale = has & (stale >= R_["stale_years"])
         small = has & W["small"]
         wlog = wscale_ind[I] == "log" if U else np.zeros(0, bool)
@@ -981,7 +1052,9 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
         target_year=ty,
         target_text=per_ind(lambda i: i.describe_target()),
         status_code=status,
-        p_meet=col(p, has),
+        # a direction target at its bound is achieved whatever the trend's sign: its
+        # trend confidence is no probability of meeting it (never 已实现 beside a low one)
+        p_meet=col(p, has & ~(is_dir & at_bound)),
         forecast_value=col(F["f_val"], has), forecast_lo80=col(F["f_lo"], has),
         forecast_hi80=col(F["f_hi"], has),
         required_annual_change=col(F["req"], has),
@@ -998,8 +1071,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
     warnings = np.full(U, "", object)
     codes = np.full(U, "", object)
 
-    # ---------- row by row: texts, the mid-term / final progress rule
-    fmt = _Fmt()
+    # ---------- row by row: texts (the message catalogue), the mid-term / final progress rule
     rows = np.nonzero(none0 | has)[0]
     names = cols["name_zh"]
     ttext = cols["target_text"]
@@ -1009,45 +1081,49 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
         name = names[u]
         if none0[u]:
             if texts:
-                why = "暂无常规数据来源" if not ind.monitorable else \
-                    f"{cols['region'][u]}暂无该指标数据"
+                why = say("no_source") if not ind.monitorable else \
+                    say("no_data", region=cols["region"][u])
                 gn = units.gap_note[u]
-                reason[u] = why + ("（" + gn + "）" if gn else "")
+                reason[u] = why + (say("note", note=gn) if gn else "")
             continue
         t = ind.target
         ly, lv, nn = int(latest_year[u]), float(latest[u]), int(n[u])
         pm = None if math.isnan(p[u]) else float(p[u])
         st = status[u]
         txt = ""
+        if F["error"][u]:
+            status[u] = "insufficient"
+            reason[u] = say("no_model", message=F["error"][u]) if texts else ""
+            continue
         if is_dir[u]:
             if not texts:
                 pass
             elif at_bound[u]:
-                txt = (f"{ly}年{name}为{fmt(lv, unit)}，已处于可达上限附近，"
-                       f"视为实现“{ttext[u]}”")
+                txt = say("at_bound", year=ly, name=name, value=format_value(lv, unit),
+                          target=ttext[u])
             elif old[u]:
-                txt = f"最新数据为{ly}年，已超过{R_['max_age_years']}年，无法判断近期趋势"
+                txt = say("too_old_for_trend", year=ly, max_age=R_["max_age_years"])
             elif pm is None:
-                txt = f"仅有{nn}个年度数据，不足以判断趋势（至少需要{R_['min_points']}个）"
+                txt = say("too_few_for_trend", n=nn, min_points=R_["min_points"])
             else:
                 slope = float(F["slope_dir"][u])
-                what = f"{name}（绝对差距）" if t.kind == "gap" else name
-                txt = (f"{what}{trend_phrase(slope, unit)}，趋势方向符合“{ttext[u]}”"
-                       f"的把握约为{fmt.pct(pm)}")
+                what = say("gap_what", name=name) if t.kind == "gap" else name
+                txt = say("trend", what=what, trend=trend_phrase(slope, unit),
+                          target=ttext[u], p=format_prob(pm))
                 gn = units.gap_note[u]
                 if gn:
-                    txt += f"（{gn}）"
+                    txt += say("note", note=gn)
         else:
             b_ = branch[u]
             if b_ == 0:
-                txt = ("缺少" + (f"{t.base_year}年基期值" if t.kind == "relative_change"
-                                else "参照指标数值") + "，无法判断是否达标")
+                txt = say("no_base", base_year=t.base_year) if t.kind == "relative_change" \
+                    else say("no_reference")
             elif b_ == 1:
-                txt = f"最新数据为{ly}年，距报告年份已超过{R_['max_age_years']}年"
+                txt = say("too_old", year=ly, max_age=R_["max_age_years"])
             else:
                 if texts:
-                    txt = _threshold_text(fmt, st, name, unit, ttext[u], ly, lv, nn,
-                                          int(ty[u]), pm, F, u)
+                    txt = _threshold_text(st, name, unit, ttext[u], ly, lv, nn, int(ty[u]),
+                                          pm, F, u)
                 if progress[u]:
                     rv = None if math.isnan(ref[u]) else float(ref[u])
                     bv = None if math.isnan(base[u]) else float(base[u])
@@ -1067,47 +1143,54 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
         reason[u] = txt if texts else ""
         # warnings
         wl = []
-        if is_thr[u] and st == "achieved" and may_slip[u]:
-            wl.append(("may_slip", f"已达标，但按趋势{int(ty[u])}年仍达标的概率约为{fmt.pct(pm)}"
+        if may_slip[u]:
+            wl.append(("may_slip", say("w_may_slip", year=int(ty[u]), p=format_prob(pm))
                        if texts else ""))
         if not texts:
             wl += [(c, "") for c, f in flags if f[u]]
         else:
             if w_stale[u]:
-                wl.append(("stale", f"最新数据为{ly}年，近{int(stale[u])}年数据缺失"))
+                wl.append(("stale", say("w_stale", year=ly, years=int(stale[u]))))
             if small[u]:
-                wl.append(("small_numbers", f"{ly}年数值仅基于{W['events'][u]:.0f}例（少于"
-                                            f"{R_['small_events']}例），比率不稳定，"
-                                            "年际起伏多属随机波动"))
+                wl.append(("small_numbers", say(
+                    "w_small_numbers", year=ly, events=format_number(W["events"][u], 0),
+                    min_events=R_["small_events"])))
             if volatile[u]:
                 v = float(vol[u])
                 if wlog[u]:
-                    text = f"残差约{v * 100:.0f}%"
+                    text = say("w_volatile_log", pct=percent_int(v))
                 elif pct[u]:
-                    text = f"残差约{v:.1f}个百分点"
+                    text = say("w_volatile_pp", pp=format_number(v, 1))
                 else:
-                    text = f"残差约为平均水平的{v * 100:.0f}%"
-                wl.append(("volatile", f"围绕趋势波动较大（{text}）"))
+                    text = say("w_volatile_cv", pct=percent_int(v))
+                wl.append(("volatile", say("w_volatile", detail=text)))
             if away[u]:
-                wl.append(("moving_away", "近年走势背离目标方向"))
+                wl.append(("moving_away", say("w_moving_away")))
             if outl[u]:
                 for i in np.nonzero(W["out"][u])[0]:
-                    wl.append(("outlier",
-                               f"{int(x[u, i])}年数值{fmt(float(y[u, i]), unit)}偏离趋势（预期范围"
-                               f"{fmt(float(W['out_lo'][u, i]), unit, suffix=False)}–"
-                               f"{fmt(float(W['out_hi'][u, i]), unit)}），请核实"))
+                    wl.append(("outlier", say(
+                        "w_outlier", year=int(x[u, i]), value=format_value(float(y[u, i]), unit),
+                        range=format_range(float(W["out_lo"][u, i]),
+                                           float(W["out_hi"][u, i]), unit))))
             if lt[u]:
-                wl.append(("low_trust", "部分数据来自非官方转载，可信度低"))
+                wl.append(("low_trust", say("w_low_trust")))
             if prov[u]:
-                wl.append(("provisional", "含初步数，可能修订"))
+                wl.append(("provisional", say("w_provisional")))
             if ill[u]:
-                wl.append(("illustrative", "含示例数据（非真实统计），仅供演示"))
-        warnings[u] = "；".join(w[1] for w in wl) if texts else ""
+                wl.append(("illustrative", say("w_illustrative")))
+        warnings[u] = say("join_warnings").join(w[1] for w in wl) if texts else ""
         codes[u] = ",".join(dict.fromkeys(w[0] for w in wl))
     cols.update(status_code=status, reason=reason, warnings=warnings, warning_codes=codes,
                 eval_year=pd.array(np.where(has, eval_year if eval_year else np.nan, np.nan),
                                    dtype="Float64").astype("Int64"))
-    cols["status"] = pd.Series(status).map(STATUS_ZH).to_numpy(object)
+    with np.errstate(invalid="ignore"):
+        after = ty > latest_year
+    current, outlook, status = decide(
+        status, qualitative=tkind == "qualitative", has_data=has, is_direction=is_dir,
+        at_bound=at_bound & is_dir, has_threshold=~no_thr, meets_now=meets_now & ~no_thr,
+        p=p, n=n, target_after_latest=after)
+    cols["current_code"], cols["outlook_code"], cols["status_code"] = current, outlook, status
+    cols["current"], cols["outlook"], cols["status"] = labels(current, outlook, status)
     out = pd.DataFrame({c: cols[c] for c in ASSESS_COLUMNS})
     out["region_code"] = np.asarray(regs.code, object)[units.region]
     out["sex"], out["urban_rural"], out["age_group"] = (units.sex, units.urban_rural,
@@ -1123,21 +1206,21 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
     return out
 
 
-def _threshold_text(fmt, status, name, unit, tt, latest_year, latest, n, ty, p_meet, F, u):
-    """``assessment._threshold_reason`` (same text)."""
+def _threshold_text(status, name, unit, tt, latest_year, latest, n, ty, p_meet, F, u):
+    """The reason of a threshold target (met / too few values / the forecast)."""
     if status == "achieved":
-        return f"{latest_year}年{name}为{fmt(latest, unit)}，已达到“{tt}”的目标"
+        return say("met", year=latest_year, name=name, value=format_value(latest, unit),
+                   target=tt)
     if status == "insufficient":
-        return (f"仅有{n}个年度数据，最新值（{latest_year}年{fmt(latest, unit)}）尚未达到"
-                f"“{tt}”，数据不足以预测趋势")
-    fv, lo, hi = F["f_val"][u], F["f_lo"][u], F["f_hi"][u]
-    text = (f"按当前趋势，{ty}年{name}预计为{fmt(fv, unit)}（80%区间"
-            f"{fmt(lo, unit, suffix=False)}–{fmt(hi, unit)}），实现“{tt}”目标的概率约为"
-            f"{fmt.pct(p_meet)}")
+        return say("too_few", n=n, year=latest_year, value=format_value(latest, unit),
+                   target=tt)
+    text = say("forecast", year=ty, name=name, value=format_value(F["f_val"][u], unit),
+               range=format_range(F["f_lo"][u], F["f_hi"][u], unit), target=tt,
+               p=format_prob(p_meet))
     req, ann = F["req"][u], F["ann"][u]
     if not math.isnan(req) and not math.isnan(ann):
-        text += (f"；需年均变化{fmt.signed(float(req), unit)}，"
-                 f"当前趋势年均{fmt.signed(float(ann), unit)}")
+        text += say("required_change", required=format_change(float(req), unit, extra=1),
+                    observed=format_change(float(ann), unit, extra=1))
     return text
 
 
@@ -1159,13 +1242,46 @@ def _progress(row, ind, xs, ys, eval_mean, status, reason, eval_year, baseline_y
         base = min(near)[1] if near else None
     observed_v = value_in(eval_year)
     if observed_v is not None:
-        v, v_src = observed_v, "为"
+        v = observed_v
     else:
         if eval_mean is None or math.isnan(eval_mean):
             return status, reason
-        v, v_src = float(eval_mean), "预计为"
-    return progress_rule(row, ind, v, v_src, observed_v is not None, base, threshold,
+        v = float(eval_mean)
+    return progress_rule(row, ind, v, observed_v is not None, base, threshold,
                          eval_year, baseline_year, kind, status, reason, meets_fn)
+
+
+def progress_rule(row: dict, ind, v: float, observed: bool, base: float | None,
+                  threshold: float, eval_year: int, baseline_year: int, kind: str,
+                  status: str, reason: str, meets) -> tuple[str, str]:
+    """The mid-term / final rule once the evaluation-year value ``v`` (observed, or the
+    forecast mean) and the baseline ``base`` are known: progress against the straight path
+    from the baseline to the target. Returns (status, reason); puts ``path_value`` and
+    ``progress_ratio`` in ``row``."""
+    t, unit, name = ind.target, ind.unit, ind.name_zh
+    tt = row["target_text"]
+    if kind == "final" and observed:
+        key = "final_met" if meets(v) else "final_not_met"
+        return ("achieved" if key == "final_met" else "off_track",
+                say(key, year=eval_year, name=name, value=format_value(v, unit), target=tt))
+    if base is None:
+        return status, reason + say("no_baseline", year=baseline_year)
+    if meets(base):
+        return status, reason + say("baseline_met", year=baseline_year)
+    ty = int(t.year)
+    path = base + (threshold - base) * (eval_year - baseline_year) / (ty - baseline_year)
+    if abs(path - base) < 1e-12:
+        return status, reason
+    ratio = (v - base) / (path - base)
+    row.update(path_value=path, progress_ratio=ratio)
+    new = "achieved" if meets(v) else status_for_progress(ratio)
+    text = say("progress", year=eval_year, name=name,
+               verb=say("observed_verb" if observed else "forecast_verb"),
+               value=format_value(v, unit), base_year=baseline_year,
+               base=format_value(base, unit), target_year=ty,
+               threshold=format_value(threshold, unit), path=format_value(path, unit),
+               ratio=percent_int(ratio))
+    return new, text
 
 
 # =============================================================================== partitioned

@@ -50,8 +50,12 @@ def format_number(v: float, decimals: int) -> str:
 
     The value is rounded to 12 significant digits before it is rounded for display, and a
     zero never shows a minus sign: 7.850000000000004 and 7.85 print alike; −1e-17 as 0.00.
+    Missing or non-finite values print as "—".
     """
-    s = f"{float(f'{v:.12g}'):.{max(decimals, 0)}f}"
+    f = _finite(v)
+    if f is None:
+        return MISSING
+    s = f"{float(f'{f:.12g}'):.{max(int(decimals), 0)}f}"
     if s.startswith("-") and float(s) == 0.0:
         s = s[1:]
     return s

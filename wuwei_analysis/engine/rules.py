@@ -1,0 +1,163 @@
+"""The status rules, in one place: every threshold (:data:`STATUS_RULES`), the columns of an
+assessment row, and the decisions — 现状 (``current_code``), 2030年展望 (``outlook_code``)
+and the combined status (``status_code``) — as functions of the numbers.
+
+:func:`wuwei_analysis.engine.assess_many` applies them column-wise to every region ×
+indicator; ``wa.assess`` / ``assess_frame`` are its one-region case. ``docs/status_rules.md``
+explains the same rules to officials in Chinese.
+
+The two columns and the combined status
+---------------------------------------
+现状 ``current_code``: met (已达标) / not_met (未达标) — the latest value against the
+target's threshold; no_target (无量化目标) — a qualitative goal, or a direction / gap target
+(逐步提高, 差距缩小) that has no number to meet (except a direction target already at its
+bound, which is met); no_data (暂无数据) — no value for the region, the indicator not
+monitored at this level, or a threshold that cannot be set (no base-year / reference value).
+
+2030年展望 ``outlook_code`` (with ``p_meet``): on_track (按期可达, p ≥ ``on_track_p``) /
+at_risk (有风险, ≥ ``at_risk_p``) / off_track (难以实现) from the probability of meeting the
+target in its year; for direction and gap targets from the trend confidence; in the mid-term
+and final evaluation from the progress rule; insufficient (数据不足) when no probability can
+be computed; not_applicable (不适用) for rows not assessed.
+
+``status_code`` (sorting, counts, colour): as before, except that a target met now is
+**achieved** (已实现) only when its outlook is on_track (or cannot be judged: fewer than
+``min_points`` values, or the target year already observed); met now with an outlook
+at_risk / off_track is **may_slip** (已达标但可能回落), never green.
+
+Layer: engine (imports settings, targets; nothing of assessment).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..settings import PLAN_START
+from ..targets import DIRECTION_CONFIDENCE
+from ..vocab.labels import CURRENT_LABELS, OUTLOOK_LABELS, STATUS_LABELS
+
+#: Every threshold the status and warning rules use.
+STATUS_RULES: dict[str, Any] = {
+    "min_points": 3,              # fewer values: no trend, status from the latest value
+    "max_age_years": 5,           # latest value older than this (vs report year): insufficient
+    "on_track_p": 0.80,           # p_meet ≥ this: on track (met now: achieved)
+    "at_risk_p": 0.50,            # p_meet ≥ this (and < on_track_p): at risk; below: off track
+    "direction_on_track": DIRECTION_CONFIDENCE,  # trend confidence for direction / gap
+    "direction_at_risk": 0.50,
+    "ceiling_percent": 99.5,      # a rising percentage at or above this: achieved
+    "progress_on_track": 0.90,    # mid-term / final: share of the expected progress made
+    "progress_at_risk": 0.50,
+    "baseline_year": PLAN_START - 1,   # 2020
+    "stale_years": 2,             # latest value this many years older than report year
+    "small_events": 20,           # fewer events behind the latest rate: warning
+    "volatile_sd": 0.15,          # residual sd on the log scale (rates, counts): ≈ 15 %
+    "volatile_pp": 2.0,           # residual sd of a percentage, in percentage points
+    "volatile_cv": 0.05,          # residual sd / mean level for other units
+    "moving_away_confidence": 0.80,
+    "recent_window": 5,           # points used for moving_away
+    "outlier_mad_k": 3.0,         # |residual − median| > k × 1.4826 × MAD: outlier
+    "outlier_min_points": 5,
+    "outlier_mad_floor": 0.05,    # robust sd floor, log scale (other units: 1 % of the level)
+    "outlier_mad_floor_identity": 0.01,
+}
+
+KINDS = ("annual", "midterm", "final")
+
+#: The columns of an assessment row, in order.
+ASSESS_COLUMNS = [
+    "indicator", "name_zh", "domain", "domain_code", "plan", "unit", "region",
+    "latest_year", "latest_value", "target_kind", "target_value", "target_year",
+    "target_text", "status_code", "status", "current_code", "current", "outlook_code",
+    "outlook", "p_meet", "forecast_value", "forecast_lo80",
+    "forecast_hi80", "required_annual_change", "observed_annual_change", "required_aarr",
+    "observed_aarr", "model", "warnings", "warning_codes", "illustrative", "n_points",
+    "reason", "threshold", "base_value", "path_value", "progress_ratio", "eval_year",
+]
+
+
+# --------------------------------------------------------------------------- scalar rules
+def status_for_threshold(latest_meets: bool | None, n_points: int, p_meet: float | None
+                         ) -> str:
+    """Annual rule for at_most / at_least / around / relative_change, before the outlook
+    check of :func:`decide` (met now → achieved; too few points → insufficient; else by
+    p_meet)."""
+    if latest_meets:
+        return "achieved"
+    if n_points < STATUS_RULES["min_points"] or p_meet is None or latest_meets is None:
+        return "insufficient"
+    return outlook_for_p(p_meet)
+
+
+def outlook_for_p(p: float, on_track: float | None = None, at_risk: float | None = None
+                  ) -> str:
+    """on_track / at_risk / off_track for a probability (default: the p_meet bands)."""
+    on_track = STATUS_RULES["on_track_p"] if on_track is None else on_track
+    at_risk = STATUS_RULES["at_risk_p"] if at_risk is None else at_risk
+    if p >= on_track:
+        return "on_track"
+    if p >= at_risk:
+        return "at_risk"
+    return "off_track"
+
+
+def status_for_trend(p_good: float | None, *, final: bool = False) -> str:
+    """Rule for direction and gap targets (one-sided confidence of the good sign)."""
+    if p_good is None:
+        return "insufficient"
+    s = outlook_for_p(p_good, STATUS_RULES["direction_on_track"],
+                      STATUS_RULES["direction_at_risk"])
+    return "achieved" if (final and s == "on_track") else s
+
+
+def status_for_progress(ratio: float) -> str:
+    """Mid-term / final rule: the share of the expected progress made."""
+    return outlook_for_p(ratio, STATUS_RULES["progress_on_track"],
+                         STATUS_RULES["progress_at_risk"])
+
+
+# --------------------------------------------------------------------------- the decision
+def decide(status: np.ndarray, *, qualitative: np.ndarray, has_data: np.ndarray,
+           is_direction: np.ndarray, at_bound: np.ndarray, has_threshold: np.ndarray,
+           meets_now: np.ndarray, p: np.ndarray, n: np.ndarray, target_after_latest: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(current_code, outlook_code, status_code) for every row, column-wise.
+
+    ``status`` is the status of the annual / trend / progress rules (achieved, on_track,
+    at_risk, off_track, insufficient, not_applicable); the rest are per-row facts: a
+    qualitative goal, any value for the region, a direction / gap target, a direction
+    target at its bound, a threshold that could be set, the latest value meets it, p_meet
+    (NaN: none), the number of values, the target year after the latest year.
+    """
+    status = np.asarray(status, object).copy()
+    U = len(status)
+    current = np.full(U, "no_data", object)
+    thr_rows = has_data & ~is_direction & has_threshold
+    current[thr_rows] = np.where(meets_now[thr_rows], "met", "not_met")
+    current[has_data & is_direction] = np.where(at_bound[has_data & is_direction], "met",
+                                                "no_target")
+    current[qualitative] = "no_target"
+
+    outlook = status.copy()
+    outlook[status == "achieved"] = "on_track"
+    met_thr = thr_rows & meets_now & (status == "achieved")
+    with np.errstate(invalid="ignore"):
+        pb = np.where(p >= STATUS_RULES["on_track_p"], "on_track",
+                      np.where(p >= STATUS_RULES["at_risk_p"], "at_risk", "off_track"))
+    judged = met_thr & np.isfinite(p) & (n >= STATUS_RULES["min_points"]) \
+        & target_after_latest
+    outlook[judged] = pb[judged]
+    unjudged = met_thr & ~judged & target_after_latest
+    outlook[unjudged] = "insufficient"
+    slip = met_thr & np.isin(outlook, ("at_risk", "off_track"))
+    status[slip] = "may_slip"
+    return current, outlook, status
+
+
+def labels(current: np.ndarray, outlook: np.ndarray, status: np.ndarray):
+    """The Chinese labels of the three code columns."""
+    def lab(codes, table):
+        return np.array([table.get(c, c) for c in codes], object)
+
+    return lab(current, CURRENT_LABELS), lab(outlook, OUTLOOK_LABELS), lab(status,
+                                                                           STATUS_LABELS)
