@@ -128,8 +128,8 @@ def test_the_word_document_uses_word_styles_a4_page_numbers_and_chart_images(bat
         assert abs(sec.page_width - Cm(21)) < Cm(0.1) and abs(sec.page_height - Cm(29.7)) < Cm(0.1)
         styles = {p.style.name for p in doc.paragraphs}
         assert {"Title", "Heading 1", "Heading 2"} <= styles
-        assert len(doc.tables) >= 10 and all(t.style.name == "Table Grid" for t in doc.tables)
-        assert len(doc.inline_shapes) == r.headline["warned"] > 0
+        assert sum(t.style.name == "Table Grid" for t in doc.tables) >= 10
+        assert len(doc.inline_shapes) == r.headline["warned"] > 0   # charts, two to a row
         footer = sec.footer._element.xml
         assert "PAGE" in footer and "NUMPAGES" in footer
         head = "".join(p.text for p in doc.paragraphs[:6])

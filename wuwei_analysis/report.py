@@ -418,10 +418,10 @@ def summary_html(ctx: BriefContext) -> str:
     mode = {"annual": f"按当前趋势判断到目标年能否实现",
             "midterm": "按2025年应达到的进度（2020年基期到目标值的线性路径）判断",
             "final": "按2030年终期目标判断"}[ctx.kind]
+    parts = "，".join(f"{GOAL_STATUS_ZH[k]} {c[k]} 项" for k in GOAL_STATUS_ORDER
+                     if k != "not_assessed")
     lead = (f"<p>两个规划共有主要目标 {c['total']} 项（同时列入两个规划的目标计一次），"
-            f"其中 {judged} 项有可监测指标，{mode}：已达标 {c['achieved']} 项，"
-            f"按期可达 {c['on_track']} 项，有风险 {c['at_risk']} 项，难以实现 {c['off_track']} 项，"
-            f"已达标但可能回落 {c['may_slip']} 项，数据不足 {c['insufficient']} 项。"
+            f"其中 {judged} 项有可监测指标，{mode}：{parts}。"
             f"一个目标含多项指标时取其中最差的状态（规则见 docs/status_rules.md）。</p>")
     risks = top_risks(ctx)
     if risks.empty:

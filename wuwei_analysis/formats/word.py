@@ -239,6 +239,33 @@ def _figure(doc, el) -> None:
         _runs(p, cap)
 
 
+def _chart_grid(doc, el) -> None:
+    """The appendix's charts two to a row (a borderless table), each with its caption."""
+    from docx.shared import Cm, Pt
+
+    figures = el.xpath("./figure")
+    table = doc.add_table(rows=0, cols=2)
+    for i in range(0, len(figures), 2):
+        row = table.add_row()
+        for cell, fig in zip(row.cells, figures[i:i + 2]):
+            cap = fig.find(".//figcaption")
+            p = cell.paragraphs[0]
+            p.style = doc.styles["Caption"]
+            if cap is not None:
+                _runs(p, cap)
+            for r in p.runs:
+                r.font.size = Pt(8)
+            svg = fig.xpath(".//*[local-name()='svg']")
+            if svg:
+                markup = _svg_markup(svg[0])
+                try:
+                    png = _PNGS.get(markup) or svg_to_png(markup)
+                    cell.add_paragraph().add_run().add_picture(io.BytesIO(png),
+                                                               width=Cm(CHART_WIDTH_CM))
+                except Exception:  # noqa: BLE001 — named, not fatal
+                    cell.add_paragraph("（图表无法转换为图片，请查看 HTML 或 PDF 版）")
+
+
 def _toc(doc) -> None:
     p = doc.add_paragraph()
     p.add_run("目录").bold = True
@@ -279,6 +306,8 @@ def _block(doc, el) -> None:
         _table(doc, el)
     elif tag == "figure":
         _figure(doc, el)
+    elif tag == "div" and "warned" in cls:
+        _chart_grid(doc, el)
     elif tag in ("section", "div"):
         if "appendix" in cls:
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
