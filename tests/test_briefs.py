@@ -182,7 +182,7 @@ def test_a_brief_opened_offline_in_a_browser_draws_every_chart(batch):
         charts = [d for d in drawn if d[1] > 3]
         assert len(charts) >= 2
         # one drawn forecast chart per warned indicator (history line, fan, axes)
-        per_item = page.evaluate("""() => Array.from(document.querySelectorAll('section.warned-item'))
+        per_item = page.evaluate("""() => Array.from(document.querySelectorAll('.warned-item'))
               .map(s => { const g = s.querySelector('svg');
                           return g ? [g.getBoundingClientRect().width,
                                       g.querySelectorAll('path,polygon,line,circle').length] : [0, 0]; })""")
