@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: run test install install-test system-deps slim
+.PHONY: run test test-fast install install-test system-deps slim
 
 ## run: install the workbench and run the main job: the briefs of the city and its four
 ## counties from the embedded default dataset, in outputs/ (index.html links them)
@@ -12,6 +12,12 @@ run: install
 ## test: install the test extra (and headless Chromium + CJK fonts), run the whole suite
 test: install-test system-deps
 	$(PYTHON) -m pytest
+
+## test-fast: the everyday tier (catalogue, targets, store, ingest, models, engine on small
+## inputs, layering, schemas, CLI errors): every test not marked `slow` (notebooks, kernels,
+## servers, browser, Dask, subprocess CLIs, large simulations). Installs nothing.
+test-fast:
+	$(PYTHON) -m pytest -m "not slow" -q
 
 install:
 	$(PIP) install -q -e .

@@ -11,7 +11,7 @@ naming region and year.
 Default: the five Wuwei briefs from a fresh temporary workbench home (default database)
 unless WUWEI_DB is set; the database is created before timing starts (a new user's first
 run pays that once). ``--synthetic N``: the briefs of N synthetic county-level units (86 =
-Gansu) from a table made by ``wuwei_analysis.scale`` (made-up numbers, marked synthetic),
+Gansu) from a table made by ``wuwei_analysis.synthetic`` (made-up numbers, marked synthetic),
 written before timing starts.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--kind", default="annual")
     ap.add_argument("--out", default=None)
     ap.add_argument("--synthetic", type=int, metavar="N",
-                    help="briefs of N synthetic regions from a wuwei_analysis.scale table")
+                    help="briefs of N synthetic regions from a wuwei_analysis.synthetic table")
     ap.add_argument("--executor", choices=["local", "dask"], default="local")
     ap.add_argument("--formats", default="html,docx,pdf")
     args = ap.parse_args()
@@ -43,14 +43,14 @@ def main() -> None:
     if "WUWEI_DB" not in os.environ:
         os.environ["WUWEI_HOME"] = tmp
     from wuwei_analysis.briefs import run_briefs
-    from wuwei_analysis.store import open_db
+    from wuwei_analysis.database import open_db
 
     data = None
     if args.synthetic:
-        from wuwei_analysis import scale
+        from wuwei_analysis import synthetic, tables
 
         data = Path(tmp) / f"synthetic_{args.synthetic}.csv.gz"
-        scale.write(scale.generate(args.synthetic), data)
+        tables.write(synthetic.generate(args.synthetic), data)
         print(f"synthetic table (NOT statistics): {args.synthetic} regions → {data}")
     else:
         open_db().close()

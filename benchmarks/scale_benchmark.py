@@ -5,7 +5,7 @@ and the whole synthetic country assessed at once.
     python benchmarks/scale_benchmark.py --series 2000 --regions 300   # quicker
     python benchmarks/scale_benchmark.py --dask             # also on a Dask LocalCluster
 
-What it does, in one run on the same synthetic data (``wuwei_analysis.scale``: made-up
+What it does, in one run on the same synthetic data (``wuwei_analysis.synthetic``: made-up
 numbers, every row marked synthetic):
 
 1. The first ``--series`` (10,000) series of the table — indicator × region × breakdown, 10
@@ -197,14 +197,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
 
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic, tables
     from wuwei_analysis.engine.assess_many import _warm, assess_all
     from wuwei_analysis.engine.forecast_many import forecast_many
 
     print(f"机器 / machine: {os.cpu_count()} CPU, python {sys.version.split()[0]}, "
           f"numpy {np.__version__}")
     t0 = time.perf_counter()
-    df = scale.generate(args.regions)
+    df = synthetic.generate(args.regions)
     n_series = df.groupby(["region_code", "indicator", "sex", "urban_rural"],
                           observed=True).ngroups
     print(f"合成数据 / synthetic table: {args.regions} regions, {n_series:,} series, "
@@ -262,12 +262,12 @@ def main(argv=None) -> int:
 
     if args.file:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / scale.default_name(args.regions)
+            path = Path(tmp) / synthetic.default_name(args.regions)
             t0 = time.perf_counter()
-            scale.write(df, path)
+            tables.write(df, path)
             t_w = time.perf_counter() - t0
             t0 = time.perf_counter()
-            back = scale.read(path)
+            back = tables.read(path).frame
             t_r = time.perf_counter() - t0
             print(f"\n[3] {path.suffix} file: written in {t_w:.1f} s "
                   f"({path.stat().st_size / 1e6:.0f} MB), read back in {t_r:.1f} s "

@@ -35,7 +35,7 @@ def wuwei_env(tmp_path, monkeypatch):
 @pytest.fixture
 def empty_db(tmp_path):
     """A new database without the default dataset."""
-    from wuwei_analysis.store import init_db
+    from wuwei_analysis.database import init_db
 
     return init_db(tmp_path / "empty.sqlite", with_defaults=False)
 
@@ -46,7 +46,7 @@ _SEEDED: list[Path] = []  # built once per test process, shared by every module
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory):
     if not _SEEDED:
-        from wuwei_analysis.store import init_db
+        from wuwei_analysis.database import init_db
 
         path = init_db(tmp_path_factory.mktemp("seeded") / "seeded.sqlite", with_defaults=True)
         conn = sqlite3.connect(path)

@@ -139,7 +139,7 @@ def small_db(tmp_path_factory):
     from wuwei_analysis import store
 
     path = tmp_path_factory.mktemp("appdb") / "app.sqlite"
-    conn = store.open_db(path, load_defaults=False)
+    conn = store.open_db(path)
     years = list(range(2015, 2025))
     recs = []
 

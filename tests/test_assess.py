@@ -9,7 +9,7 @@ from wuwei_analysis.assessment import (
     ASSESS_COLUMNS, CURRENT_LABELS, OUTLOOK_LABELS, STATUS_LABELS, STATUS_RULES, WARNING_LABELS, assess_frame,
     status_for_progress, status_for_threshold, status_for_trend,
 )
-from wuwei_analysis.catalog import indicators
+from wuwei_analysis.indicator_catalog import indicators
 
 GULANG = {"region": "古浪县", "region_code": "620622"}
 YEARS = [2019, 2020, 2021, 2022, 2023, 2024]
@@ -268,6 +268,7 @@ def test_cli_prints_a_chinese_table(frame, monkeypatch, capsys, tmp_path):
     assert len(back) == len(indicators()) and "status_code" in back.columns
 
 
+@pytest.mark.slow  # default dataset + CLI
 def test_wuwei_status_prints_the_chinese_assessment_table(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("WUWEI_HOME", str(tmp_path))
     monkeypatch.delenv("WUWEI_DB", raising=False)

@@ -117,6 +117,7 @@ def test_default_model_beats_the_naive_forecast_on_national_series(national):
     assert summarise_backtest(mort).iloc[0].rel_mae < 0.6
 
 
+@pytest.mark.slow  # backtests every national series
 def test_stored_calibration_matches_what_the_national_series_give():
     from wuwei_analysis.models.calibrate import CALIBRATION, calibrate_rows
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from wuwei_analysis.briefs import NOTEBOOK, BriefError, check_parameters, run_briefs
-from wuwei_analysis.regions import monitored
+from wuwei_analysis.geography import monitored
 from wuwei_analysis.render import external_urls
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ def workbench(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("WUWEI_HOME", str(home))
     mp.delenv("WUWEI_DB", raising=False)
-    from wuwei_analysis.store import open_db
+    from wuwei_analysis.database import open_db
 
     open_db().close()
     yield home

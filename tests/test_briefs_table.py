@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from wuwei_analysis import scale
+from wuwei_analysis import synthetic, tables
 from wuwei_analysis.briefs import run_briefs
+
+pytestmark = pytest.mark.slow  # papermill briefs: left out of `make test-fast`
 
 YEAR = 2024
 
@@ -17,7 +19,7 @@ YEAR = 2024
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("scale") / "synthetic.csv.gz"
-    scale.write(scale.generate(12), path)
+    tables.write(synthetic.generate(12), path)
     return path
 
 
@@ -53,7 +55,7 @@ def test_a_table_brief_says_its_data_are_synthetic_and_ranks_among_all_regions(b
 
 def test_all_regions_of_the_table_by_default(tmp_path):
     small = tmp_path / "two.csv.gz"
-    scale.write(scale.generate(2), small)
+    tables.write(synthetic.generate(2), small)
     results = run_briefs(YEAR, "annual", None, out=tmp_path / "out", data=str(small), jobs=1)
     assert [r.region for r in results] == ["合成县00001", "合成县00002"]
     assert all(r.ok for r in results)

@@ -4,7 +4,7 @@ import re
 import pytest
 
 import wuwei_analysis as wa
-from wuwei_analysis.catalog import CATALOG_COLUMNS, ID_PATTERN, _meta, indicators, units
+from wuwei_analysis.indicator_catalog import CATALOG_COLUMNS, ID_PATTERN, _meta, indicators, units
 from wuwei_analysis.errors import UnknownIndicatorError
 from wuwei_analysis.targets import TARGET_KINDS
 

@@ -269,6 +269,7 @@ def test_status_overview_one_mark_per_indicator_grouped_by_domain():
 
 
 # --------------------------------------------------------------------------- small multiples
+@pytest.mark.slow  # renders every panel
 def test_domain_small_multiples_renders_one_panel_per_indicator():
     from wuwei_analysis.render import chart_to_svg
 

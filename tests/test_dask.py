@@ -17,6 +17,8 @@ import pytest
 
 from wuwei_analysis.executors import ExecutorError, map_tasks
 
+pytestmark = pytest.mark.slow  # Dask clusters: left out of `make test-fast`
+
 
 def _pid(_item) -> int:
     """The process a task ran in (sent to the workers by value: they cannot import tests)."""
@@ -47,9 +49,9 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def table():
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic, tables
 
-    return scale.generate(10, seed=3)
+    return synthetic.generate(10, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +96,10 @@ def test_local_processes_give_the_same(table, local_result):
 
 def test_cli_assess_all_with_a_scheduler_address(cluster, table, local_result, tmp_path,
                                                  capsys):
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic, tables
     from wuwei_analysis.cli import main
 
-    data = scale.write(table, tmp_path / "syn.csv.gz")
+    data = tables.write(table, tmp_path / "syn.csv.gz")
     out = tmp_path / "all.csv"
     assert main(["assess", "--all", "--input", str(data), "--scheduler",
                  cluster.scheduler_address, "-o", str(out)]) == 0
@@ -111,10 +113,10 @@ def test_cli_assess_all_with_a_scheduler_address(cluster, table, local_result, t
 
 def test_cli_assess_all_with_executor_dask_starts_its_own_cluster(table, local_result,
                                                                    tmp_path, capsys):
-    from wuwei_analysis import scale
+    from wuwei_analysis import synthetic, tables
     from wuwei_analysis.cli import main
 
-    data = scale.write(table, tmp_path / "syn.csv.gz")
+    data = tables.write(table, tmp_path / "syn.csv.gz")
     assert main(["assess", "--all", "--input", str(data), "--executor", "dask",
                  "--workers", "2", "--format", "table"]) == 0
     text = capsys.readouterr().out

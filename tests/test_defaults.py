@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 import wuwei_analysis as wa
-from wuwei_analysis import store
-from wuwei_analysis.catalog import indicator, indicators
+from wuwei_analysis import database, store
+from wuwei_analysis.indicator_catalog import indicator, indicators
 from wuwei_analysis.defaults import illustrative, public
 
 try:
@@ -171,7 +171,7 @@ def test_loading_the_defaults_again_changes_nothing(seeded_db):
     before = counts(seeded_db)
     conn = store.open_db(seeded_db)
     try:
-        summary = store.load_default_dataset(conn)
+        summary = database.load_default_dataset(conn)
     finally:
         conn.close()
     assert all(v.get("skipped") for v in summary.values())

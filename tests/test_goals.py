@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wuwei_analysis.catalog import indicators
+from wuwei_analysis.indicator_catalog import indicators
 from wuwei_analysis.goals import (GOAL_STATUS_ORDER, goal_counts, goal_of, goal_status, goals,
                                   with_two_columns)
 

@@ -157,7 +157,7 @@ def test_an_old_xls_file_is_refused_with_advice(tmp_path, empty_db):
 
 
 def test_a_qualitative_goal_cannot_be_given_a_number(tmp_path, empty_db):
-    from wuwei_analysis.catalog import indicators
+    from wuwei_analysis.indicator_catalog import indicators
 
     qual = next(i for i in indicators() if not i.monitorable)
     path = write_csv(tmp_path / "q.csv", [[qual.id, "", "武威市", 2024, "1", "", ""]])
@@ -242,7 +242,7 @@ def test_rules_are_small_functions_with_clear_reasons():
         parse_number("12,5%")
     with pytest.raises(NotANumber):
         parse_number("约5")
-    from wuwei_analysis.catalog import indicator
+    from wuwei_analysis.indicator_catalog import indicator
 
     imr = indicator("c_infant_mortality")
     assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5, 4.3]).rule == "unit_slip"
@@ -262,6 +262,7 @@ def test_rules_are_small_functions_with_clear_reasons():
 
 
 # --------------------------------------------------------------------------- CLI, concurrency
+@pytest.mark.slow  # subprocesses
 def test_cli_import_exit_codes_tell_success_partial_and_failure(tmp_path, empty_db):
     good = write_csv(tmp_path / "good.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.4", "", ""]])
     mixed = write_csv(tmp_path / "mixed.csv", _mixed_rows())
@@ -277,6 +278,7 @@ def test_cli_import_exit_codes_tell_success_partial_and_failure(tmp_path, empty_
     assert r2.returncode == 2
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_killed_import_leaves_the_database_unchanged(tmp_path, seeded_db):
     path = write_csv(tmp_path / "big.csv", _mixed_rows())
     before = counts(seeded_db)
@@ -295,6 +297,7 @@ def test_a_killed_import_leaves_the_database_unchanged(tmp_path, seeded_db):
     conn.close()
 
 
+@pytest.mark.slow  # subprocesses
 def test_ctrl_c_during_an_import_rolls_it_back(tmp_path, empty_db):
     path = write_csv(tmp_path / "x.csv", _mixed_rows())
     before = counts(empty_db)
@@ -311,6 +314,7 @@ def test_ctrl_c_during_an_import_rolls_it_back(tmp_path, empty_db):
     assert counts(empty_db) == before
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_reader_is_not_blocked_while_an_import_transaction_is_open(tmp_path, seeded_db):
     path = write_csv(tmp_path / "new.csv", [["c_infant_mortality", "", "古浪县", 2030, "3.1", "", ""]])
     before = store.observations("c_infant_mortality", "古浪县", db=seeded_db)

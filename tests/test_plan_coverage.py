@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pytest
 
-from wuwei_analysis.catalog import indicators
+from wuwei_analysis.indicator_catalog import indicators
 from wuwei_analysis.settings import PLAN_TEXT
 
 NUMERALS = "一二三四五六七八"

@@ -100,6 +100,7 @@ def test_external_urls_finds_everything_a_browser_would_fetch():
     assert R.external_urls('<a href="https://x.org">x</a><svg xmlns="http://www.w3.org/2000/svg"/>') == []
 
 
+@pytest.mark.slow  # vl-convert
 def test_interactive_chart_html_inlines_vega_and_fetches_nothing():
     page = R.chart_to_html(small_chart(), interactive=True)
     assert R.external_urls(page) == [] and "<script src" not in page

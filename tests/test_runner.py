@@ -10,6 +10,8 @@ import pytest
 
 from wuwei_analysis.runner import ENGINE_NAME, shutdown_kernels, warm_kernel
 
+pytestmark = pytest.mark.slow  # Jupyter kernels: left out of `make test-fast`
+
 
 def _notebook(path, *sources, parameters="tag = 'a'"):
     nb = nbformat.v4.new_notebook()

@@ -18,6 +18,8 @@ import pytest
 
 from wuwei_analysis.models import forecast_series
 
+pytestmark = pytest.mark.slow  # a large simulation: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -7,7 +7,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from wuwei_analysis import store
+from wuwei_analysis import database, store
 from wuwei_analysis.errors import DataError, UnknownIndicatorError, UnknownRegionError
 
 try:
@@ -47,14 +47,30 @@ def test_a_new_database_is_created_with_its_folder_schema_and_wal_mode(tmp_path)
 
 
 def test_a_database_at_another_path_starts_empty_unless_asked(tmp_path):
-    assert counts(store.init_db(tmp_path / "x.sqlite", with_defaults=False))["observations"] == 0
+    assert counts(database.init_db(tmp_path / "x.sqlite", with_defaults=False))["observations"] == 0
     conn = store.open_db(tmp_path / "y.sqlite")
     assert store.table_counts(conn)["observations"] == 0
     conn.close()
 
 
+def test_the_default_database_is_filled_on_first_use_above_the_store(wuwei_env, tmp_path):
+    # the store alone creates an empty database, even at the default path ...
+    conn = store.open_db()
+    assert store.table_counts(conn)["observations"] == 0
+    conn.close()
+    # ... the package's readers open it through `database`, which fills a new default
+    # database with the default dataset (and only the default one)
+    wuwei_env.unlink()
+    import wuwei_analysis as wa
+
+    assert not wa.observations("c_infant_mortality", "全国").empty
+    assert database.db_info()["defaults_loaded"]
+    other = tmp_path / "other.sqlite"
+    assert database.observations(db=other).empty
+
+
 def test_the_default_path_honours_WUWEI_DB(wuwei_env):
-    conn = store.open_db(load_defaults=False)
+    conn = store.open_db()
     try:
         assert conn.execute("PRAGMA database_list").fetchone()[2] == str(wuwei_env)
     finally:
@@ -127,7 +143,7 @@ def test_observations_has_exactly_the_contract_columns_and_types(seeded_db):
     assert list(df.columns) == store.OBSERVATION_COLUMNS == [
         "indicator", "name_zh", "region", "region_code", "year", "sex", "urban_rural",
         "age_group", "value", "numerator", "denominator", "unit", "source", "illustrative",
-        "provisional", "low_trust", "flags", "submission_id", "recorded_at"]
+        "provisional", "low_trust", "derived", "flags", "submission_id", "recorded_at"]
     assert df["year"].dtype == "int64" and df["value"].dtype == "float64"
     assert df["numerator"].dtype == "float64" and df["illustrative"].dtype == bool
     assert df["low_trust"].dtype == bool and df["provisional"].dtype == bool
@@ -211,6 +227,7 @@ def test_an_exported_file_imports_again_without_changing_anything(seeded_db, tmp
     assert after["observations"] == before["observations"] and after["sum"] == before["sum"]
 
 
+@pytest.mark.slow  # subprocesses
 def test_cli_export_and_db_info(seeded_db, tmp_path):
     out = tmp_path / "导出.csv"
     r = run_cli("--db", str(seeded_db), "export", "-o", str(out), "--indicator", "婴儿死亡率",
@@ -218,11 +235,11 @@ def test_cli_export_and_db_info(seeded_db, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "示意数据" in r.stdout and out.exists()
     r = run_cli("--db", str(seeded_db), "db", "info")
-    assert r.returncode == 0 and "结构版本：1" in r.stdout and "日志模式：wal" in r.stdout
+    assert r.returncode == 0 and f"结构版本：{store.SCHEMA_VERSION}" in r.stdout and "日志模式：wal" in r.stdout
 
 
 def test_an_entry_that_is_the_same_as_another_gets_its_data_under_its_own_id(seeded_db):
-    from wuwei_analysis.catalog import indicators
+    from wuwei_analysis.indicator_catalog import indicators
 
     twin = next(i for i in indicators() if i.same_as)
     mine = store.observations(twin.id, "武威市", db=seeded_db)

@@ -5,7 +5,7 @@ import pytest
 from openpyxl import load_workbook
 
 from wuwei_analysis import store
-from wuwei_analysis.catalog import indicators
+from wuwei_analysis.indicator_catalog import indicators
 from wuwei_analysis.errors import DataError
 from wuwei_analysis.ingest.template import FIRST_DATA_ROW, HEADER_ROW, write_template
 
@@ -91,6 +91,7 @@ def test_an_unknown_unit_region_or_year_is_refused_clearly(tmp_path):
         write_template(tmp_path / "t.xlsx", "卫健委", 2024, "甘肃省")
 
 
+@pytest.mark.slow  # subprocesses
 def test_a_filled_in_template_round_trips_through_the_cli(tmp_path, empty_db):
     out = tmp_path / "古浪县卫健委2024.xlsx"
     r = run_cli("template", "--unit", "卫健委", "--year", "2024", "--region", "古浪县", "-o", str(out))

@@ -14,8 +14,9 @@ Public API (imported lazily, so ``import wuwei_analysis as wa`` stays fast)::
     wa.assess(region=..., year=...)  # status and early warnings, one row per indicator
     wa.goal_counts(assessment)   # headline counts over the plans' 主要目标 (brief, index, app, CLI)
 
-Data flow (one-way imports): catalog/regions → store → models → engine → assessment →
-charts → briefs / app; vocab (labels, numbers, messages) is used by all of them.
+Data flow (one-way imports; see ARCHITECTURE.md): indicator_catalog / geography → store →
+database (+ defaults) → models → engine → assessment → charts → briefs / app / CLI; vocab
+(labels, numbers, messages) is used by all of them.
 """
 from __future__ import annotations
 
@@ -24,16 +25,16 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Light modules are imported eagerly: this also keeps ``wa.catalog`` and ``wa.regions`` the
-# functions, not the submodules of the same name.
-from .catalog import Indicator, catalog, domains, indicator, indicators, member_units  # noqa: E402
+# Light modules are imported eagerly. No function here shares its name with a submodule
+# (tests/test_layering.py checks it).
+from .indicator_catalog import Indicator, catalog, domains, indicator, indicators, member_units  # noqa: E402
 from .errors import WuweiError  # noqa: E402
-from .regions import region, regions  # noqa: E402
+from .geography import region, regions  # noqa: E402
 from .targets import Target  # noqa: E402
 
 _API = {
-    "observations": "store",
-    "open_db": "store",
+    "observations": "database",
+    "open_db": "database",
     "forecast_series": "engine",
     "forecast": "models",
     "backtest": "models",

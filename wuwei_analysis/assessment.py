@@ -60,7 +60,7 @@ def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | Non
         One row per indicator, columns ASSESS_COLUMNS; ``attrs``: region, year, kind, rules.
     """
     from .engine.assess_many import assess_many
-    from .regions import region as find_region
+    from .geography import region as find_region
 
     reg = find_region(region)
     many = assess_many(obs, [reg.code], year, kind=kind, indicators=indicators,
@@ -79,7 +79,7 @@ def assess(region: str = "武威市", year: int | None = None, *, db=None, indic
     Reads all observations (every region and breakdown: between-county and urban–rural
     gaps need them) and calls :func:`assess_frame`.
     """
-    from .store import observations
+    from .database import observations
 
     obs = observations(breakdown="all", db=db)
     return assess_frame(obs, region, year, indicators=indicators, kind=kind)

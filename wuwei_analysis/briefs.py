@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from .errors import WuweiError
 from .formats import FORMATS
-from .regions import monitored, region as find_region
+from .geography import monitored, region as find_region
 from .settings import PACKAGE_DIR
 
 #: The brief notebook (thin: it calls ``wuwei_analysis.brief``).
@@ -62,7 +62,7 @@ def check_year(year: int, *, db: str | None = None, data: str | None = None) -> 
     if data:
         from .report import read_table
 
-        years = read_table(data)["year"]
+        years = read_table(data).frame["year"]
         lo, hi, has = int(years.min()), int(years.max()), bool((years == int(year)).any())
     else:
         from .store import connect
@@ -113,8 +113,9 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
         if data:
             from .report import read_table
 
-            read_table(data)   # registers the table's own regions for the look-up
-        reg = find_region(region)
+            reg = read_table(data).region(region)   # the YAML's regions, then the table's
+        else:
+            reg = find_region(region)
     except WuweiError as exc:
         return BriefResult(str(region), "", False, 0.0, error=str(exc))
     folder = brief_dir(Path(out), year, kind)
@@ -237,16 +238,17 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
             regions = [r.name for r in table_regions(data)]
         else:
             regions = [r.name for r in monitored()]
-    elif data:
+    lookup = find_region
+    if data:
         from .report import read_table
 
-        read_table(data)               # the table's own regions become known
+        lookup = read_table(data).region   # the YAML's regions, then the table's
     results: list[BriefResult] = []
     names: list[str] = []
     order: dict[str, int] = {}  # results are listed in the order asked for
     for i, key in enumerate(regions):
         try:
-            names.append(find_region(key).name)
+            names.append(lookup(key).name)
             order[names[-1]] = i
         except WuweiError as exc:  # an unknown region fails alone; the others still run
             results.append(BriefResult(str(key), "", False, 0.0, error=str(exc)))

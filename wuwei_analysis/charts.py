@@ -144,20 +144,20 @@ def _totals(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _benchmark_names() -> list[str]:
-    from .regions import all_regions
+    from .geography import all_regions
 
     return [r.name for r in all_regions() if r.role == "benchmark"]
 
 
 def _region_order() -> list[str]:
-    from .regions import all_regions
+    from .geography import all_regions
 
     return [r.name for r in all_regions()]
 
 
 def _canonical_region(name: str) -> str:
     from .errors import UnknownRegionError
-    from .regions import region as lookup
+    from .geography import region as lookup
 
     try:
         return lookup(name).name
@@ -615,7 +615,7 @@ def county_comparison_chart(
 # --------------------------------------------------------------------------- status overview
 def _domain_order() -> list[str]:
     try:
-        from .catalog import domains
+        from .indicator_catalog import domains
 
         return [str(c) for c in domains()["code"]]
     except Exception:  # catalogue metadata unreadable: fall back to appearance order
@@ -711,7 +711,7 @@ def status_overview_chart(
 # --------------------------------------------------------------------------- small multiples
 def _catalog_entry(key: str) -> Any:
     try:
-        from .catalog import indicator as lookup
+        from .indicator_catalog import indicator as lookup
 
         return lookup(key)
     except Exception:  # unknown id or catalogue not available: draw without it
@@ -759,7 +759,7 @@ def domain_small_multiples(
         indicators = []
         if domain is not None and "domain_code" not in df.columns and "domain" not in df.columns:
             try:
-                from .catalog import catalog
+                from .indicator_catalog import catalog
 
                 cat = catalog(domain=domain)
                 present = set(df["indicator"]) if "indicator" in df.columns else set()
@@ -779,7 +779,7 @@ def domain_small_multiples(
         title = domain or "分领域指标走势"
         if domain:
             try:
-                from .catalog import domains
+                from .indicator_catalog import domains
 
                 d = domains()
                 hit = d[(d["code"] == domain) | (d["zh"] == domain)]

@@ -22,7 +22,11 @@
 names). Used by ``wuwei assess --all`` (one task per group of regions) and offered to the
 briefs batch (one task per brief).
 
-Layer: a utility — imports nothing of the project.
+A connection to a scheduler gives up after ``CONNECT_TIMEOUT`` (``$WUWEI_DASK_CONNECT_TIMEOUT``,
+default 20 s). Errors a user can cause (an unknown executor, no Dask, no scheduler at the
+address) are :class:`ExecutorError`, a ``WuweiError`` with a Chinese message.
+
+Layer: a utility — imports only ``errors``.
 """
 from __future__ import annotations
 
@@ -30,11 +34,21 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
+from .errors import WuweiError
+
 EXECUTORS = ("local", "dask")
 
 
-class ExecutorError(RuntimeError):
+class ExecutorError(WuweiError):
     """The executor asked for cannot run (unknown name, Dask missing, no scheduler)."""
+
+
+def connect_timeout() -> float:
+    """Seconds to wait for a Dask scheduler (``$WUWEI_DASK_CONNECT_TIMEOUT``, default 20)."""
+    try:
+        return max(float(os.environ.get("WUWEI_DASK_CONNECT_TIMEOUT", "20")), 0.1)
+    except ValueError:
+        return 20.0
 
 
 def default_workers() -> int:
@@ -111,10 +125,12 @@ def dask_client(address: str | None = None, workers: int = 2, client=None):
     own_client = own_cluster = None
     try:
         if address:
+            wait = connect_timeout()
             try:
-                own_client = Client(address, timeout="20s")
-            except OSError as exc:
-                raise ExecutorError(f"无法连接 Dask 调度器 {address}：{exc}") from exc
+                own_client = Client(address, timeout=f"{wait}s")
+            except (OSError, ValueError, TypeError) as exc:
+                raise ExecutorError(f"无法连接 Dask 调度器 {address}：{wait:g} 秒内未连上，"
+                                    "请确认调度器已启动、地址和端口正确") from exc
         else:
             # on this machine only: scheduler, workers and the status page listen on
             # 127.0.0.1 (by default they would listen on every interface, port 8787)

@@ -55,7 +55,7 @@ class Goal:
 @lru_cache(maxsize=1)
 def goals() -> tuple[Goal, ...]:
     """Every counted 主要目标, in catalogue order (145 plan goals → 143 counted)."""
-    from .catalog import indicators
+    from .indicator_catalog import indicators
 
     by_goal: dict[str, list] = {}
     for ind in indicators():
@@ -86,7 +86,7 @@ def goals() -> tuple[Goal, ...]:
 
 
 def _goal_id(indicator_id: str) -> str | None:
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     return indicator(indicator_id).goal
 

@@ -11,14 +11,19 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .regions import all_regions, monitored, region as find_region
+from .errors import DataError
+from .geography import all_regions, monitored, region as find_region
 from .vocab.labels import (CSS_FONT_FAMILY, CURRENT_COLORS, CURRENT_LABELS, MUTED_COLOR,
                            OUTLOOK_LABELS, STATUS_CODES, STATUS_COLORS, STATUS_LABELS,
                            STATUS_TEXT_COLORS)
 from .vocab.numbers import format_prob, format_value
+
+if TYPE_CHECKING:
+    from .tables import LongTable
 
 KIND_ZH = {"annual": "年度监测报告", "midterm": "中期评估报告", "final": "终期评估报告"}
 #: The last words of a brief's title: "<地区><年份>年妇女儿童发展规划监测报告".
@@ -82,7 +87,7 @@ class BriefContext:
     def warned(self) -> pd.DataFrame:
         """Indicators off track, at risk or met but likely to slip, worst first; an
         indicator of both plans (``same_as``) once."""
-        from .catalog import indicator
+        from .indicator_catalog import indicator
 
         a = self.monitored
         out = a[a.status_code.isin(WARNED)].copy()
@@ -120,23 +125,25 @@ def latest_values(obs: pd.DataFrame, year: int, codes: set[str] | None = None) -
 
 
 #: The long table a batch reads from a file, kept for the life of the kernel (a warm brief
-#: kernel reads it once for all its briefs): (path, mtime, size) -> DataFrame.
-_TABLES: dict[tuple, pd.DataFrame] = {}
+#: kernel reads it once for all its briefs): (path, mtime, size) -> LongTable.
+_TABLES: dict[tuple, "LongTable"] = {}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path) -> "LongTable":
     """A long observation table from a file (``wuwei scale-data`` output or any table with
-    the store's columns: parquet, csv or csv.gz), in the store's column types; its regions
-    that ``data/regions.yaml`` does not list are registered for this process."""
-    from .regions import from_table, register
+    the store's columns: parquet, csv or csv.gz), in the store's column types, with its
+    regions that ``data/regions.yaml`` does not list (``.region(key)`` looks both up)."""
+    from .tables import LongTable, read
 
     p = Path(path).resolve()
-    st = p.stat()
+    try:
+        st = p.stat()
+    except OSError:
+        raise DataError("找不到长表文件", file=str(path)) from None
     key = (str(p), st.st_mtime_ns, st.st_size)
     if key not in _TABLES:
-        from .scale import read
-
-        df = read(p)
+        table = read(p)
+        df = table.frame
         for c in ("sex", "urban_rural", "age_group"):
             df[c] = df[c].astype("string").fillna("").astype(str) if c in df else ""
         for c in ("indicator", "region", "region_code"):
@@ -146,28 +153,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
             if c not in df:
                 df[c] = default
         _TABLES.clear()
-        _TABLES[key] = df
-        register(from_table(df))
+        _TABLES[key] = LongTable(df, table.regions)
     return _TABLES[key]
 
 
 def table_regions(path: str | Path) -> list:
     """The regions of a long table file that get a brief (benchmarks left out), in the
     table's order."""
-    df = read_table(path)
+    table = read_table(path)
     out = []
-    for code in pd.unique(df["region_code"].astype(str)):
-        r = find_region(code)
+    for code in pd.unique(table.frame["region_code"].astype(str)):
+        r = table.region(code)
         if r.role != "benchmark":
             out.append(r)
     return out
 
 
-def peers(reg, obs: pd.DataFrame) -> list:
+def peers(reg, obs: pd.DataFrame, lookup=find_region) -> list:
     """The regions a brief compares with: the city and its counties for a monitored region;
-    otherwise every region of the table at the same level."""
-    from .regions import region as lookup
-
+    otherwise every region of the table at the same level (``lookup``: a table's
+    ``LongTable.region``)."""
     if reg.role == "monitored":
         return monitored()
     level = obs.get("region_level")
@@ -192,25 +197,27 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
     series at once) or "per-series" (one statsmodels fit per series, the reference); the
     rules, sentences and forecasts are the same engine's, so both give the same brief.
     """
-    from .store import observations
+    from .database import observations
 
     dbp = db or None
     if data:
         table = read_table(data)
-        reg = find_region(region)
+        lookup = table.region
+        reg = lookup(region)
         bench = {r.code for r in all_regions() if r.role == "benchmark"}
-        obs_all = table[table.year <= int(year)]
+        obs_all = table.frame[table.frame.year <= int(year)]
         # the assessment needs this region's rows and the benchmarks only
         obs = obs_all[obs_all.region_code.isin(bench | {reg.code})]
     else:
-        reg = find_region(region)
+        lookup = find_region
+        reg = lookup(region)
         obs_all = observations(breakdown="all", db=dbp)
         obs_all = obs = obs_all[obs_all.year <= int(year)]
     if engine not in ("vectorized", "per-series"):
         raise ValueError(f"engine must be 'vectorized' or 'per-series', not {engine!r}")
     a, forecasts = _assess(obs, reg, int(year), kind, engine)
     illustrative = bool(a["illustrative"].fillna(False).any())
-    group = peers(reg, obs_all)
+    group = peers(reg, obs_all, lookup)
     ctx = BriefContext(reg.name, reg.code, int(year), kind, dbp, a,
                        latest_values(obs_all, int(year), {r.code for r in group}),
                        illustrative, obs, forecasts)
@@ -237,7 +244,7 @@ def _assess(obs: pd.DataFrame, reg, year: int, kind: str, engine: str = "vectori
     from .assessment import assess_frame
 
     forecasts: dict = {}
-    a = assess_frame(obs, reg.name, year, kind=kind, forecasts=forecasts, engine=engine)
+    a = assess_frame(obs, reg, year, kind=kind, forecasts=forecasts, engine=engine)
     return a, forecasts
 
 
@@ -339,7 +346,7 @@ def top_risks(ctx: BriefContext, n: int = 10) -> pd.DataFrame:
     """The ``n`` goals most at risk: goals off track, at risk or likely to slip, by the
     probability of meeting the target (lowest first), then by the relative gap to it; one
     row per goal (its worst indicator), an indicator shared by two goals once."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
     from .goals import goal_status
 
     g = goal_status(ctx.assessment)
@@ -383,7 +390,7 @@ def _goal_name(key: str, worst: object, names: pd.Series) -> str:
 
 def data_gaps(ctx: BriefContext) -> dict[str, list[str]]:
     """Assessed indicators with no usable data, by reporting member unit (most first)."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     a = ctx.monitored
     gaps = a[(a.current_code == "no_data") | (a.outlook_code == "insufficient")]
@@ -467,7 +474,7 @@ def _signed(n: int) -> str:
 # ------------------------------------------------------------------ domain paragraphs
 def _previous_value(ctx: BriefContext, row) -> tuple[float | None, int | None]:
     """The value of the year before the latest one (None when not observed)."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     if pd.isna(row.latest_year):
         return None, None
@@ -555,7 +562,7 @@ def domain_paragraph(ctx: BriefContext, rows: pd.DataFrame) -> str:
 def domain_html(ctx: BriefContext, plan: str, code: str, name: str, rows: pd.DataFrame,
                 figures: dict[str, int]) -> str:
     """One domain: its paragraph, the two-column status table and its qualitative goals."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     common = common_notes(ctx)
     shown = rows[rows.status_code != "not_applicable"]
@@ -593,7 +600,7 @@ def domains_html(ctx: BriefContext) -> str:
 
 def figure_numbers(ctx: BriefContext) -> dict[str, int]:
     """Appendix figure number of each charted indicator's data id."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     return {indicator(i).data_id: n for n, i in enumerate(ctx.warned.indicator, start=1)}
 
@@ -635,7 +642,7 @@ def headline_html(ctx: BriefContext) -> str:
 def _history(ctx: BriefContext, data_id: str) -> pd.DataFrame:
     """Total (no breakdown) observations of one indicator up to the report year."""
     if ctx.obs is None:
-        from .store import observations
+        from .database import observations
 
         obs = observations(indicator=data_id, db=ctx.db)
         obs = obs[obs.year <= ctx.year]
@@ -668,7 +675,7 @@ def warned_chart(ctx: BriefContext, row) -> str:
     """The forecast chart (inline SVG) of one assessed indicator (a row of
     ``ctx.assessment``): history, the forecast the status rests on with its 80 %/95 % fans,
     the target, and the 甘肃省 / 全国 benchmarks."""
-    from .catalog import indicator, units
+    from .indicator_catalog import indicator, units
     from .svgchart import chart_data, render_svg
 
     ind = indicator(row.indicator)
@@ -690,7 +697,7 @@ def warned_html(ctx: BriefContext) -> str:
     if w.empty:
         return ("<section class='appendix' id='appendix'><h2>附录：预警指标图表</h2>"
                 "<p>本期没有有风险、难以实现或可能回落的指标。</p></section>")
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     n_off = int((w.status_code == "off_track").sum())
     n_risk = int((w.status_code == "at_risk").sum())
@@ -735,7 +742,7 @@ def comparison_html(ctx: BriefContext) -> str:
     regions = ctx.peers or monitored()
     if len(regions) > WIDE_COMPARISON:
         return _comparison_ranked(ctx, w, regions)
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     latest = ctx.latest.set_index(["indicator", "region_code"])
     head = "".join(f"<th>{_esc(r.name)}</th>" for r in regions)
@@ -764,7 +771,7 @@ def comparison_html(ctx: BriefContext) -> str:
 def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str:
     """Where the region stands among many: its value, rank (1 = best), the median and the
     best quarter's threshold, and how many regions already meet the target."""
-    from .catalog import indicator
+    from .indicator_catalog import indicator
 
     lat = ctx.latest.copy()
     lat.attrs = {}

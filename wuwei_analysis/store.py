@@ -5,10 +5,10 @@ Where it lives
 ``settings.default_db_path()``: ``$WUWEI_DB`` if set, else ``<WUWEI_HOME>/wuwei.sqlite``
 (``~/.local/share/wuwei_analysis/wuwei.sqlite`` by default). The ``wuwei`` command takes
 ``--db PATH``; every function here takes ``db=`` (a path, an open connection, or None for
-the default). The default database is created on first use and filled with the embedded
-default dataset (real public figures + an illustrative series, see
-``wuwei_analysis.defaults``); any other new path starts empty unless asked
-(``open_db(path, load_defaults=True)`` or ``init_db(path)``).
+the default). This module is storage only and imports nothing above it: a new database
+starts empty. Filling the default database with the embedded default dataset on first use
+is done above it, by ``wuwei_analysis.database`` (which passes ``on_create`` to
+:func:`open_db`); readers of the default database open it there.
 
 Tables (schema version ``SCHEMA_VERSION``, kept in ``PRAGMA user_version`` and ``meta``)
 --------------------------------------------------------------------------------------
@@ -24,6 +24,15 @@ Tables (schema version ``SCHEMA_VERSION``, kept in ``PRAGMA user_version`` and `
 ``rejections``    row, field, raw value, rule and reason of every rejected input row
                   (a row may have several reasons), with its submission.
 ``meta``          key/value: schema version, creation time, defaults loaded.
+``derivations``   (version 2) provenance of each derived observation (``derived = 1``, a
+                  parent region's value computed from its children by
+                  ``wuwei_analysis.rollup``): method, children used / expected, the
+                  missing children, the child observation ids and submissions it rests on.
+
+Derived values
+--------------
+A derived row never overrides a reported one: the current value of a key is its latest
+*reported* row, and only a key with no reported row shows its latest derived row.
 
 Revisions
 ---------
@@ -39,15 +48,13 @@ that day).
 """
 from __future__ import annotations
 
-import importlib
-
 import os
 import sqlite3
 import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import settings
 from .errors import DataError, UnknownIndicatorError, WuweiError
@@ -55,7 +62,7 @@ from .errors import DataError, UnknownIndicatorError, WuweiError
 if TYPE_CHECKING:
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Breakdown dimensions, in key order; "" in a column means the total.
 BREAKDOWNS = ("sex", "urban_rural", "age_group")
@@ -66,7 +73,7 @@ KEY_COLUMNS = ("indicator", "region_code", "year", *BREAKDOWNS)
 OBSERVATION_COLUMNS = [
     "indicator", "name_zh", "region", "region_code", "year", "sex", "urban_rural",
     "age_group", "value", "numerator", "denominator", "unit", "source", "illustrative",
-    "provisional", "low_trust", "flags", "submission_id", "recorded_at",
+    "provisional", "low_trust", "derived", "flags", "submission_id", "recorded_at",
 ]
 
 #: Codes that may appear in the ``flags`` column, with their Chinese meaning.
@@ -76,6 +83,8 @@ FLAG_LABELS = {
     "computed": "数值由分子、分母计算",
     "unit_slip_fixed": "原文单位印刷有误，已按正确单位记录",
     "repeated_value": "同一数值见于多个年份，请核实",
+    "derived": "由下级地区数据汇总计算，非上报值",
+    "partial_coverage": "汇总时部分下级地区缺数据（按目录规定的最低覆盖比例汇总）",
 }
 
 #: Chinese headers for exported tables (``export``), in OBSERVATION_COLUMNS order.
@@ -84,7 +93,7 @@ COLUMN_ZH = {
     "year": "年份", "sex": "性别", "urban_rural": "城乡", "age_group": "年龄组",
     "value": "数值", "numerator": "分子", "denominator": "分母", "unit": "单位",
     "source": "数据来源", "illustrative": "示意数据", "provisional": "初步数",
-    "low_trust": "低可信度", "flags": "标记", "submission_id": "提交编号",
+    "low_trust": "低可信度", "derived": "下级汇总", "flags": "标记", "submission_id": "提交编号",
     "recorded_at": "记录时间",
 }
 
@@ -153,8 +162,23 @@ CREATE TABLE rejections (
 CREATE INDEX rejections_submission ON rejections(submission_id);
 """
 
+_SCHEMA_V2 = """
+ALTER TABLE observations ADD COLUMN derived INTEGER NOT NULL DEFAULT 0
+    CHECK (derived IN (0, 1));
+CREATE TABLE derivations (
+    observation_id    INTEGER PRIMARY KEY REFERENCES observations(id),
+    method            TEXT NOT NULL,
+    children_used     INTEGER NOT NULL,
+    children_expected INTEGER NOT NULL,
+    missing           TEXT NOT NULL DEFAULT '',
+    inputs            TEXT NOT NULL DEFAULT '',
+    submissions       TEXT NOT NULL DEFAULT '',
+    note              TEXT NOT NULL DEFAULT ''
+);
+"""
+
 #: version -> SQL that migrates from version-1 to version.
-_MIGRATIONS = {1: _SCHEMA_V1}
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 # --------------------------------------------------------------------------- connecting
@@ -180,26 +204,21 @@ def normalise_timestamp(value: str) -> str:
     return dt.isoformat(timespec="microseconds")
 
 
-def _is_default(path: Path) -> bool:
-    try:
-        return path.resolve() == settings.default_db_path().resolve()
-    except OSError:
-        return False
-
-
 def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None = None
+def open_db(path: str | os.PathLike | None = None, *,
+            on_create: "Callable[[sqlite3.Connection], object] | None" = None
             ) -> sqlite3.Connection:
     """Open the monitoring database, creating and migrating it if needed.
 
     Args:
         path: the SQLite file; None means ``settings.default_db_path()``. Its folder is
             created if missing.
-        load_defaults: load the embedded default dataset when the database is new. None
-            (the default) means: only for the default path.
+        on_create: called with the connection when the database is created here, inside
+            the creating transaction (so two processes never both fill a new database);
+            ``wuwei_analysis.database`` passes the default-dataset loader.
 
     Returns:
         A connection in autocommit mode (transactions are explicit, see
@@ -207,7 +226,6 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
         when done.
     """
     p = Path(path).expanduser() if path is not None else settings.default_db_path()
-    want_defaults = _is_default(p) if load_defaults is None else bool(load_defaults)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
@@ -218,7 +236,7 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
-        _migrate(conn, p, want_defaults)
+        _migrate(conn, p, on_create)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise DataError(f"监测数据库无法使用（文件损坏或不是 SQLite 数据库？）：{exc}",
@@ -229,7 +247,7 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, path: Path, want_defaults: bool) -> None:
+def _migrate(conn: sqlite3.Connection, path: Path, on_create) -> None:
     version = schema_version(conn)
     if version == SCHEMA_VERSION:
         return
@@ -245,19 +263,19 @@ def _migrate(conn: sqlite3.Connection, path: Path, want_defaults: bool) -> None:
             for statement in _split_sql(_MIGRATIONS[v]):
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+        set_meta(conn, "schema_version", str(SCHEMA_VERSION))
         if created:
-            _set_meta(conn, "created_at", now_iso())
-            _set_meta(conn, "defaults_loaded", "")
-            if want_defaults:
-                load_default_dataset(conn)
+            set_meta(conn, "created_at", now_iso())
+            set_meta(conn, "defaults_loaded", "")
+            if on_create is not None:
+                on_create(conn)
 
 
 def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
@@ -267,42 +285,13 @@ def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> 
     return default if row is None else row[0]
 
 
-def load_default_dataset(conn: sqlite3.Connection) -> dict:
-    """Load (or top up) the embedded default dataset; see ``wuwei_analysis.defaults``.
-
-    Idempotent: a built-in dataset whose content is already stored is skipped, and values
-    equal to the stored ones add nothing.
-    """
-    from .defaults import load_defaults  # same layer (data), imported lazily
-
-    with transaction(conn):
-        summary = load_defaults(conn)
-        _set_meta(conn, "defaults_loaded", now_iso())
-    return summary
-
-
-def init_db(path: str | os.PathLike | None = None, *, with_defaults: bool = True) -> Path:
-    """Create (or migrate) the database at ``path`` and, if asked, load the default dataset.
-
-    On an existing database whose defaults were never loaded, ``with_defaults=True`` loads
-    them now. Returns the database path.
-    """
-    p = Path(path).expanduser() if path is not None else settings.default_db_path()
-    conn = open_db(p, load_defaults=with_defaults)
-    try:
-        if with_defaults and not get_meta(conn, "defaults_loaded"):
-            load_default_dataset(conn)
-    finally:
-        conn.close()
-    return p
-
-
 @contextmanager
 def connect(db: "str | os.PathLike | sqlite3.Connection | None" = None
             ) -> Iterator[sqlite3.Connection]:
     """Yield a connection for ``db`` (a path, a Connection, or None = default path).
 
-    A connection passed in is used as is and left open; one opened here is closed.
+    A connection passed in is used as is and left open; one opened here is closed (and, if
+    new, left empty: ``wuwei_analysis.database.connect`` fills a new default database).
     """
     if isinstance(db, sqlite3.Connection):
         yield db
@@ -417,19 +406,22 @@ def _none_if_nan(x: Any) -> float | None:
     return None if f != f else f
 
 
-def current_rows(conn: sqlite3.Connection, indicators: Iterable[str] | None = None
-                 ) -> dict[tuple, dict]:
-    """The current row of every key (optionally for some indicators), keyed by KEY_COLUMNS."""
+def current_rows(conn: sqlite3.Connection, indicators: Iterable[str] | None = None, *,
+                 derived: bool = False) -> dict[tuple, dict]:
+    """The current row of every key (optionally for some indicators), keyed by KEY_COLUMNS.
+
+    Reported rows only; ``derived=True``: the current *derived* row of each key instead.
+    """
     inds = sorted(set(indicators)) if indicators is not None else None
     sql = ("SELECT * FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY indicator, region_code, "
            "year, sex, urban_rural, age_group ORDER BY recorded_at DESC, id DESC) AS rn "
            "FROM observations o {where}) WHERE rn = 1")
     params: list[Any] = []
-    where = ""
+    where = f"WHERE derived = {int(bool(derived))}"
     if inds is not None:
         if not inds:
             return {}
-        where = f"WHERE indicator IN ({','.join('?' * len(inds))})"
+        where += f" AND indicator IN ({','.join('?' * len(inds))})"
         params = list(inds)
     cur = conn.cursor()
     cur.row_factory = sqlite3.Row
@@ -513,7 +505,7 @@ def _indicator_ids(conn: sqlite3.Connection, keys: Any) -> list[tuple[str, str]]
     """(requested id, id the data are stored under) for each key; None for all."""
     if keys is None:
         return None
-    catalog = importlib.import_module("wuwei_analysis.catalog")
+    from . import indicator_catalog as catalog
 
     ids: list[tuple[str, str]] = []
     stored: set[str] | None = None
@@ -537,7 +529,7 @@ def _indicator_ids(conn: sqlite3.Connection, keys: Any) -> list[tuple[str, str]]
 def _region_codes(keys: Any) -> list[str] | None:
     if keys is None:
         return None
-    from .regions import region
+    from .geography import region
 
     return [region(k).code for k in _as_list(keys)]
 
@@ -598,7 +590,7 @@ def _typed(df: "pd.DataFrame") -> "pd.DataFrame":
     df["year"] = df["year"].astype("int64")
     for c in ("value", "numerator", "denominator"):
         df[c] = df[c].astype("float64")
-    for c in ("illustrative", "provisional", "low_trust"):
+    for c in ("illustrative", "provisional", "low_trust", "derived"):
         df[c] = df[c].astype(bool)
     df["submission_id"] = df["submission_id"].astype("int64")
     return df
@@ -609,8 +601,8 @@ def _query(conn: sqlite3.Connection, indicator: Any, region: Any, breakdown: Any
            year: Any = None) -> "pd.DataFrame":
     import pandas as pd
 
-    catalog = importlib.import_module("wuwei_analysis.catalog")
-    from .regions import all_regions
+    from . import indicator_catalog as catalog
+    from .geography import all_regions
 
     conds, params = [], []
     pairs = _indicator_ids(conn, indicator)
@@ -636,16 +628,16 @@ def _query(conn: sqlite3.Connection, indicator: Any, region: Any, breakdown: Any
     params += bparams + vparams
     where = " AND ".join(conds) if conds else "1"
     cols = ("o.id, indicator, region_code, year, sex, urban_rural, age_group, value, numerator, "
-            "denominator, unit, source, illustrative, provisional, low_trust, flags, note, "
-            "submission_id, recorded_at")
+            "denominator, unit, source, illustrative, provisional, low_trust, derived, flags, "
+            "note, submission_id, recorded_at")
     if latest:
         sql = (f"SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY indicator, "
-               "region_code, year, sex, urban_rural, age_group ORDER BY recorded_at DESC, "
+               "region_code, year, sex, urban_rural, age_group ORDER BY derived, recorded_at DESC, "
                f"o.id DESC) AS rn FROM observations o WHERE {where}) WHERE rn = 1")
     else:
         sql = (f"SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY indicator, region_code, year, "
-               "sex, urban_rural, age_group ORDER BY recorded_at DESC, o.id DESC) AS rn "
-               f"FROM observations o WHERE {where}")
+               "sex, urban_rural, age_group ORDER BY derived, recorded_at DESC, o.id DESC) "
+               f"AS rn FROM observations o WHERE {where}")
     df = pd.read_sql_query(sql, conn, params=params)
     if df.empty:
         return df
@@ -705,7 +697,7 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
 
 def latest_year(db: "str | os.PathLike | sqlite3.Connection | None" = None) -> int:
     """The latest year with data for a monitored region (the default report year)."""
-    from .regions import monitored
+    from .geography import monitored
 
     codes = [r.code for r in monitored()]
     with connect(db) as conn:
@@ -804,7 +796,7 @@ def to_export_frame(df: "pd.DataFrame", *, chinese: bool = True) -> "pd.DataFram
     """An observations frame made ready to write: booleans as 是/否, Chinese headers."""
     out = df.copy()
     if chinese:
-        for c in ("illustrative", "provisional", "low_trust"):
+        for c in ("illustrative", "provisional", "low_trust", "derived"):
             if c in out:
                 out[c] = out[c].map({True: "是", False: "否"})
         out = out.rename(columns=COLUMN_ZH)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = "1"
 STALE_CLAIM_S = 120.0
 #: Sources whose change invalidates cached results.
-_CODE_GLOBS = ("assess.py", "assessment.py", "assessment/*.py", "targets.py", "catalog.py",
+_CODE_GLOBS = ("assess.py", "assessment.py", "assessment/*.py", "targets.py", "indicator_catalog.py",
                "models/*.py", "app/data.py", "app/cache.py", "data/catalog/*.yaml",
                "data/units.yaml", "data/regions.yaml")
 

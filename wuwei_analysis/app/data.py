@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..catalog import Indicator
-from ..catalog import indicator as _indicator
-from ..catalog import indicators as _indicators
-from ..catalog import units as _units
-from ..regions import all_regions, monitored
-from ..regions import region as _region
+from ..indicator_catalog import Indicator
+from ..indicator_catalog import indicator as _indicator
+from ..indicator_catalog import indicators as _indicators
+from ..indicator_catalog import units as _units
+from ..geography import all_regions, monitored
+from ..geography import region as _region
 from ..svgchart import finite as _finite
 from .cache import DiskCache
 from .whatif import observed_rate, scenario_mode
@@ -179,7 +179,7 @@ class AppData:
                 t = time.perf_counter()
                 obs = self.disk.get("observations")
                 if obs is None:
-                    from ..store import observations
+                    from ..database import observations
 
                     obs = observations(breakdown="all", db=self.db)
                     self.disk.put("observations", obs)

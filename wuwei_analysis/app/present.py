@@ -12,7 +12,7 @@ import io
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..catalog import indicator as _indicator, indicators as _indicators, units as _units
+from ..indicator_catalog import indicator as _indicator, indicators as _indicators, units as _units
 from .. import svgchart
 from ..svgchart import ILLUSTRATIVE_NOTE, ChartData, finite as _finite, fmt_num, render_svg
 from ..vocab import labels as _labels

@@ -109,7 +109,7 @@ class ForecastApp(widgets.VBox):
         regions = data.regions()
         region = region or regions[0]
         indicator = indicator or data.default_indicator(region)
-        from ..catalog import indicator as find_indicator
+        from ..indicator_catalog import indicator as find_indicator
 
         ind = find_indicator(indicator)
         self._updating = False
@@ -390,7 +390,7 @@ class ForecastApp(widgets.VBox):
         if domain is not None:
             self.domain.value = domain
         if indicator is not None:
-            from ..catalog import indicator as find_indicator
+            from ..indicator_catalog import indicator as find_indicator
 
             iid = find_indicator(indicator).id
             if iid not in [v for _, v in self.indicator.options]:

@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         # Create the database (with its embedded default dataset, for the default path)
         # before any kernel asks for it, so two pre-heated kernels never race to create it.
-        from ..store import open_db
+        from ..database import open_db
 
         open_db(env["WUWEI_DB"]).close()
         print(f"武威市妇女儿童发展规划监测预测应用：http://127.0.0.1:{args.port}/", flush=True)

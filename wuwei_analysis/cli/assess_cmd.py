@@ -67,16 +67,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _observations(args):
+    """The observations (the ``--input`` long table, or the database) and the region
+    look-up that goes with them (a table's own regions besides the YAML's)."""
     if args.input:
-        from ..errors import DataError
-        from ..scale import read
+        from ..tables import read
 
-        if not os.path.exists(args.input):
-            raise DataError("找不到长表文件", file=args.input)
-        return read(args.input)
-    from ..store import observations
+        table = read(args.input)
+        return table.frame, table.region
+    from ..database import observations
+    from ..geography import region
 
-    return observations(breakdown="all", db=getattr(args, "db", None))
+    return observations(breakdown="all", db=getattr(args, "db", None)), region
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
     if args.input or args.engine == "vectorized" or args.breakdowns:
         from ..engine.assess_many import assess_many
 
-        obs = _observations(args)
+        obs, lookup = _observations(args)
         synthetic = is_synthetic(obs)
-        df = assess_many(obs, regions=[region], year=args.year,
+        df = assess_many(obs, regions=[lookup(region).code], year=args.year,
                          kind=args.kind, breakdowns=args.breakdowns, engine=args.engine)
         if synthetic:
             df.insert(0, "synthetic", True)
@@ -147,7 +148,7 @@ def run_all(args: argparse.Namespace) -> int:
     from ..vocab.labels import STATUS_LABELS
 
     t0 = time.perf_counter()
-    obs = _observations(args)
+    obs, _ = _observations(args)     # the engine takes the regions' names from the table
     synthetic = is_synthetic(obs)
     t1 = time.perf_counter()
     executor = "dask" if args.scheduler else args.executor
@@ -194,13 +195,14 @@ def run_scale(args: argparse.Namespace) -> int:
     """``wuwei scale-data``: write the synthetic long table (marked synthetic)."""
     import time
 
-    from .. import scale
+    from ..synthetic import default_name, generate
+    from ..tables import write
 
     t0 = time.perf_counter()
     kw = {} if args.seed is None else {"seed": args.seed}
-    df = scale.generate(args.regions, **kw)
-    path = args.output or scale.default_name(args.regions)
-    scale.write(df, path)
+    df = generate(args.regions, **kw)
+    path = args.output or default_name(args.regions)
+    write(df, path)
     print(f"已写出合成长表（非真实统计，仅供基准测试）：{path}，{args.regions} 个地区、"
           f"{df.groupby(['indicator', 'sex', 'urban_rural'], observed=True).ngroups} 类序列、"
           f"{len(df)} 行，用时 {time.perf_counter() - t0:.1f} 秒")

@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if year is None and args.data:
         from ..report import read_table
 
-        year = int(read_table(args.data)["year"].max())
+        year = int(read_table(args.data).frame["year"].max())
     elif year is None:
-        from ..store import latest_year
+        from ..database import latest_year
 
         year = latest_year(db=args.db)
     check_year(year, db=args.db, data=args.data)   # BriefError → one line, exit 2

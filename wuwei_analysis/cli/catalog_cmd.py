@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalog import _meta, catalog
+    from ..indicator_catalog import _meta, catalog
     from ..targets import TARGET_KIND_ZH
 
     df = catalog(plan=args.plan, domain=args.domain)

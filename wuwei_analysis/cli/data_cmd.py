@@ -6,6 +6,8 @@ Examples::
     wuwei import 古浪县卫健委2024.xlsx 民勤县教育局2024.csv
     wuwei export -o 监测数据.xlsx --indicator 婴儿死亡率 --region 古浪县
     wuwei db info | init | submissions | rejections
+    wuwei db check [--year 2025] [--indicator 婴儿死亡率] [-o 一致性检查.xlsx]
+    wuwei db derive [--year 2025]
 """
 from __future__ import annotations
 
@@ -44,15 +46,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--english-headers", action="store_true", help="列名用英文字段名")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("db", help="监测数据库：信息、初始化、提交记录、拒收记录",
+    p = sub.add_parser("db", help="监测数据库：信息、初始化、提交记录、拒收记录、一致性检查、汇总",
                        description="查看或初始化监测数据库。")
     p.add_argument("action", nargs="?", default="info",
-                   choices=["info", "init", "submissions", "rejections"],
-                   help="info（默认）| init | submissions | rejections")
+                   choices=["info", "init", "submissions", "rejections", "check", "derive"],
+                   help="info（默认）| init | submissions | rejections | check（上下级、分组"
+                        "与合计的一致性检查，有警告时退出码为 1）| derive（由各县区数据汇总市级数值）")
     p.add_argument("--no-defaults", action="store_true", help="init：不载入内置默认数据")
     p.add_argument("--reload-defaults", action="store_true",
                    help="init：重新载入内置默认数据（只补充新增或变化的部分）")
     p.add_argument("--submission", type=int, help="rejections：只看某次提交")
+    p.add_argument("--year", type=int, action="append", help="check / derive：只看某年（可多次）")
+    p.add_argument("--indicator", action="append", help="check / derive：指标编号或名称（可多次）")
+    p.add_argument("-o", "--output", help="check：把警告写入 .csv 或 .xlsx")
     p.set_defaults(func=cmd_db)
 
 
@@ -66,8 +72,10 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from .. import database
     from ..ingest.importer import import_file, overall_exit_code
 
+    database.open_db(args.db).close()  # a new default database gets the default dataset first
     results = []
     for f in args.files:
         res = import_file(f, db=args.db, reporting_unit=args.unit, force=args.force,
@@ -85,11 +93,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .. import store
+    from .. import database, store
 
     breakdown = None if args.breakdown in ("total", "合计") else args.breakdown
-    df = store.observations(args.indicator, args.region, breakdown, db=args.db,
-                            vintage=args.vintage, include_benchmarks=not args.no_benchmarks)
+    df = database.observations(args.indicator, args.region, breakdown, db=args.db,
+                               vintage=args.vintage, include_benchmarks=not args.no_benchmarks)
     path = store.write_table(store.to_export_frame(df, chinese=not args.english_headers),
                              args.output)
     n_illus = int(df["illustrative"].sum())
@@ -99,20 +107,23 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from .. import store
+    from .. import database
+
+    if args.action in ("check", "derive"):
+        return _cmd_rollup(args)
 
     if args.action == "init":
         if args.reload_defaults:
-            conn = store.open_db(args.db)
+            conn = database.open_db(args.db)
             try:
-                store.load_default_dataset(conn)
+                database.load_default_dataset(conn)
             finally:
                 conn.close()
         else:
-            store.init_db(args.db, with_defaults=not args.no_defaults)
+            database.init_db(args.db, with_defaults=not args.no_defaults)
         args.action = "info"
     if args.action == "info":
-        info = store.db_info(args.db)
+        info = database.db_info(args.db)
         labels = {"path": "路径", "schema_version": "结构版本", "created_at": "创建时间",
                   "defaults_loaded": "默认数据载入时间", "observations": "观测值（含历史版本）",
                   "illustrative_observations": "其中示意数据", "submissions": "提交次数",
@@ -121,19 +132,54 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(f"{labels.get(k, k)}：{v if v != '' else '—'}")
         return 0
     if args.action == "submissions":
-        df = store.submissions(args.db)
+        df = database.submissions(args.db)
         cols = ["id", "kind", "file_name", "reporting_unit", "received_at", "rows_read",
                 "rows_accepted", "rows_rejected", "rows_new", "rows_revised", "status"]
         zh = ["编号", "类型", "文件", "报送单位", "接收时间", "读取", "接收", "拒收", "新增", "修订", "状态"]
         print(df[cols].rename(columns=dict(zip(cols, zh))).to_string(index=False))
         return 0
-    df = store.rejections(args.submission, db=args.db)
+    df = database.rejections(args.submission, db=args.db)
     if df.empty:
         print("没有拒收记录。")
         return 0
     for r in df.itertuples(index=False):
         print(f"#{r.submission_id} {r.file_name} 第{r.row}行 字段「{r.field}」：{r.reason}")
     return 0
+
+
+def _cmd_rollup(args: argparse.Namespace) -> int:
+    """``wuwei db check`` and ``wuwei db derive`` (wuwei_analysis.rollup)."""
+    from .. import store
+    from ..indicator_catalog import indicator
+    from ..rollup import checks
+    from ..rollup import derived as derive_mod
+
+    inds = None if not args.indicator else [indicator(i).data_id for i in args.indicator]
+    if args.action == "derive":
+        res = derive_mod.derive(args.db, indicators=inds, years=args.year)
+        print(res.summary_zh())
+        return 0
+    found = checks.check(args.db, indicators=inds, years=args.year)
+    cfg = checks.settings()
+    tol = (f"计数容差 ±{cfg['tolerance']['relative'] * 100:g}%（至少 ±{cfg['tolerance']['absolute']:g}），"
+           f"数值容差 ±{cfg['value_tolerance']['relative'] * 100:g}%")
+    if found.empty:
+        print(f"一致性检查：未发现上下级或分组与合计不一致（{tol}）。")
+        return 0
+    msgs = found.drop_duplicates("message")
+    print(f"一致性检查：{len(msgs)} 条警告（{tol}）。")
+    for r in msgs.itertuples():
+        print(f"  [{checks.KIND_ZH[r.kind]}] {r.message}")
+    if args.output:
+        out = found.rename(columns={
+            "kind": "类别", "indicator": "指标编号", "name_zh": "指标名称", "region_code": "地区代码",
+            "region": "地区", "year": "年份", "sex": "性别", "urban_rural": "城乡",
+            "age_group": "年龄组", "part": "项目", "reported": "上报数", "expected": "合计",
+            "difference": "差值", "tolerance": "容差", "message": "说明"})
+        out["类别"] = out["类别"].map(checks.KIND_ZH)
+        out["项目"] = out["项目"].map(checks.PART_ZH)
+        print(f"已写入 {store.write_table(out, args.output, sheet_name='一致性检查')}")
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,7 +74,7 @@ def illustrative_rows(conn: sqlite3.Connection | None = None) -> tuple[list[dict
     lines of a csv file), without keys that already have real data in ``conn``."""
     records = illustrative.generate_rows()
     if conn is not None:
-        from ..regions import region
+        from ..geography import region
 
         real = _real_keys(conn)
         codes = {name: region(name).code for name in {r["region"] for r in records}}

@@ -66,7 +66,6 @@ What it makes
 """
 from __future__ import annotations
 
-import importlib
 import math
 import re
 import zlib
@@ -76,8 +75,8 @@ from typing import Any
 
 import numpy as np
 
-catalog = importlib.import_module("wuwei_analysis.catalog")
-regions_mod = importlib.import_module("wuwei_analysis.regions")
+from .. import indicator_catalog as catalog
+from .. import geography as regions_mod
 
 SEED = 20220130
 YEARS = tuple(range(2015, 2025))

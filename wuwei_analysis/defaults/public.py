@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib
 import json
 import re
 from functools import lru_cache
@@ -42,8 +41,8 @@ from ..errors import CatalogError, UnknownRegionError
 from ..settings import PUBLIC_DIR
 from ..ingest.rules import _unit_norm
 
-catalog = importlib.import_module("wuwei_analysis.catalog")
-regions = importlib.import_module("wuwei_analysis.regions")
+from .. import indicator_catalog as catalog
+from .. import geography as regions
 
 FILES = ("national_china.csv", "gansu.csv", "wuwei.csv")
 MAPPING_FILE = PUBLIC_DIR / "mapping.yaml"

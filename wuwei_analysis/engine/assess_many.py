@@ -60,7 +60,7 @@ _ID_IN_TEXT = re.compile(r"\b[wc]_[a-z0-9]+(?:_[a-z0-9]+)*\b")
 def resolve_indicators(indicators=None) -> list:
     """Indicator objects for ids / names / Indicator objects (one or several); the whole
     catalogue for None."""
-    from ..catalog import Indicator, indicator as find_indicator, indicators as all_indicators
+    from ..indicator_catalog import Indicator, indicator as find_indicator, indicators as all_indicators
 
     if indicators is None:
         return list(all_indicators())
@@ -114,7 +114,7 @@ class RegionTable:
 def _region_codes(regions) -> list[str]:
     """Codes for names, aliases or codes; a key the YAML does not know is taken as a code
     of the table (a synthetic or another province's region)."""
-    from ..regions import region as find_region
+    from ..geography import region as find_region
 
     codes = []
     for r in regions:
@@ -126,7 +126,7 @@ def _region_codes(regions) -> list[str]:
 
 
 def _region_table(obs, regions) -> RegionTable:
-    from ..regions import all_regions
+    from ..geography import all_regions
 
     if regions is None:
         codes = list(dict.fromkeys(obs["region_code"].tolist()))
@@ -178,7 +178,7 @@ def _normalise(obs):
     code = _str_col(obs["region_code"]) if "region_code" in obs else \
         np.full(len(obs), "", object)
     if (code == "").any():
-        from ..regions import region as find_region
+        from ..geography import region as find_region
 
         names = {}
         for nm in np.unique(out["region"][code == ""]):
@@ -363,7 +363,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
     """
     import pandas as pd
 
-    from ..catalog import indicators as all_inds
+    from ..indicator_catalog import indicators as all_inds
     from ..errors import DataError
     from ..models.core import resolve_spec
     from ..models.fit import ForecastError
@@ -781,7 +781,7 @@ def _region_gap(ind, regs, r, sources, df, year):
     """Between-county range (the counties of ``data/regions.yaml`` for a known region, the
     region's children otherwise), each county's series up to this region's year."""
     from ..models.series import _arrays, _from_arrays
-    from ..regions import all_regions
+    from ..geography import all_regions
 
     if regs.known[r]:
         counties = [x.code for x in all_regions() if x.level == "county"]
@@ -810,7 +810,7 @@ def _warning_scale_kind(ind) -> str:
 
 
 def _unit_info(unit: str) -> dict:
-    from ..catalog import units
+    from ..indicator_catalog import units
 
     return units().get(unit, {})
 
@@ -957,7 +957,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
     of ``assessment._assess_one`` computed column-wise, texts row by row."""
     import pandas as pd
 
-    from ..catalog import units as unit_table
+    from ..indicator_catalog import units as unit_table
 
     R_ = STATUS_RULES
     U = len(I)
@@ -1292,7 +1292,7 @@ def partition(obs: "pd.DataFrame", regions=None, chunks: int = 8
     between-county gap)."""
     import pandas as pd
 
-    from ..regions import all_regions
+    from ..geography import all_regions
 
     col = obs["region_code"] if "region_code" in obs else obs["region"]
     inv, uniq = pd.factorize(col)              # in order of appearance

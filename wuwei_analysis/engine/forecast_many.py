@@ -38,7 +38,7 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
     """
     import pandas as pd
 
-    from ..catalog import indicators as all_inds
+    from ..indicator_catalog import indicators as all_inds
     from ..models import forecast_series
     from ..models.core import resolve_spec
 
@@ -130,7 +130,7 @@ def series_inputs(obs, *, horizon_year: int = 2030, year: int | None = None) -> 
     """The ``forecast_series`` keyword arguments of every series of ``obs``, in the order
     of :func:`forecast_many`'s ``series`` numbers (for running the per-series path
     directly, e.g. in benchmarks)."""
-    from ..catalog import indicators as all_inds
+    from ..indicator_catalog import indicators as all_inds
     from ..models.core import resolve_spec
 
     by_id = {i.id: i for i in all_inds()}

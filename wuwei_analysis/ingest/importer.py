@@ -18,8 +18,6 @@ Exit codes (``ImportResult.exit_code``): 0 all rows accepted, 1 some rows reject
 """
 from __future__ import annotations
 
-import importlib
-
 import hashlib
 import os
 import sqlite3
@@ -32,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .. import store
-catalog = importlib.import_module("wuwei_analysis.catalog")  # not `from .. import`: wa.catalog is a function
+from .. import indicator_catalog as catalog
 from ..errors import DataError
 from .read import RawRow, ReadResult, clean_text, is_missing, read_file
 from . import rules
@@ -66,6 +64,7 @@ class ImportResult:
     message: str = ""
     previous_status: str = ""         # for duplicates: the status of the earlier import
     reporting_unit: str = ""
+    rows_derived: int = 0             # parent values (re-)derived from this file's rows
 
     @property
     def rejections(self) -> list[Issue]:
@@ -98,6 +97,9 @@ class ImportResult:
         if self.rows_accepted:
             lines.append(f"  入库：新增 {self.rows_new} 条，修订 {self.rows_revised} 条"
                          f"（旧值保留），与库中相同 {self.rows_unchanged} 条。")
+        if self.rows_derived:
+            lines.append(f"  汇总：由下级地区数据汇总得到上级地区数值 {self.rows_derived} 条"
+                         "（标为“下级汇总”，不覆盖上报值）。")
         shown = sorted(self.issues, key=lambda i: (i.severity != "reject", i.row or 0))
         for issue in shown[:max_issues]:
             tag = "拒收" if issue.severity == "reject" else "警告"
@@ -166,6 +168,8 @@ def _validate_row(raw: RawRow) -> tuple[_Candidate | None, list[Issue], bool]:
     value_raw, num_raw, den_raw = v.get("value"), v.get("numerator"), v.get("denominator")
     if is_missing(value_raw) and is_missing(num_raw) and is_missing(den_raw):
         return None, [], True
+    if rules.parse_flag(v.get("derived"), "derived")[0]:
+        return None, [], True   # an exported value derived from lower levels: not a report
     issues: list[Issue] = []
     ind, issue = rules.resolve_indicator(v.get("indicator_id"), v.get("indicator_name"))
     if issue:
@@ -350,6 +354,12 @@ def store_rows(conn: sqlite3.Connection, rows: Sequence[RawRow], *, file_name: s
             "flags": ";".join(c.flags), "note": c.note, "source_row": c.row,
         } for c in val.accepted]
         written = store.write_observations(conn, sub, records, recorded_at=recorded_at)
+        derived = 0
+        if kind == "import":  # re-derive parents, check levels and breakdowns (issue #16)
+            from ..rollup.on_import import after_import
+
+            derived, more = after_import(conn, records, file_name)
+            val.issues.extend(more)
         store.add_rejections(conn, sub, [
             {"row": i.row, "field": i.field_zh, "raw_value": i.raw_text, "rule": i.rule,
              "reason": i.reason} for i in val.issues if i.severity == "reject"])
@@ -367,6 +377,7 @@ def store_rows(conn: sqlite3.Connection, rows: Sequence[RawRow], *, file_name: s
     result.rows_rejected, result.rows_blank = val.rows_rejected, val.rows_blank
     result.rows_new, result.rows_revised = written["new"], written["revised"]
     result.rows_unchanged = written["unchanged"]
+    result.rows_derived = derived
     result.issues = val.issues
     result.status = ("accepted" if val.rows_rejected == 0
                      else "rejected" if accepted == 0 else "partial")
@@ -511,7 +522,7 @@ def _write_report_xlsx(df, result: ImportResult, tmp: Path) -> None:
                  ("接收行数", result.rows_accepted), ("拒收行数", result.rows_rejected),
                  ("未填数值行数", result.rows_blank), ("警告条数", len(result.warnings)),
                  ("新增", result.rows_new), ("修订", result.rows_revised),
-                 ("与库中相同", result.rows_unchanged)]:
+                 ("与库中相同", result.rows_unchanged), ("由下级汇总", result.rows_derived)]:
         s.append([k, v])
     s.column_dimensions["A"].width = 14
     s.column_dimensions["B"].width = 40

@@ -45,6 +45,7 @@ FIELD_ZH = {
     "provisional": "是否初步数",
     "illustrative": "示意数据",
     "low_trust": "低可信度",
+    "derived": "下级汇总",
     "source": "数据来源",
     "note": "备注",
 }
@@ -70,6 +71,7 @@ HEADER_ALIASES = {
     "是否初步数": "provisional", "初步数": "provisional", "provisional": "provisional",
     "示意数据": "illustrative", "illustrative": "illustrative",
     "低可信度": "low_trust", "low_trust": "low_trust",
+    "下级汇总": "derived", "derived": "derived",
     "数据来源": "source", "来源": "source", "source": "source",
     "备注": "note", "note": "note",
 }

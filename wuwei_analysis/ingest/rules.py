@@ -30,18 +30,16 @@ jump                   far outside the series' history (robust trend + MAD, or  
 """
 from __future__ import annotations
 
-import importlib
-
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
-catalog = importlib.import_module("wuwei_analysis.catalog")  # not `from .. import`: wa.catalog is a function
-from ..catalog import Indicator
+from .. import indicator_catalog as catalog
+from ..indicator_catalog import Indicator
 from ..errors import UnknownIndicatorError, UnknownRegionError
-from ..regions import Region, region as find_region
+from ..geography import Region, region as find_region
 from .read import FIELD_ZH, Number, NotANumber, clean_text, is_missing, parse_number
 
 YEAR_MIN, YEAR_MAX = 2000, 2035
@@ -64,6 +62,8 @@ RULES = {
     "duplicate_row": "重复行",
     "conflicting_rows": "同一数据填了不同数值",
     "jump": "与历史相比变化异常（已接收，请核实）",
+    "consistency": "与下级合计或分组之和不一致（已接收，请核实）",
+    "rollup": "无法由下级数据汇总（已接收，请核实）",
 }
 
 #: Thresholds of the history rules, in one place.

@@ -16,17 +16,14 @@
 """
 from __future__ import annotations
 
-import importlib
-
 import difflib
 import os
 import uuid
 from datetime import datetime
 from pathlib import Path
 
-# not `from .. import catalog, regions`: the package exports functions of those names
-catalog = importlib.import_module("wuwei_analysis.catalog")
-regions = importlib.import_module("wuwei_analysis.regions")
+from .. import indicator_catalog as catalog
+from .. import geography as regions
 from ..errors import DataError
 from .read import DATA_SHEET, META_SHEET
 from .rules import YEAR_MAX, YEAR_MIN, value_range

@@ -79,7 +79,7 @@ class SeriesSpec:
 
 def unit_info(unit: str | None) -> tuple[str, float | None]:
     """(kind, scale) for a unit of ``data/units.yaml`` or a bare kind name."""
-    from ..catalog import units
+    from ..indicator_catalog import units
 
     if unit is None:
         return "none", None

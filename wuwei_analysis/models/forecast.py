@@ -26,7 +26,7 @@ LOG_MODELS = ("poisson", "quasi_poisson", "loglinear")
 # --------------------------------------------------------------------------- helpers
 def _resolve_target(target, unit, direction):
     """(Target | None, Indicator | None, unit, direction) from what the caller gave."""
-    from ..catalog import Indicator, indicator as find_indicator
+    from ..indicator_catalog import Indicator, indicator as find_indicator
 
     ind = None
     t: Target | None = None
@@ -168,7 +168,7 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         unit: a unit of ``data/units.yaml`` ("‰", "%", "1/10万", "岁", …) or a unit kind
             ("rate", "percent", …). Taken from the indicator when ``target`` is one.
         target: a :class:`~wuwei_analysis.targets.Target`, an indicator id / name /
-            :class:`~wuwei_analysis.catalog.Indicator` (unit, direction and target are then
+            :class:`~wuwei_analysis.indicator_catalog.Indicator` (unit, direction and target are then
             taken from it), or a number (with ``direction``).
         counts, exposures: events and denominators per year (e.g. infant deaths and live
             births): a rate with counts gets a Poisson / quasi-Poisson model. A missing
@@ -341,8 +341,8 @@ def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = 
     Uses numerator / denominator (Poisson model) where the database has them. The
     returned attrs also hold ``illustrative`` (True if any value used is illustrative).
     """
-    from ..catalog import Indicator, indicator as find_indicator
-    from ..store import observations
+    from ..indicator_catalog import Indicator, indicator as find_indicator
+    from ..database import observations
     from .series import select_rows, to_series
 
     ind = indicator if isinstance(indicator, Indicator) else find_indicator(indicator)
@@ -353,7 +353,7 @@ def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = 
     base_value = None
     t = ind.target
     if t.kind == "relative_change" and s.value_in(int(t.base_year)) is None:
-        from ..regions import region as find_region
+        from ..geography import region as find_region
 
         if find_region(region).level == "city":
             base_value = ind.baseline(int(t.base_year))

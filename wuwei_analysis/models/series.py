@@ -76,7 +76,7 @@ def select_rows(obs: "pd.DataFrame", indicator: str | None = None, region=None,
     if indicator is not None and len(df):
         df = df[df["indicator"] == indicator]
     if region is not None and len(df):
-        from ..regions import region as find_region
+        from ..geography import region as find_region
 
         try:
             r = find_region(region)
@@ -169,7 +169,7 @@ def index_series(obs: "pd.DataFrame") -> dict[tuple, dict[str, np.ndarray]]:
         df[c] = df[c].astype("string").fillna("").str.strip() if c in df else ""
     code = df["region_code"].astype("string").fillna("") if "region_code" in df else None
     if code is None or bool((code == "").any()):
-        from ..regions import region as find_region
+        from ..geography import region as find_region
 
         names = {}
         for name in (df["region"].dropna().unique() if "region" in df else []):

@@ -24,7 +24,7 @@ def unit_decimals(unit: str) -> int:
     """Decimals shown for ``unit`` (``units.yaml``; whole units 0; unknown units 2)."""
     if unit in WHOLE_UNITS:
         return 0
-    from ..catalog import units
+    from ..indicator_catalog import units
 
     try:
         return int(units().get(unit, {}).get("decimals", 2))

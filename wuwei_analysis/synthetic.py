@@ -29,19 +29,17 @@ How the numbers are made (vectorised, a few seconds for 2,850 regions)
     * Missing data: 10 % of series start late (only their last 2–7 years), 3 % of the other
       region-years are missing.
 
-Writing: parquet if pyarrow is installed, otherwise gzip-compressed CSV (written to a
-temporary file and renamed).
+Writing and reading such a table back: :mod:`wuwei_analysis.tables` (parquet if pyarrow
+is installed, otherwise gzip-compressed CSV).
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import zlib
-from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +47,7 @@ if TYPE_CHECKING:
 #: Years of the synthetic table.
 YEARS = tuple(range(2015, 2025))
 SEED = 20301231
-SOURCE = "合成数据（scale.generate，非真实统计，仅供性能基准测试）"
+SOURCE = "合成数据（synthetic.generate，非真实统计，仅供性能基准测试）"
 CBR = {2015: 12.2, 2016: 11.9, 2017: 11.5, 2018: 11.0, 2019: 10.6, 2020: 10.1, 2021: 9.7,
        2022: 8.5, 2023: 8.2, 2024: 8.0}
 POP_RANGE = (50_000, 1_500_000)
@@ -67,7 +65,7 @@ COLUMNS = ["indicator", "region", "region_code", "region_level", "region_parent"
 
 def scale_indicators(level: str = "county") -> list:
     """Catalogue indicators the generator makes data for at ``level``."""
-    from .catalog import indicators
+    from .indicator_catalog import indicators
 
     return [i for i in indicators() if i.monitorable and i.same_as is None
             and i.target.kind not in ("qualitative", "gap") and level in i.levels]
@@ -106,6 +104,8 @@ def generate(regions: int | list = 2850, *, years=YEARS, seed: int = SEED,
 
     from .defaults.illustrative import DAMPING, _fwd, _inv, _kind, _level_and_end
 
+    if not (regions > 0 if isinstance(regions, int) else len(regions) > 0):
+        raise DataError(f"合成地区数须为正整数，而不是 {regions!r}")
     if isinstance(regions, int):
         codes = region_codes(regions)
         names = [f"合成县{k + 1:05d}" for k in range(regions)]
@@ -146,7 +146,7 @@ def generate(regions: int | list = 2850, *, years=YEARS, seed: int = SEED,
              + (slope + irng.normal(0, SD_SLOPE * damp, R))[:, None] * (yrs[None, :] - 2020)
              + irng.normal(0, SD_YEAR * damp, (R, Y)))
         groups = _groups(ind)
-        from .catalog import units as unit_table
+        from .indicator_catalog import units as unit_table
 
         u = unit_table().get(unit, {})
         scale = float(u.get("scale") or 1.0)
@@ -228,7 +228,7 @@ def generate(regions: int | list = 2850, *, years=YEARS, seed: int = SEED,
 
 
 def _groups(ind):
-    from .catalog import _meta
+    from .indicator_catalog import _meta
 
     for dim in ("urban_rural", "sex"):
         if dim in ind.breakdowns:
@@ -247,65 +247,8 @@ def _draw(rng, kind, den, value, scale):
 
 
 # --------------------------------------------------------------------------- files
-def has_parquet() -> bool:
-    """True when pyarrow is installed (parquet can be written and read)."""
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def default_name(regions: int) -> str:
     """File name for a table of ``regions`` regions: synthetic_N_regions.parquet / .csv.gz."""
+    from .tables import has_parquet
+
     return f"synthetic_{regions}_regions" + (".parquet" if has_parquet() else ".csv.gz")
-
-
-def write(df, path: str | os.PathLike) -> Path:
-    """Write the table atomically: parquet (``.parquet``, needs pyarrow) or gzip CSV."""
-    path = Path(path)
-    if path.suffix == ".parquet" and not has_parquet():
-        raise RuntimeError("写 parquet 需要 pyarrow；请改用 .csv.gz")
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".scale-", suffix=".tmp")
-    os.close(fd)
-    try:
-        if path.suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False, compression={"method": "gzip", "compresslevel": 1},
-                      float_format="%.10g")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-#: dtypes for reading a long table back (strings as categoricals: small and fast).
-READ_DTYPES = {"indicator": "category", "region": "category", "region_code": "category",
-               "region_level": "category", "region_parent": "category", "year": "int64",
-               "sex": "category", "urban_rural": "category", "age_group": "category",
-               "value": "float64", "numerator": "float64", "denominator": "float64",
-               "illustrative": "bool", "provisional": "bool", "low_trust": "bool",
-               "recorded_at": "category", "source": "category", "synthetic": "bool"}
-
-
-def read(path: str | os.PathLike) -> "pd.DataFrame":
-    """A long table from parquet, csv or csv.gz (any observations-shaped table)."""
-    import pandas as pd
-
-    path = Path(path)
-    if path.suffix == ".parquet":
-        df = pd.read_parquet(path)
-    else:
-        head = pd.read_csv(path, nrows=0)
-        dtypes = {k: v for k, v in READ_DTYPES.items() if k in head.columns}
-        df = pd.read_csv(path, dtype=dtypes, keep_default_na=False,
-                         na_values={c: [""] for c in ("value", "numerator", "denominator")})
-    for c in ("sex", "urban_rural", "age_group", "region_code"):
-        if c in df and str(df[c].dtype) == "category":
-            df[c] = df[c].cat.rename_categories(lambda v: "" if v in ("nan",) else v)
-    return df

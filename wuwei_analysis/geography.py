@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import yaml
 
@@ -39,10 +39,6 @@ def all_regions() -> tuple[Region, ...]:
     )
 
 
-#: Regions a data table brought in this process (see :func:`register`).
-_EXTRA: dict[str, Region] = {}
-
-
 @lru_cache(maxsize=1)
 def _yaml_table() -> dict[str, Region]:
     table: dict[str, Region] = {}
@@ -52,47 +48,29 @@ def _yaml_table() -> dict[str, Region]:
     return table
 
 
-def _table() -> dict[str, Region]:
-    if not _EXTRA:
-        return _yaml_table()
-    return {**_EXTRA, **_yaml_table()}      # the YAML's regions win
+def index(regions: Iterable[Region]) -> dict[str, Region]:
+    """Regions by casefolded code and name (what :func:`region` takes as ``extra``)."""
+    return {str(x).casefold(): r for r in regions for x in (r.code, r.name)}
 
 
-def register(extra: Iterable[Region]) -> None:
-    """Make regions known to :func:`region` for this process — the regions a long data
-    table brings that ``data/regions.yaml`` does not list (another province's counties, the
-    synthetic scale table's 合成县…). A code or name the YAML has keeps the YAML's region."""
-    for r in extra:
-        for key in (r.code, r.name):
-            _EXTRA.setdefault(str(key).casefold(), r)
+def region(key: "str | int | Region",
+           extra: "Iterable[Region] | Mapping[str, Region]" = ()) -> Region:
+    """Look a region up by name, alias, English name or code ("天祝县", "Tianzhu", 620623).
 
-
-def from_table(df: "pd.DataFrame") -> list[Region]:
-    """The regions of a long table (columns region, region_code; optional region_level,
-    region_parent) that the YAML does not list, with role ``"table"``."""
-    cols = [c for c in ("region_code", "region", "region_level", "region_parent") if c in df]
-    if "region_code" not in cols or "region" not in cols:
-        return []
-    known = _yaml_table()
-    out = []
-    for row in df[cols].drop_duplicates("region_code").itertuples(index=False):
-        code, name = str(row.region_code), str(row.region)
-        if code.casefold() in known:
-            continue
-        level = str(getattr(row, "region_level", "") or "county")
-        parent = getattr(row, "region_parent", None)
-        out.append(Region(code=code, name=name, name_en=code, level=level,
-                          parent=None if parent is None or str(parent) in ("", "nan") else str(parent),
-                          role="table"))
-    return out
-
-
-def region(key: str | int) -> Region:
-    """Look a region up by name, alias, English name or code ("天祝县", "Tianzhu", 620623)."""
+    ``extra``: regions known besides the YAML's (a long table's, see
+    :class:`wuwei_analysis.tables.LongTable`), or their :func:`index`; a code or name the
+    YAML has keeps the YAML's region. A Region is returned as it is.
+    """
+    if isinstance(key, Region):
+        return key
     k = str(key).strip().casefold()
-    table = _table()
-    if k in table:
-        return table[k]
+    yaml_table = _yaml_table()
+    if k in yaml_table:
+        return yaml_table[k]
+    more = extra if isinstance(extra, Mapping) else index(extra)
+    if k in more:
+        return more[k]
+    table = {**more, **yaml_table}
     close = difflib.get_close_matches(k, list(table), n=3, cutoff=0.5)
     hint = f"，是否是：{'、'.join(table[c].name for c in close)}" if close else ""
     raise UnknownRegionError(f"找不到地区 {key!r}{hint}", region=str(key))

@@ -9,6 +9,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -28,7 +29,7 @@ SECTIONS = ("主要目标", "策略措施")
 _INDICATOR_FIELDS = {
     "id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source",
     "levels", "breakdowns", "age_groups", "monitorable", "reporter", "reporter_inferred",
-    "counts", "baselines", "definition", "aliases", "notes", "same_as", "goal",
+    "counts", "baselines", "definition", "aliases", "notes", "same_as", "aggregate", "goal",
 }
 _REQUIRED = ("id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source")
 
@@ -62,6 +63,7 @@ class Indicator:
     aliases: tuple[str, ...] = ()
     notes: str = ""
     same_as: str | None = None  # another entry measuring the same quantity: data are shared
+    aggregate: dict | None = None  # roll-up rule as declared (see wuwei_analysis.rollup.methods)
     #: the 主要目标 this indicator measures ("C1.3" = domain C1, goal 3); None for an
     #: indicator from a 策略措施 paragraph (see wuwei_analysis.goals)
     goal: str | None = None
@@ -150,6 +152,10 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
     inferred = bool(raw.get("reporter_inferred", "reporter" not in raw))
     if reporter not in meta["member_units"]:
         raise CatalogError(f"未知成员单位 {reporter!r}", file=where, indicator=iid)
+    if raw.get("aggregate") is not None:
+        problem = aggregate_error(raw["aggregate"], raw["unit"], raw.get("counts"))
+        if problem:
+            raise CatalogError(f"aggregate 有误：{problem}", file=where, indicator=iid)
     return Indicator(
         id=iid, plan=plan, domain=raw["domain"], domain_zh=dom["zh"], domain_en=dom["en"],
         name_zh=raw["name_zh"], name_en=raw["name_en"], unit=raw["unit"],
@@ -163,7 +169,7 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
         counts=raw.get("counts"), baselines=tuple(raw.get("baselines", ())),
         definition=str(raw.get("definition", "")).strip(),
         aliases=tuple(raw.get("aliases", ())), notes=str(raw.get("notes", "")).strip(),
-        same_as=raw.get("same_as"),
+        same_as=raw.get("same_as"), aggregate=raw.get("aggregate"),
         goal=_goal(raw, src, where, iid),
     )
 
@@ -291,7 +297,42 @@ def catalog(plan: str | None = None, domain: str | None = None,
         plan = {"妇女": "women", "儿童": "children"}.get(plan, plan)
         df = df[df["plan"] == plan]
     if domain is not None:
+        doms = _meta()["domains"]
+        if domain not in doms and domain not in {d["zh"] for d in doms.values()}:
+            choices = "、".join(f"{k} {d['zh']}" for k, d in doms.items())
+            raise CatalogError(f"未知领域 {domain!r}，可选：{choices}")
         df = df[(df["domain_code"] == domain) | (df["domain"] == domain)]
     if monitorable is not None:
         df = df[df["monitorable"] == monitorable]
     return df.reset_index(drop=True)
+
+
+#: Roll-up methods an entry's ``aggregate:`` may declare (their meaning: ``rollup.methods``).
+AGGREGATE_METHODS = ("ratio", "sum", "weighted", "none")
+RATE_KINDS = ("rate", "percent", "per_capita")
+_AGGREGATE_KEYS = {"method", "weight", "min_coverage", "reason", "note"}
+
+
+def aggregate_error(raw: Any, unit: str, counts: Any = None) -> str | None:
+    """Why a declared ``aggregate`` value (roll-up rule, see ``rollup.methods``) is invalid
+    (Chinese), or None when it is fine."""
+    if not isinstance(raw, Mapping):
+        return "应为字典，如 {method: ratio}"
+    unknown = set(raw) - _AGGREGATE_KEYS
+    if unknown:
+        return f"未知字段 {sorted(unknown)}"
+    method = raw.get("method")
+    if method not in AGGREGATE_METHODS:
+        return f"method 应为 {'、'.join(AGGREGATE_METHODS)} 之一，而不是 {method!r}"
+    cov = raw.get("min_coverage")
+    if cov is not None and not (isinstance(cov, (int, float)) and 0 < float(cov) <= 1):
+        return "min_coverage 应为 0 到 1 之间的比例（1 = 全部下级地区）"
+    if method == "ratio":
+        kind = units().get(unit, {}).get("kind")
+        if kind not in RATE_KINDS:
+            return f"单位“{unit}”不是率或比例，不能用 ratio"
+    if method == "weighted" and not raw.get("weight"):
+        return "weighted 需要 weight：denominator 或加权人口指标的编号"
+    if method == "none" and not raw.get("reason"):
+        return "method: none 需要说明 reason"
+    return None

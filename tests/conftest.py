@@ -1,0 +1,18 @@
+"""Test tiers. ``make test`` runs everything; ``make test-fast`` runs ``-m "not slow"``.
+
+A test marks itself ``@pytest.mark.slow`` (or its module, ``pytestmark``). A test that uses
+one of the fixtures below is marked slow here: the fixture is what is slow.
+"""
+import pytest
+
+#: fixture name -> why a test using it is slow
+SLOW_FIXTURES = {
+    "app": "builds the forecast app's widgets and fills its cache (test_app.py)",
+    "small_db": "assesses a database for the app (test_app.py)",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -1,0 +1,300 @@
+"""Consistency checks between levels and breakdowns, as warnings with the numbers.
+
+``parent_children``  a parent's *reported* figure against what its children add up to
+                     (only when every child has usable data): numerator and denominator
+                     when the parent gave counts, else the value.
+``breakdown``        the groups of a breakdown (女 + 男, 城镇 + 农村, the catalogue's age
+                     groups) against the total of the same region and year: counts summed
+                     (or values, for ``sum`` indicators); for rates given without counts, the
+                     total must lie within the groups' range.
+
+A difference counts when ``|reported − sum| > max(absolute, relative × |sum|)``, the
+tolerances of ``_meta.yaml`` ``rollup.tolerance`` (counts) and ``value_tolerance``
+(values). Each warning row carries the reported number, the sum, the difference and the
+tolerance, and a Chinese sentence saying all of it.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .. import store
+from . import compute
+from .derived import _load, breakdown_zh
+from .hierarchy import Hierarchy, from_regions
+from .methods import Rule, rules as all_rules, settings  # noqa: F401 (settings: CLI)
+
+CHECK_COLUMNS = ["kind", "indicator", "name_zh", "region_code", "region", "year", "sex",
+                 "urban_rural", "age_group", "part", "reported", "expected", "difference",
+                 "tolerance", "message"]
+KIND_ZH = {"parent_children": "上下级不一致", "breakdown": "分组与合计不一致"}
+PART_ZH = {"numerator": "分子", "denominator": "分母", "value": "数值"}
+
+
+def _fmt(x: float, decimals: int = 0) -> str:
+    if x is None or not np.isfinite(x):
+        return "—"
+    if decimals == 0 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.{decimals}f}"
+
+
+def _beyond(reported: float, expected: float, tol: dict) -> tuple[bool, float]:
+    limit = max(float(tol["absolute"]), float(tol["relative"]) * abs(expected))
+    return abs(reported - expected) > limit + 1e-9, limit
+
+
+def _tol_text(tol: dict, value: bool = False) -> str:
+    return f"容差 ±{tol['relative'] * 100:g}%"
+
+
+def _count_names(indicator: str) -> dict[str, str]:
+    from .. import indicator_catalog as cat
+    try:
+        counts = cat.indicator(indicator).counts or {}
+    except Exception:  # noqa: BLE001 - an id the catalogue no longer has
+        counts = {}
+    return {k: f"{counts[k]}（{PART_ZH[k]}）" if counts.get(k) else PART_ZH[k]
+            for k in ("numerator", "denominator")} | {"value": "数值"}
+
+
+def _unit_decimals(unit: str) -> int:
+    """Decimals to compare values in: one more than the unit shows (4.10‰ vs 4.1‰), so a
+    difference just below the display's resolution is still visible."""
+    from .. import indicator_catalog as cat
+    u = cat.units().get(unit, {})
+    return int(u.get("decimals", 2)) + (1 if u.get("kind") in ("rate", "percent",
+                                                                 "per_capita") else 0)
+
+
+def parent_children(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule]) -> list[dict]:
+    """Reported parent rows against the sum of all their children's reported rows."""
+    out: list[dict] = []
+    cfg = settings()
+    batch = h.order()
+    if rows.empty or not batch:
+        return out
+    parent_of = {c: p for p in batch for c in h.children(p)}
+    expected = {p: len(h.children(p)) for p in batch}
+    sums, _ = compute.rollup(rows, parent_of, expected, rules, min_coverage=1.0)
+    if sums.empty:
+        return out
+    key = ["indicator", "region_code", "year", *compute.BREAKDOWN_KEYS]
+    rep = rows[rows["region_code"].isin(batch)]
+    both = sums.merge(rep[key + ["value", "numerator", "denominator", "source_row"]
+                          if "source_row" in rep else key + ["value", "numerator",
+                                                             "denominator"]],
+                      on=key, suffixes=("_sum", ""))
+    for r in both.to_dict("records"):
+        rule = rules[r["indicator"]]
+        long, _ = h.child_label(r["region_code"])
+        parts = []
+        if rule.method == "ratio" and np.isfinite(r["numerator"]) and np.isfinite(
+                r["denominator"]):
+            for part in ("numerator", "denominator"):
+                parts.append((part, r[part], r[f"{part}_sum"], cfg["tolerance"], 0))
+        elif rule.method == "sum":
+            parts.append(("value", r["value"], r["value_sum"], cfg["tolerance"],
+                          _unit_decimals(rule.unit)))
+        else:
+            parts.append(("value", r["value"], r["value_sum"], cfg["value_tolerance"],
+                          _unit_decimals(rule.unit)))
+        bad = []
+        for part, reported, expect, tol, dec in parts:
+            beyond, _ = _beyond(float(reported), float(expect), tol)
+            if beyond:
+                bad.append((part, float(reported), float(expect), tol, dec))
+        if not bad:
+            continue
+        names = _count_names(r["indicator"])
+        where = (f"{h.name(r['region_code'])} {int(r['year'])}年 {{name}}"
+                 f"{breakdown_zh(r['sex'], r['urban_rural'], r['age_group'])}")
+        bits = []
+        for part, reported, expect, tol, dec in bad:
+            diff = reported - expect
+            rel = f"，{diff / expect * 100:+.1f}%" if expect else ""
+            if part == "value" and rule.method != "sum":   # a rate or mean: no "合计"
+                bits.append(f"上报 {reported:.{dec}f}{rule.unit}，由各{long}数据汇总为 "
+                            f"{expect:.{dec}f}{rule.unit}，相差 {diff:+.{dec}f}{rel}"
+                            f"（{_tol_text(tol)}）")
+                continue
+            bits.append(f"上报{names[part]}{_fmt(reported, dec)}，各{long}合计 "
+                        f"{_fmt(expect, dec)}，相差 {diff:+,.{dec}f}{rel}"
+                        f"（{_tol_text(tol, part == 'value')}）")
+        tail = ""
+        if rule.method == "ratio" and bad[0][0] != "value":
+            d = _unit_decimals(rule.unit)
+            tail = (f"；按各{long}分子、分母汇总应为 {r['value_sum']:.{d}f}{rule.unit}，"
+                    f"上报 {r['value']:.{d}f}{rule.unit}")
+        text = "；".join(bits) + tail
+        for part, reported, expect, tol, _ in bad:
+            out.append({"kind": "parent_children", "indicator": r["indicator"],
+                        "region_code": r["region_code"], "year": int(r["year"]),
+                        "sex": r["sex"], "urban_rural": r["urban_rural"],
+                        "age_group": r["age_group"], "part": part, "reported": reported,
+                        "expected": expect, "difference": reported - expect,
+                        "tolerance": _tol_text(tol, part == "value"),
+                        "where": where, "text": text,
+                        "source_row": r.get("source_row")})
+    return out
+
+
+def _groups(indicator: str, dim: str) -> list[str] | None:
+    from .. import indicator_catalog as cat
+    if dim == "age_group":
+        try:
+            groups = list(cat.indicator(indicator).age_groups)
+        except Exception:  # noqa: BLE001
+            groups = []
+        return groups or None
+    return list(cat._meta()["breakdowns"][dim]["values"])
+
+
+def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str],
+               groups: dict[str, list[str]] | None = None) -> list[dict]:
+    """Each complete breakdown (all groups present) against the total of its region-year.
+
+    ``groups``: dimension -> its groups, overriding the catalogue's (``_meta.yaml`` for sex
+    and urban_rural, an entry's ``age_groups`` for age).
+    """
+    out: list[dict] = []
+    if rows.empty:
+        return out
+    cfg = settings()
+    from ..geography import region as find_region
+
+    bd = compute.BREAKDOWN_KEYS
+    is_total = (rows[bd] == "").all(axis=1)
+    totals = rows[is_total].set_index(["indicator", "region_code", "year"])
+    for dim in bd:
+        others = [d for d in bd if d != dim]
+        sel = rows[(rows[dim] != "") & (rows[others] == "").all(axis=1)]
+        for (iid, code, year), g in sel.groupby(["indicator", "region_code", "year"]):
+            rule = rules.get(iid)
+            if rule is None or not rule.aggregable or (iid, code, year) not in totals.index:
+                continue
+            want = (groups or {}).get(dim) or _groups(iid, dim)
+            if not want or sorted(g[dim]) != sorted(want):
+                continue
+            tot = totals.loc[(iid, code, year)]
+            tot = tot.iloc[0] if isinstance(tot, pd.DataFrame) else tot
+            label = "+".join(want)
+            dec = _unit_decimals(rule.unit)
+            parts = []
+            counts_ok = g["numerator"].notna().all() and g["denominator"].notna().all() and \
+                np.isfinite(tot["numerator"]) and np.isfinite(tot["denominator"])
+            if rule.method in ("ratio", "weighted") and counts_ok and rule.method == "ratio":
+                for part in ("numerator", "denominator"):
+                    parts.append((part, float(tot[part]), float(g[part].sum()),
+                                  cfg["tolerance"], 0, "sum"))
+            elif rule.method == "sum":
+                parts.append(("value", float(tot["value"]), float(g["value"].sum()),
+                              cfg["tolerance"], dec, "sum"))
+            else:
+                lo, hi = float(g["value"].min()), float(g["value"].max())
+                v = float(tot["value"])
+                tol = cfg["value_tolerance"]
+                edge = lo if v < lo else hi if v > hi else v
+                if abs(v - edge) > max(tol["absolute"], tol["relative"] * abs(edge)) + 1e-9:
+                    parts.append(("value", v, edge, tol, dec, "range"))
+            try:
+                rname = find_region(code).name
+            except Exception:  # noqa: BLE001
+                rname = code
+            where = f"{rname} {int(year)}年 {names.get(iid, iid)}"
+            cn = _count_names(iid)
+            for part, reported, expect, tol, d, how in parts:
+                if how == "sum":
+                    beyond, _ = _beyond(reported, expect, tol)
+                    if not beyond:
+                        continue
+                    diff = reported - expect
+                    rel = f"，{diff / expect * 100:+.1f}%" if expect else ""
+                    text = (f"合计{cn[part]}{_fmt(reported, d)} 与{label}之和 "
+                            f"{_fmt(expect, d)} 不一致，相差 {diff:+,.{d}f}{rel}"
+                            f"（{_tol_text(tol, part == 'value')}）")
+                else:
+                    diff = reported - expect
+                    text = (f"合计 {reported:.{d}f}{rule.unit} 不在{label}各组数值 "
+                            f"{lo:.{d}f}—{hi:.{d}f}{rule.unit} 之间（相差 {diff:+.{d}f}，"
+                            f"{_tol_text(tol, True)}）")
+                out.append({"kind": "breakdown", "indicator": iid, "region_code": code,
+                            "year": int(year), "sex": "", "urban_rural": "",
+                            "age_group": "", "part": part, "reported": reported,
+                            "expected": expect, "difference": diff,
+                            "tolerance": _tol_text(tol, part == "value"),
+                            "where": where, "text": text, "dimension": dim,
+                            "source_row": tot.get("source_row")})
+    return out
+
+
+def run_checks(rows: pd.DataFrame, h: Hierarchy | None = None,
+               rules: dict[str, Rule] | None = None) -> pd.DataFrame:
+    """Both checks on current reported rows; a DataFrame with CHECK_COLUMNS."""
+    h = from_regions() if h is None else h
+    rules = all_rules() if rules is None else rules
+    from .. import indicator_catalog as cat
+    names = {i.id: i.name_zh for i in cat.indicators()}
+    if rows.empty:
+        return pd.DataFrame(columns=CHECK_COLUMNS + ["source_row"])
+    for c in compute.BREAKDOWN_KEYS:
+        rows[c] = rows[c].fillna("").astype(str)
+    found = parent_children(rows, h, rules) + breakdowns(rows, rules, names)
+    recs = []
+    for f in found:
+        where = f.pop("where").replace("{name}", names.get(f["indicator"], f["indicator"]))
+        text = f.pop("text")
+        f.pop("dimension", None)
+        f["message"] = f"{where}：{text}"
+        f["name_zh"] = names.get(f["indicator"], f["indicator"])
+        f["region"] = h.name(f["region_code"]) if f["region_code"] in h.names else \
+            where.split(" ")[0]
+        recs.append(f)
+    df = pd.DataFrame(recs, columns=CHECK_COLUMNS + ["source_row"])
+    # one sentence per finding: parts of one key share their message
+    return df.reset_index(drop=True)
+
+
+def check(db: Any = None, *, indicators: Iterable[str] | None = None,
+          years: Iterable[int] | None = None, regions: Iterable | None = None
+          ) -> pd.DataFrame:
+    """All consistency warnings on the current reported values of the database.
+
+    Returns a DataFrame with CHECK_COLUMNS: kind (parent_children / breakdown),
+    indicator, name_zh, region_code, region, year, breakdown, part (numerator /
+    denominator / value), reported, expected (the sum or range edge), difference,
+    tolerance (text), message (Chinese, with all the numbers). One row per part.
+    """
+    h = from_regions(regions)
+    rules = all_rules()
+    wanted = [i for i in (indicators if indicators is not None else rules) if i in rules]
+    with store.connect(db) as conn:
+        rows = _load(conn, wanted, years)
+    return run_checks(rows, h, rules).drop(columns=["source_row"])
+
+
+def data_quality(region: Any, year: int | None = None, *, db: Any = None) -> pd.DataFrame:
+    """The data-quality rows a brief shows for one region (and year): consistency warnings
+    about the region itself, as parent or as the region whose breakdowns disagree, and the
+    region's values that are derived rather than reported.
+
+    Returns columns 类别, 指标, 年份, 说明 (Chinese, ready to show), one row per finding.
+    """
+    from ..geography import region as find_region
+
+    code = find_region(region).code
+    years = None if year is None else [int(year)]
+    found = check(db, years=years)
+    found = found[found["region_code"] == code]
+    rows = [{"类别": KIND_ZH[r.kind], "指标": r.name_zh, "年份": int(r.year),
+             "说明": r.message} for r in found.drop_duplicates("message").itertuples()]
+    obs = store.observations(region=code, db=db, year=years, breakdown="all")
+    if "derived" in obs:
+        for r in obs[obs["derived"]].itertuples():
+            rows.append({"类别": "汇总数（非上报）", "指标": r.name_zh, "年份": int(r.year),
+                         "说明": f"{r.region} {r.year}年 {r.name_zh}"
+                                 f"{breakdown_zh(r.sex, r.urban_rural, r.age_group)}"
+                                 f" {r.value:.2f}{r.unit}：{r.source}"})
+    return pd.DataFrame(rows, columns=["类别", "指标", "年份", "说明"])
