@@ -12,14 +12,43 @@ import math
 import re
 import subprocess
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
+#: CJK fonts tried in order (the first installed is written into the Word styles and used
+#: to draw charts without Chromium).
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimSun",
+             "WenQuanYi Micro Hei")
+#: Fallback when fc-list finds none of them (Word on Windows has it).
+DEFAULT_CJK = "Microsoft YaHei"
 #: Chart size (CSS px) in the grid, and the screenshot's device scale (1.25 → 800×425 px,
 #: ≈120 dpi at the 16.6 cm width Word shows it).
 CELL = (640, 340)
 SCALE = 1.25
 #: Charts per grid row (the screenshot stays well under Chromium's 16384 px limit).
 COLUMNS = 4
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str:
+    """The first of CJK_FONTS that fontconfig knows on this machine."""
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return DEFAULT_CJK
+    families = {f.strip() for line in out.splitlines() for f in line.split(",")}
+    return next((f for f in CJK_FONTS if f in families), DEFAULT_CJK)
+
+
+def svg_to_png(svg: str, scale: float = 1.5) -> bytes:
+    """Rasterise an SVG chart (vl-convert's resvg, with this machine's fonts)."""
+    import vl_convert as vlc
+
+    # one concrete face: resvg resolves a long font-family chain slowly
+    svg = re.sub(r"font-family:[^;\"]*", f"font-family:{cjk_font()}", svg)
+    svg = re.sub(r'font-family="[^"]*"', f'font-family="{cjk_font()}"', svg)
+    return vlc.svg_to_png(svg, scale=scale)
 
 
 def _viewbox(svg: str) -> tuple[float, float]:
@@ -34,8 +63,6 @@ def svgs_to_pngs(svgs: list[str]) -> list[bytes]:
     try:
         return _chromium_batch(svgs)
     except Exception:  # noqa: BLE001 — fall back to one resvg rendering per chart
-        from .word import svg_to_png
-
         return [svg_to_png(s) for s in svgs]
 
 

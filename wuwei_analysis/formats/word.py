@@ -8,7 +8,7 @@ elements the sections use maps to Word's own styles: ``h1`` → Title, ``h2`` �
 Bullet / List Number, figure captions → Caption, charts (inline SVG) → PNG images. A4 with
 2 cm margins, page numbers in the footer, a table of contents field (Word fills it in when
 the document is opened), the leaders' summary on its own page, the chart appendix from a
-new page. The CJK font is the first of :data:`CJK_FONTS` installed here (Word substitutes
+new page. The CJK font is the first of :data:`~.images.CJK_FONTS` installed here (Word substitutes
 its own CJK font where it is missing).
 """
 from __future__ import annotations
@@ -16,43 +16,14 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-#: CJK fonts tried in order (the first installed is written into the document's styles).
-CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimSun",
-             "WenQuanYi Micro Hei")
-#: Fallback when fc-list finds none of them (Word on Windows has it).
-DEFAULT_CJK = "Microsoft YaHei"
+from .images import cjk_font, svg_to_png
+
 #: Width of a chart image (cm): two fit across an A4 page with 2 cm margins.
 CHART_WIDTH_CM = 8.3
-_COLORS = {"#1a7f37": "1A7F37", "#0969da": "0969DA", "#9a6700": "9A6700", "#bc4c00": "BC4C00",
-           "#cf222e": "CF222E", "#6e7781": "6E7781"}
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str:
-    """The first of CJK_FONTS that fontconfig knows on this machine."""
-    try:
-        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
-                             text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return DEFAULT_CJK
-    families = {f.strip() for line in out.splitlines() for f in line.split(",")}
-    return next((f for f in CJK_FONTS if f in families), DEFAULT_CJK)
-
-
-def svg_to_png(svg: str, scale: float = 1.5) -> bytes:
-    """Rasterise an SVG chart (vl-convert's resvg, with this machine's fonts)."""
-    import vl_convert as vlc
-
-    # one concrete face: resvg resolves a long font-family chain slowly
-    svg = re.sub(r"font-family:[^;\"]*", f"font-family:{cjk_font()}", svg)
-    svg = re.sub(r'font-family="[^"]*"', f'font-family="{cjk_font()}"', svg)
-    return vlc.svg_to_png(svg, scale=scale)
 
 
 # ------------------------------------------------------------------ document set-up
@@ -147,7 +118,7 @@ def _text(el) -> str:
 
 def _color(el) -> str | None:
     m = re.search(r"(?:^|;)\s*(?:background|color)\s*:\s*(#[0-9a-fA-F]{6})", el.get("style") or "")
-    return _COLORS.get(m.group(1).lower(), m.group(1)[1:].upper()) if m else None
+    return m.group(1)[1:].upper() if m else None
 
 
 def _runs(paragraph, el, bold: bool = False) -> None:
