@@ -117,7 +117,8 @@ def _text(el) -> str:
 
 
 def _color(el) -> str | None:
-    m = re.search(r"(?:^|;)\s*(?:background|color)\s*:\s*(#[0-9a-fA-F]{6})", el.get("style") or "")
+    """A status badge's colour (its background; Word shows it as the text colour)."""
+    m = re.search(r"background\s*:\s*(#[0-9a-fA-F]{6})", el.get("style") or "")
     return m.group(1)[1:].upper() if m else None
 
 
