@@ -136,6 +136,11 @@ def test_the_word_document_uses_word_styles_a4_page_numbers_and_chart_images(bat
         assert "示意数据" in head   # the notice on the first page
         fonts = doc.styles["Normal"].element.xml
         assert "eastAsia" in fonts
+        # status words are coloured like the badges, never white on the white page
+        colours = {str(run.font.color.rgb) for t in doc.tables for row in t.rows
+                   for c in row.cells for p in c.paragraphs for run in p.runs
+                   if run.font.color is not None and run.font.color.type is not None}
+        assert colours and "FFFFFF" not in colours
 
 
 def test_no_page_shows_nan_none_or_kernel_messages(batch):
