@@ -25,7 +25,7 @@ def workbench(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("WUWEI_HOME", str(home))
     mp.delenv("WUWEI_DB", raising=False)
-    from wuwei_analysis.store import open_db
+    from wuwei_analysis.database import open_db
 
     open_db().close()
     yield home
