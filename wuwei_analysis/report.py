@@ -234,7 +234,7 @@ def previous_assessment(obs: pd.DataFrame, reg, year: int) -> pd.DataFrame | Non
     prev = obs[obs.year <= year - 1]
     if prev.empty or not (prev.region_code == reg.code).any():
         return None
-    return assess_frame(prev, reg.name, year - 1, kind="annual")
+    return assess_frame(prev, reg, year - 1, kind="annual")
 
 
 def _assess(obs: pd.DataFrame, reg, year: int, kind: str, engine: str = "vectorized"
