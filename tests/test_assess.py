@@ -278,3 +278,24 @@ def test_wuwei_status_prints_the_chinese_assessment_table(tmp_path, monkeypatch,
     out = capsys.readouterr().out
     assert "古浪县" in out and "婴儿死亡率" in out
     assert any(s in out for s in ["已实现", "按期可达", "有风险", "难以实现"])
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "per-series"])
+def test_the_forecast_behind_each_row_comes_with_it(frame, engine):
+    """``forecasts=`` returns the forecast each status rests on (the chart draws it; the app
+    and the brief fit nothing again), gap targets included."""
+    forecasts: dict = {}
+    df = assess_frame(frame, "古浪县", 2024, forecasts=forecasts, engine=engine
+                      ).set_index("indicator")
+    modelled = df[df.model != "none"]
+    assert len(modelled) >= 8 and set(modelled.index) <= set(forecasts)
+    assert "c_child_mortality_urban_rural_gap" in forecasts
+    for ind, r in modelled.iterrows():
+        fc = forecasts[ind]
+        assert fc.attrs["model"] == r.model and fc.attrs["target_year"] == r.target_year
+        assert (fc.attrs["p_meet"] is None and pd.isna(r.p_meet)) or \
+            fc.attrs["p_meet"] == pytest.approx(r.p_meet)
+        at = fc[fc.year == r.target_year]
+        if pd.notna(r.forecast_value):
+            assert at["mean"].iloc[0] == pytest.approx(r.forecast_value)
+            assert at["lo80"].iloc[0] == pytest.approx(r.forecast_lo80)

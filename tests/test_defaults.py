@@ -113,7 +113,7 @@ def test_planted_problems_are_caught_by_the_importer(seeded_db):
     sub = subs[subs["kind"] == "illustrative"].iloc[0]
     assert sub["rows_read"] == sub["rows_accepted"] + sub["rows_rejected"]
     rej = store.rejections(int(sub["id"]), db=seeded_db)
-    assert sorted(rej["rule"]) == ["counts_inconsistent", "duplicate_row", "unit_slip", "unit_slip"]
+    assert sorted(rej["rule"]) == ["counts_inconsistent", "duplicate_row", "magnitude_slip", "unit_slip"]
     assert rej["reason"].str.contains("‰").any()
     jump = store.observations("c_preschool_gross_enrolment", "民勤县", db=seeded_db)
     assert jump.loc[jump["year"] == 2021, "flags"].str.contains("jump").all()

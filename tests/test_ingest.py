@@ -31,11 +31,12 @@ def _copy(name, tmp_path):
 BAD = {
     "unknown_indicator.csv": ("failed_or_rejected", "unknown_indicator", 2, "指标编号", "是否是：婴儿死亡率"),
     "unknown_region.csv": ("rejected", "unknown_region", 2, "地区", "是否是：古浪县"),
-    "year_out_of_range.csv": ("rejected", "year_out_of_range", 2, "年份", "2000—2035"),
+    "year_out_of_range.csv": ("rejected", "year_out_of_range", 2, "年份", "1949—"),
+    "future_year.csv": ("partial", "future_year", 3, "年份", "晚于当前年份"),
     "not_a_number.csv": ("rejected", "not_a_number", 2, "数值", "‘12,5%’ 不是数字"),
     "out_of_range.csv": ("rejected", "out_of_range", 2, "数值", "可能范围"),
     "permille_written_as_percent.csv": ("rejected", "unit_slip", 2, "数值", "疑似单位错误"),
-    "tenfold_history.csv": ("partial", "unit_slip", 7, "数值", "10 倍"),
+    "tenfold_history.csv": ("partial", "magnitude_slip", 7, "数值", "10 倍"),
     "counts_inconsistent.csv": ("rejected", "counts_inconsistent", 2, "数值", "计算应为 10.00‰"),
     "duplicate_rows.csv": ("partial", "duplicate_row", 3, "指标编号", "与第2行重复"),
     "breakdown_not_in_catalogue.csv": ("rejected", "bad_breakdown", 2, "性别", "不按性别分组统计"),
@@ -171,7 +172,7 @@ def _mixed_rows():
         ["c_infant_mortality", "婴儿死亡率", "古浪县", 2023, "4.4", "12", "2730"],
         ["c_infant_mortality", "婴儿死亡率", "古浪县", 2024, "4.36%", "", ""],
         ["c_infant_mortality", "婴儿死亡率", "火星", 2024, "4.3", "", ""],
-        ["c_infant_mortality", "婴儿死亡率", "民勤县", 1999, "abc", "", ""],
+        ["c_infant_mortality", "婴儿死亡率", "民勤县", 1899, "abc", "", ""],
         ["c_neonatal_mortality", "新生儿死亡率", "古浪县", 2024, "2.1", "", ""],
         ["c_neonatal_mortality", "新生儿死亡率", "古浪县", 2024, "2.2", "", ""],
         ["c_under5_mortality", "5岁以下儿童死亡率", "古浪县", 2024, "", "", ""],
@@ -227,8 +228,8 @@ def test_the_rejection_report_is_written_next_to_the_input(tmp_path, empty_db):
     assert res.report_path == report and report.exists()
     ws = load_workbook(report)["问题明细"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("文件", "行号", "字段", "原始值", "处理", "原因", "规则")
-    assert ("古浪县卫健委2024.xlsx", 4, "数值", "4.36%") == rows[1][:4]  # title row 1, header row 2
+    assert rows[0] == ("文件", "工作表", "行号", "字段", "原始值", "处理", "原因", "规则")
+    assert ("古浪县卫健委2024.xlsx", None, 4, "数值", "4.36%") == rows[1][:5]  # title row 1, header row 2
     csv_in = write_csv(tmp_path / "b.csv", _mixed_rows())
     assert import_file(csv_in, db=empty_db).report_path == tmp_path / "b_导入报告.csv"
 
@@ -245,13 +246,13 @@ def test_rules_are_small_functions_with_clear_reasons():
     from wuwei_analysis.indicator_catalog import indicator
 
     imr = indicator("c_infant_mortality")
-    assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5, 4.3]).rule == "unit_slip"
-    assert rules.check_unit_slip_history(imr, 0.44, [4.1, 4.5, 4.3]).rule == "unit_slip"
+    assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5, 4.3]).rule == "magnitude_slip"
+    assert rules.check_unit_slip_history(imr, 0.44, [4.1, 4.5, 4.3]).rule == "magnitude_slip"
     assert rules.check_unit_slip_history(imr, 6.0, [4.1, 4.5, 4.3]) is None
     assert rules.check_unit_slip_history(imr, 44.0, [4.1, 4.5], counts_verified=True) is None
     # a cell formatted as a percentage in Excel: 95.4 % is stored as 0.954
     pre = indicator("c_preschool_gross_enrolment")
-    assert rules.check_unit_slip_history(pre, 0.954, []).rule == "unit_slip"
+    assert rules.check_unit_slip_history(pre, 0.954, []).rule == "magnitude_slip"
     mmr = indicator("w_maternal_mortality")
     history = {y: (v, n, 2800.0) for y, v, n in
                [(2018, 0.0, 0), (2019, 35.7, 1), (2020, 0.0, 0), (2021, 0.0, 0), (2022, 36.1, 1)]}
@@ -316,7 +317,7 @@ def test_ctrl_c_during_an_import_rolls_it_back(tmp_path, empty_db):
 
 @pytest.mark.slow  # subprocesses
 def test_a_reader_is_not_blocked_while_an_import_transaction_is_open(tmp_path, seeded_db):
-    path = write_csv(tmp_path / "new.csv", [["c_infant_mortality", "", "古浪县", 2030, "3.1", "", ""]])
+    path = write_csv(tmp_path / "new.csv", [["c_infant_mortality", "", "古浪县", 2025, "3.1", "", ""]])
     before = store.observations("c_infant_mortality", "古浪县", db=seeded_db)
     proc = start_cli("--db", str(seeded_db), "import", str(path),
                      env_extra={"WUWEI_TEST_SLOW_IMPORT": "4"})
@@ -331,7 +332,7 @@ def test_a_reader_is_not_blocked_while_an_import_transaction_is_open(tmp_path, s
         if proc.poll() is None:
             proc.kill()
     after = store.observations("c_infant_mortality", "古浪县", db=seeded_db)
-    assert 2030 in after["year"].tolist() and 2030 not in before["year"].tolist()
+    assert 2025 in after["year"].tolist() and 2025 not in before["year"].tolist()
 
 
 def test_reading_a_template_finds_the_header_below_the_title(tmp_path):
@@ -352,3 +353,362 @@ def test_a_row_for_a_same_as_entry_is_stored_once_under_the_entry_it_names(tmp_p
     assert res.status == "accepted"
     stored = store.observations(db=empty_db)
     assert stored["indicator"].tolist() == ["c_compulsory_education_retention"]
+
+
+# --------------------------------------------------------------------------- what clerks really send
+try:
+    from fixtures import xlsx_faults
+except ImportError:  # tests run as a package
+    from .fixtures import xlsx_faults
+
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+
+
+def _no_traceback(proc):
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+
+
+def test_every_sheet_of_a_workbook_is_read_not_only_the_first(tmp_path, empty_db):
+    path = xlsx_faults.one_sheet_per_county(tmp_path / "各县卫健委2024.xlsx")
+    res = import_file(path, db=empty_db)
+    assert (res.status, res.rows_read, res.rows_accepted) == ("accepted", 12, 12)
+    assert set(store.observations("c_infant_mortality", db=empty_db)["region"]) == {
+        "凉州区", "民勤县", "古浪县", "天祝藏族自治县"}
+
+
+def test_a_problem_on_a_later_sheet_names_the_sheet(tmp_path, empty_db):
+    from openpyxl import load_workbook
+
+    path = xlsx_faults.one_sheet_per_county(tmp_path / "各县.xlsx")
+    wb = load_workbook(path)
+    wb["古浪县"]["E3"] = "4,3"
+    wb.save(path)
+    res = import_file(path, db=empty_db)
+    assert res.status == "partial" and res.rows_rejected == 1
+    assert res.rejections[0].message().startswith("各县.xlsx 工作表「古浪县」第3行 字段「数值」")
+    report = load_workbook(res.report_path)["问题明细"]
+    assert ("各县.xlsx", "古浪县", 3) in [r[:3] for r in report.iter_rows(min_row=2, values_only=True)]
+
+
+def test_a_sheet_with_numbers_but_no_known_header_refuses_the_whole_file_naming_it(tmp_path, empty_db):
+    path = xlsx_faults.extra_sheet_without_header(tmp_path / "两张表.xlsx")
+    res = import_file(path, db=empty_db)
+    assert res.status == "failed" and res.exit_code == 2
+    assert "「民勤县」" in res.message and "整个文件未导入" in res.message
+    assert counts(empty_db)["observations"] == 0
+
+
+def test_years_after_the_templates_year_are_rejected(tmp_path, empty_db):
+    from openpyxl import load_workbook
+
+    from wuwei_analysis.ingest.template import FIRST_DATA_ROW, write_template
+
+    path = write_template(tmp_path / "古浪县卫健委2024.xlsx", "卫健委", 2024, "古浪县")
+    wb = load_workbook(path)
+    ws = wb["填报数据"]
+    header = [c.value for c in ws[2]]
+    ws.cell(FIRST_DATA_ROW, header.index("数值") + 1, 4.3)
+    ws.cell(FIRST_DATA_ROW, header.index("年份") + 1, 2025)
+    wb.save(path)
+    res = import_file(path, db=empty_db)
+    issue = res.rejections[0]
+    assert issue.rule == "future_year" and "晚于模板填报年份 2024" in issue.reason
+    # --year says which year the report is for
+    csv_path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.3", "", ""]])
+    assert import_file(csv_path, db=empty_db, reporting_year=2023).rejections[0].rule == "future_year"
+
+
+def test_a_rate_typed_as_a_proportion_is_rejected_naming_the_slip(tmp_path, seeded_db):
+    path = write_csv(tmp_path / "古浪县卫健委.csv",
+                     [["c_infant_mortality", "", "古浪县", 2025, "0.0037", "", ""]])
+    res = import_file(path, db=seeded_db)
+    assert res.status == "rejected"
+    issue = res.rejections[0]
+    assert issue.rule == "magnitude_slip" and "1000 分之一" in issue.reason
+    assert "把千分率写成了小数" in issue.reason and "--accept-outliers" in issue.reason
+
+
+def test_a_tenfold_slip_on_one_county_is_rejected_against_the_other_counties(tmp_path, empty_db):
+    rows = [["c_infant_mortality", "", c, 2024, v, "", ""]
+            for c, v in (("凉州区", "3.9"), ("民勤县", "4.2"), ("古浪县", "43"), ("天祝县", "5.1"))]
+    res = import_file(write_csv(tmp_path / "卫健委.csv", rows), db=empty_db)
+    assert res.status == "partial" and [i.row for i in res.rejections] == [4]
+    assert "10 倍" in res.rejections[0].reason and "其他地区" in res.rejections[0].reason
+
+
+def test_accept_outliers_keeps_a_confirmed_slip_as_a_flagged_warning(tmp_path, seeded_db):
+    path = write_csv(tmp_path / "c.csv", [["c_infant_mortality", "", "古浪县", 2025, "0.0037", "", ""]])
+    res = import_file(path, db=seeded_db, accept_outliers=True)
+    assert res.status == "accepted" and res.warnings[0].rule == "magnitude_slip"
+    row = store.observations("c_infant_mortality", "古浪县", db=seeded_db, year=2025).iloc[0]
+    assert row["value"] == 0.0037 and "outlier_accepted" in row["flags"]
+
+
+def test_a_member_unit_writes_only_its_own_indicators(tmp_path, empty_db):
+    path = write_csv(tmp_path / "古浪县卫健委2024.csv", [
+        ["c_infant_mortality", "", "古浪县", 2024, "4.3", "", ""],
+        ["c_high_school_gross_enrolment", "", "古浪县", 2024, "92.1", "", ""]])
+    res = import_file(path, db=empty_db)
+    issue = res.rejections[0]
+    assert res.status == "partial" and issue.rule == "not_own_indicator" and issue.row == 3
+    assert "由教育局报送" in issue.reason and "卫健委" in issue.reason
+
+
+def test_benchmark_figures_change_only_through_the_public_data_path(tmp_path, seeded_db):
+    published = store.observations("c_infant_mortality", "全国", db=seeded_db).iloc[-1]
+    path = write_csv(tmp_path / "卫健委.csv", [
+        ["c_infant_mortality", "", "全国", int(published["year"]), "9.99", "", ""],
+        ["c_infant_mortality", "", "甘肃省", 2024, "9.99", "", ""]])
+    before = counts(seeded_db)
+    res = import_file(path, db=seeded_db)
+    assert res.status == "rejected" and {i.rule for i in res.rejections} == {"region_not_allowed"}
+    assert "公开数据" in res.rejections[0].reason
+    assert counts(seeded_db)["observations"] == before["observations"]
+    after = store.observations("c_infant_mortality", "全国", db=seeded_db).iloc[-1]
+    assert after["value"] == published["value"]
+
+
+def test_an_export_imports_back_with_no_rejection_no_warning_and_no_change(tmp_path, seeded_db):
+    for name in ("监测数据.xlsx", "监测数据.csv"):
+        path = store.export(tmp_path / name, db=seeded_db)
+        before = counts(seeded_db)["observations"]
+        res = import_file(path, db=seeded_db)
+        assert (res.status, res.rows_rejected, len(res.warnings)) == ("accepted", 0, 0), res.summary_zh()
+        assert (res.rows_new, res.rows_revised) == (0, 0) and res.rows_unchanged == res.rows_read
+        assert counts(seeded_db)["observations"] == before
+
+
+def _cells_of(path):
+    from openpyxl import load_workbook
+
+    if path.suffix == ".csv":
+        import csv
+
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return [(None, v) for row in csv.reader(fh) for v in row]
+    wb = load_workbook(path)
+    return [(c.data_type, c.value) for ws in wb for row in ws.iter_rows() for c in row]
+
+
+def _assert_safe(path):
+    cells = _cells_of(path)
+    assert cells
+    for dtype, v in cells:
+        assert dtype != "f", (path.name, v)
+        if isinstance(v, str) and v:
+            assert not v.startswith(("=", "+", "@", "\t", "\r")), (path.name, v)
+            assert not (v.startswith("-") and not v.lstrip("-").replace(".", "").isdigit()), v
+
+
+def test_formula_like_text_is_never_written_as_a_formula_anywhere(tmp_path, empty_db):
+    path = xlsx_faults.injection_notes(tmp_path / "古浪县卫健委2024.xlsx")
+    res = import_file(path, db=empty_db)
+    assert res.status == "accepted"
+    notes = store.observations("c_infant_mortality", db=empty_db, notes=True)
+    assert set(notes["note"]) == {xlsx_faults.INJECTIONS[i].strip() for i in (1, 3, 5)} | {
+        xlsx_faults.INJECTIONS[1]} - {""}  # stored as typed, notes exported (备注)
+    xlsx = store.export(tmp_path / "out.xlsx", db=empty_db)
+    csv_out = store.export(tmp_path / "out.csv", db=empty_db)
+    _assert_safe(xlsx)
+    _assert_safe(csv_out)
+    header = [v for _, v in _cells_of(xlsx)[:25]]
+    assert "备注" in header
+    # the escaped notes come back exactly as typed: an export imports back unchanged
+    for out in (xlsx, csv_out):
+        again = import_file(out, db=empty_db)
+        assert (again.rows_rejected, again.rows_new, again.rows_revised) == (0, 0, 0)
+    # a rejected raw value that looks like a formula is escaped in both kinds of report
+    bad = write_csv(tmp_path / "r.csv", [["c_infant_mortality", "", "古浪县", 2023, "=1+2", "", ""],
+                                         ["c_infant_mortality", "", "-cmd|x", 2023, "4", "", ""]])
+    rep = import_file(bad, db=empty_db).report_path
+    _assert_safe(rep)
+    rep_x = import_file(write_xlsx(tmp_path / "r.xlsx", [["@SUM(A1)", "", "古浪县", 2023, "4", "", ""]]),
+                        db=empty_db).report_path
+    _assert_safe(rep_x)
+
+
+def test_the_template_writes_no_formula(tmp_path):
+    from wuwei_analysis.ingest.template import write_template
+
+    _assert_safe(write_template(tmp_path / "t.xlsx", "卫健委", 2024))
+
+
+def test_a_formula_without_a_saved_result_is_named_with_advice(tmp_path, empty_db):
+    res = import_file(xlsx_faults.formula_without_value(tmp_path / "公式.xlsx"), db=empty_db)
+    warn = next(i for i in res.warnings if i.rule == "formula_no_value")
+    assert warn.row == 2 and "E2" in warn.reason and "保存" in warn.reason
+    # the value cell counts as blank; the counts beside it still give the value
+    assert res.rows_accepted == 2 and res.report_path is not None
+    stored = store.observations("c_infant_mortality", "古浪县", db=empty_db).iloc[0]
+    assert round(stored["value"], 2) == 4.36 and "computed" in stored["flags"]
+
+
+def test_a_merged_header_that_shifts_columns_is_named_instead_of_blaming_every_value(tmp_path, empty_db):
+    res = import_file(xlsx_faults.merged_header_over_counts(tmp_path / "合并表头.xlsx"), db=empty_db)
+    assert res.status == "failed" and res.exit_code == 2
+    assert "表头「数值」" in res.message and "错位" in res.message and "F列" in res.message
+    assert counts(empty_db)["submissions"] == 0
+
+
+def test_a_merged_header_with_the_numbers_in_its_right_column_is_named_not_dropped(tmp_path, empty_db):
+    path = xlsx_faults.merged_header_value_in_right_column(tmp_path / "合并表头2.xlsx")
+    res = import_file(path, db=empty_db)
+    assert res.status == "failed" and "表头「数值」是合并单元格" in res.message
+    assert "E列" in res.message and counts(empty_db)["submissions"] == 0
+
+
+@pytest.mark.slow  # subprocesses
+@pytest.mark.parametrize("kind", ["not_a_zip", "damaged_xml"])
+def test_a_damaged_workbook_gets_a_chinese_message_and_exit_2(kind, tmp_path, empty_db):
+    path = tmp_path / ("改了扩展名.xlsx" if kind == "not_a_zip" else "坏文件.xlsx")
+    if kind == "not_a_zip":
+        xlsx_faults.not_a_zip(path)
+    else:
+        good = xlsx_faults.one_sheet_per_county(tmp_path / "good.xlsx")
+        xlsx_faults.damaged_xml(path, good)
+    res = import_file(path, db=empty_db)
+    assert res.status == "failed" and ("不是有效的 Excel" in res.message or "已损坏" in res.message)
+    assert "zip" not in res.message.lower() and "Error" not in res.message
+    proc = run_cli("--db", str(empty_db), "import", str(path))
+    assert proc.returncode == 2 and "无法导入" in proc.stdout
+    _no_traceback(proc)
+
+
+@pytest.mark.slow  # subprocesses
+def test_a_locked_database_waits_with_a_message_then_fails_clearly_with_exit_2(tmp_path, empty_db):
+    path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.3", "", ""]])
+    holder = sqlite3.connect(empty_db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program holding the write lock
+    try:
+        proc = run_cli("--db", str(empty_db), "import", str(path),
+                       env_extra={"WUWEI_LOCK_TIMEOUT": "2"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 2
+    assert "正在等待" in proc.stderr and "正被另一个程序写入" in proc.stdout
+    _no_traceback(proc)
+    assert counts(empty_db)["submissions"] == 0
+
+
+@contextlib.contextmanager
+def _read_only(path: Path):
+    """Make a file or folder really read-only (chmod; chattr +i when running as root)."""
+    mode = path.stat().st_mode
+    path.chmod(0o555 if path.is_dir() else 0o444)
+    immutable = False
+    if os.geteuid() == 0:
+        immutable = subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+    probe = path / ".probe" if path.is_dir() else path
+    try:
+        try:
+            with open(probe, "a"):
+                pass
+            writable = True
+            if path.is_dir():
+                probe.unlink()
+        except OSError:
+            writable = False
+        if writable:
+            pytest.skip("cannot make a path read-only here (root without chattr)")
+        yield path
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+        path.chmod(mode)
+
+
+@pytest.mark.slow  # subprocesses
+def test_a_read_only_database_file_is_reported_as_such(tmp_path, empty_db):
+    path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.3", "", ""]])
+    sqlite3.connect(empty_db).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    with _read_only(Path(empty_db)):
+        proc = run_cli("--db", str(empty_db), "import", str(path))
+    assert proc.returncode == 2 and "只读" in proc.stdout
+    _no_traceback(proc)
+
+
+@pytest.mark.slow  # subprocesses
+def test_a_read_only_folder_is_not_called_a_corrupt_database(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "古浪县", 2024, "4.3", "", ""]])
+    with _read_only(folder):
+        proc = run_cli("--db", str(folder / "new.sqlite"), "import", str(path))
+    assert proc.returncode == 2 and "文件夹" in proc.stdout and "损坏" not in proc.stdout
+    _no_traceback(proc)
+
+
+def test_a_full_disk_reports_the_cause_and_leaves_the_database_as_it_was(tmp_path, seeded_db):
+    rows = [["c_infant_mortality", "", r, y, f"{4 + (y % 3) * 0.1:.1f}", "", ""]
+            for r in ("古浪县", "民勤县") for y in range(1950, 2000)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    before = counts(seeded_db)
+    conn = store.open_db(seeded_db)
+    try:  # a database that cannot grow: SQLite answers exactly as on a full disk
+        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+        res = import_file(path, db=conn)
+        assert res.status == "failed" and res.exit_code == 2
+        assert "磁盘已满" in res.message and "savepoint" not in res.message
+        assert isinstance(res.error, store.DatabaseWriteError)
+        # nested use (a savepoint) does not hide the cause either
+        with pytest.raises(store.DatabaseWriteError, match="磁盘已满"):
+            with store.transaction(conn):
+                with store.transaction(conn):
+                    conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)",
+                                     [(f"k{i}", "x" * 500) for i in range(5000)])
+    finally:
+        conn.close()
+    assert counts(seeded_db) == before
+
+
+def test_a_report_that_cannot_be_written_is_said_so(tmp_path, empty_db):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = write_csv(folder / "x.csv", [["c_infant_mortality", "", "火星", 2024, "4.3", "", ""]])
+    with _read_only(folder):
+        res = import_file(path, db=empty_db)
+    assert res.report_path is None and "x_导入报告.csv" in res.report_error
+    assert "报告未能写入" in res.summary_zh()
+
+
+@pytest.mark.slow  # subprocesses
+def test_the_cli_says_where_the_report_went_even_when_quiet(tmp_path, empty_db):
+    path = write_csv(tmp_path / "x.csv", [["c_infant_mortality", "", "火星", 2024, "4.3", "", ""]])
+    proc = run_cli("--db", str(empty_db), "import", "-q", str(path))
+    assert proc.returncode == 2 and "报告已写入" in proc.stdout and "x_导入报告.csv" in proc.stdout
+
+
+@pytest.mark.slow  # subprocesses
+def test_cli_year_and_accept_outliers_options(tmp_path, seeded_db):
+    path = write_csv(tmp_path / "古浪县卫健委.csv",
+                     [["c_infant_mortality", "", "古浪县", 2025, "0.0037", "", ""]])
+    r1 = run_cli("--db", str(seeded_db), "import", "--year", "2024", str(path))
+    assert r1.returncode == 2 and "晚于填报年份 2024" in r1.stdout
+    r2 = run_cli("--db", str(seeded_db), "import", "--force", str(path))
+    assert r2.returncode == 2 and "疑似数量级错误" in r2.stdout
+    r3 = run_cli("--db", str(seeded_db), "import", "--force", "--accept-outliers", str(path))
+    assert r3.returncode == 0 and "已按 --accept-outliers 确认接收" in r3.stdout
+
+
+def test_a_header_merged_over_the_count_columns_reads_the_counts_below_it(tmp_path, empty_db):
+    path = xlsx_faults.merged_header_over_counts_with_sub_header(tmp_path / "计数表头.xlsx")
+    res = import_file(path, db=empty_db)
+    assert (res.status, res.rows_accepted, res.rows_rejected) == ("accepted", 2, 0)
+    df = store.observations("c_infant_mortality", db=empty_db).set_index("region")
+    assert df.loc["古浪县", "numerator"] == 13 and df.loc["民勤县", "denominator"] == 1795
+
+
+def test_a_workbook_renamed_to_csv_and_excels_unicode_text_are_handled(tmp_path, empty_db):
+    xlsx = xlsx_faults.one_sheet_per_county(tmp_path / "a.xlsx")
+    renamed = tmp_path / "改名.csv"
+    renamed.write_bytes(xlsx.read_bytes())
+    res = import_file(renamed, db=empty_db)
+    assert res.status == "failed" and "扩展名改为 .xlsx" in res.message
+    utf16 = tmp_path / "unicode文本.txt"
+    utf16.write_text("指标编号\t地区\t年份\t数值\nc_infant_mortality\t古浪县\t2024\t4.3\n",
+                     encoding="utf-16")
+    assert import_file(utf16, db=empty_db).status == "accepted"

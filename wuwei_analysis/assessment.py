@@ -74,10 +74,28 @@ def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | Non
 
 def assess(region: str = "武威市", year: int | None = None, *, db=None, indicators=None,
            kind: str = "annual") -> "pd.DataFrame":
-    """Status, p_meet and warnings for every indicator of a region, from the database.
+    """评估一个地区的全部指标 — status, p_meet and warnings for every indicator of a region.
 
     Reads all observations (every region and breakdown: between-county and urban–rural
     gaps need them) and calls :func:`assess_frame`.
+
+    Args:
+        region: region name, alias or code ("古浪县", "620622"); default 武威市.
+        year: the monitoring year (data after it are ignored); None = the latest year.
+        db: database path, sqlite3 connection, or None for the default database.
+        indicators: ids / names to assess (default: every goal of both plans).
+        kind: "annual" (default), "midterm" (2025) or "final" (2030) evaluation rules.
+
+    Returns:
+        One row per indicator, columns ``ASSESS_COLUMNS``: indicator, name_zh, domain,
+        domain_code, plan, unit, region, latest_year, latest_value, target_kind,
+        target_value, target_year, target_text, status_code, status (Chinese),
+        current_code / current (现状), outlook_code / outlook (2030年展望), p_meet,
+        forecast_value (point forecast, the median, in the target year), forecast_lo80,
+        forecast_hi80, required_annual_change, observed_annual_change, required_aarr,
+        observed_aarr, model, warnings, warning_codes, illustrative, n_points, reason
+        (Chinese), threshold, base_value, path_value, progress_ratio, eval_year.
+        ``attrs``: region, year, kind, rules.
     """
     from .database import observations
 

@@ -14,6 +14,10 @@ Conventions drawn on every chart:
 * benchmarks (甘肃省, 全国): thin lines in muted colours, in the legend;
 * illustrative rows: the subtitle says :data:`ILLUSTRATIVE_NOTE`.
 
+Offline display: in a notebook kernel every chart — the package's and a researcher's own
+``alt.Chart`` — is shown as SVG (+ PNG) rendered locally, with no CDN script: see
+:mod:`wuwei_analysis.display`.
+
 Layering: this module imports only catalog / regions / targets / settings.
 
 Input shapes (documented column names):
@@ -255,14 +259,14 @@ def forecast_chart(
     legend: bool = True,
     details: bool = True,
 ) -> alt.LayerChart | alt.Chart:
-    """An indicator's history, forecast fan, plan target and benchmarks.
+    """预测图 — an indicator's history, forecast fan, plan target and benchmarks.
 
     Args:
         history: observations (see module docstring) for one indicator; may hold the
             monitored region's rows and benchmark rows (region 甘肃省 / 全国). Breakdown
             rows are dropped (totals only).
-        forecast: ``year, mean, lo80, hi80, lo95, hi95`` (attrs ``model_zh``, ``p_meet``,
-            ``target_year`` are used in the subtitle); None for history only.
+        forecast: ``year, median (or mean), lo80, hi80, lo95, hi95`` (attrs ``model_zh``,
+            ``p_meet``, ``target_year`` are used in the subtitle); None for history only.
         target: the plan target; a number is drawn as a plain target value.
         unit: unit for the axis title and target label (default: the rows' unit).
         title: chart title (default: "<region> · <name_zh>").
@@ -278,7 +282,9 @@ def forecast_chart(
         details: add the model / probability line to the subtitle.
 
     Returns:
-        A layered Altair chart (unconfigured; see :func:`themed`).
+        A layered Altair chart (unconfigured; see :func:`themed`). Its data hold the
+        history (columns region, year, value, …) and the forecast (year, value = the
+        median, lo80, hi80, lo95, hi95). In a notebook it displays offline.
     """
     target = _coerce_target(target)
     df = _prepare_history(history, indicator)
@@ -308,6 +314,8 @@ def forecast_chart(
         # a fresh frame without attrs (models put a DataFrame in attrs; concat would fail)
         fc = pd.DataFrame({c: forecast[c].to_numpy() for c in forecast.columns})
         fc["year"] = pd.to_numeric(fc["year"]).astype(int)
+        if "median" in fc.columns:      # the point forecast (``mean`` is its old alias)
+            fc["mean"] = fc["median"]
         for col in ("mean", "lo80", "hi80", "lo95", "hi95"):
             fc[col] = pd.to_numeric(fc[col], errors="coerce") if col in fc.columns else math.nan
         fc = fc.sort_values("year").reset_index(drop=True)
@@ -534,7 +542,7 @@ def county_comparison_chart(
     width: int = 420,
     bar_height: int = 26,
 ) -> alt.LayerChart | alt.Chart:
-    """Horizontal bars, one per region, for one indicator's latest values.
+    """各县区比较图 — horizontal bars, one per region, for one indicator's latest values.
 
     Args:
         latest: one row per region with ``region, value`` and optionally ``year,
@@ -545,6 +553,11 @@ def county_comparison_chart(
         title: chart title (default: "<name_zh>：各县区比较").
         highlight: a region drawn darker (e.g. the county a brief is about).
         width: plot width; the height follows the number of regions.
+        bar_height: pixels per bar.
+
+    Returns:
+        An Altair chart (unconfigured) whose data have columns region, value, year,
+        name_zh, unit, illustrative (as given) plus the bar colour and label.
     """
     target = _coerce_target(target)
     df = latest.copy() if latest is not None else pd.DataFrame(columns=["region", "value"])
@@ -628,7 +641,7 @@ def status_overview_chart(
     title: str = "规划指标进展状态总览",
     cell: int = 20,
 ) -> alt.Chart:
-    """One square per indicator, coloured by status, one row per domain.
+    """状态总览图 — one square per indicator, coloured by status, one row per domain.
 
     Squares are sorted within a domain by status (legend order), so each row reads as a
     small stacked bar. The tooltip gives the indicator, latest value, target and the
@@ -639,6 +652,10 @@ def status_overview_chart(
             the colour (``status`` is used if the code is missing).
         title: chart title.
         cell: size of one square in pixels.
+
+    Returns:
+        An Altair chart (unconfigured) with one mark per row of ``assessment`` (columns
+        name_zh, domain_label, status_zh, latest_text, target_show, p_text in its data).
     """
     df = assessment.copy() if assessment is not None else pd.DataFrame()
     subtitle = [ILLUSTRATIVE_NOTE] if _any_illustrative(df) else []
@@ -731,7 +748,7 @@ def domain_small_multiples(
     width: int = 220,
     height: int = 140,
 ) -> alt.ConcatChart | alt.Chart:
-    """Small forecast charts, one per indicator of a domain, in a grid.
+    """分领域小图 — small forecast charts, one per indicator of a domain, in a grid.
 
     Args:
         history: observations of several indicators (column ``indicator``), for one
@@ -746,6 +763,10 @@ def domain_small_multiples(
         title: grid title (default: the domain name).
         columns: charts per row.
         width, height: size of each small chart.
+
+    Returns:
+        An Altair concatenated chart of :func:`forecast_chart` panels (an empty-message
+        chart when no indicator has data).
     """
     forecasts = dict(forecasts or {})
     targets = dict(targets or {})

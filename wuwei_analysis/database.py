@@ -52,12 +52,15 @@ def load_default_dataset(conn: sqlite3.Connection) -> dict:
 
 def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None = None
             ) -> sqlite3.Connection:
-    """``store.open_db``, filling a database created here with the default dataset.
+    """打开监测数据库 — ``store.open_db``, filling a new database with the default dataset.
 
     Args:
         path: the SQLite file; None means the default database.
         load_defaults: load the embedded default dataset when the database is new. None
             (the default) means: only for the default path.
+
+    Returns:
+        A sqlite3 connection (see :func:`wuwei_analysis.store.open_db`); close it when done.
     """
     want = is_default(path) if load_defaults is None else bool(load_defaults)
     return store.open_db(path, on_create=load_default_dataset if want else None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 class WuweiError(Exception):
-    """Base class for errors raised by wuwei_analysis.
+    """工作台错误的基类 — base class for errors raised by wuwei_analysis.
 
     Keyword context (file, row, field, indicator, region, ...) is kept in ``self.context``
     and appended to the message, so ``str(err)`` always says where the problem is.

@@ -55,7 +55,15 @@ def index(regions: Iterable[Region]) -> dict[str, Region]:
 
 def region(key: "str | int | Region",
            extra: "Iterable[Region] | Mapping[str, Region]" = ()) -> Region:
-    """Look a region up by name, alias, English name or code ("天祝县", "Tianzhu", 620623).
+    """查找地区 — a region by name, alias, English name or code ("天祝县", "Tianzhu", 620623).
+
+    Args:
+        key: the name, alias, English name or GB/T 2260 code (or a Region).
+        extra: see below.
+
+    Returns:
+        A Region (code, name, name_en, level, parent, role, aliases); raises
+        UnknownRegionError naming the closest regions when nothing fits.
 
     ``extra``: regions known besides the YAML's (a long table's, see
     :class:`wuwei_analysis.tables.LongTable`), or their :func:`index`; a code or name the
@@ -87,7 +95,11 @@ def counties() -> list[Region]:
 
 
 def regions() -> "pd.DataFrame":
-    """One row per region: code, name, name_en, level, parent, role, aliases."""
+    """地区列表 — 武威市, its four counties and the benchmarks 甘肃省 and 全国.
+
+    Returns:
+        One row per region, columns code, name, name_en, level, parent, role, aliases.
+    """
     import pandas as pd
 
     return pd.DataFrame([

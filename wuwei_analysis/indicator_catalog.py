@@ -36,7 +36,7 @@ _REQUIRED = ("id", "domain", "name_zh", "name_en", "unit", "direction", "target"
 
 @dataclass(frozen=True)
 class Indicator:
-    """One monitored indicator (or one qualitative goal) of a plan."""
+    """规划指标 — one monitored indicator (or one qualitative goal) of a plan."""
 
     id: str
     plan: str
@@ -187,7 +187,12 @@ def _goal(raw: dict, src: dict, where: str, iid: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def indicators() -> tuple[Indicator, ...]:
-    """All catalogue entries, in plan and domain order. Raises CatalogError if malformed."""
+    """全部指标条目 — all catalogue entries, in plan and domain order.
+
+    Returns:
+        A tuple of :class:`Indicator` (see :func:`catalog` for the same as a table).
+        Raises CatalogError if the catalogue is malformed.
+    """
     out: list[Indicator] = []
     for plan, fname in PLAN_FILES.items():
         path = CATALOG_DIR / fname
@@ -225,7 +230,13 @@ def _lookup() -> dict[str, Indicator]:
 
 
 def indicator(key: str) -> Indicator:
-    """Look up an indicator by id (``c_infant_mortality``), Chinese name or alias.
+    """查找指标 — look up an indicator by id (``c_infant_mortality``), Chinese name or alias.
+
+    Args:
+        key: the id, Chinese name ("婴儿死亡率") or an alias.
+
+    Returns:
+        An :class:`Indicator` (``.unit``, ``.target``, ``.direction``, ...).
 
     Raises UnknownIndicatorError with the closest matches when nothing fits.
     """
@@ -246,7 +257,12 @@ def suggest(key: str, n: int = 3) -> list[str]:
 
 
 def domains() -> "pd.DataFrame":
-    """The 15 domains: code, plan, number, zh, en, default reporter."""
+    """规划领域 — the 15 domains of both plans.
+
+    Returns:
+        DataFrame with columns code ("C1"), plan, number, zh (Chinese name), en, reporter
+        (the default member unit).
+    """
     import pandas as pd
 
     rows = [{"code": k, **v} for k, v in _meta()["domains"].items()]
@@ -254,7 +270,11 @@ def domains() -> "pd.DataFrame":
 
 
 def member_units() -> list[str]:
-    """Short names of the member units that report data."""
+    """成员单位 — short names of the member units that report data.
+
+    Returns:
+        A list of names ("卫健委", "教育局", ...), as used by ``wuwei template --unit``.
+    """
     return list(_meta()["member_units"])
 
 
@@ -268,12 +288,19 @@ CATALOG_COLUMNS = [
 
 def catalog(plan: str | None = None, domain: str | None = None,
             monitorable: bool | None = None) -> "pd.DataFrame":
-    """One row per indicator, with its target and source; optionally filtered.
+    """指标目录 — one row per indicator, with its target and source; optionally filtered.
 
     Args:
         plan: "women" / "children" (or 妇女 / 儿童).
-        domain: a domain code ("C1") or Chinese name ("儿童与健康").
+        domain: a domain code ("C1") or Chinese name ("儿童与健康"); an unknown domain
+            raises CatalogError naming the closest domains.
         monitorable: keep only indicators that are (or are not) monitorable from data.
+
+    Returns:
+        DataFrame with columns ``CATALOG_COLUMNS``: id, plan, domain, domain_code,
+        domain_en, name_zh, name_en, unit, direction, target_kind, target_value,
+        target_year, target_text, tolerance, base_year, change, monitorable, reporter,
+        reporter_inferred, levels, breakdowns, source_section, source_number, source_text.
     """
     import pandas as pd
 
@@ -299,8 +326,12 @@ def catalog(plan: str | None = None, domain: str | None = None,
     if domain is not None:
         doms = _meta()["domains"]
         if domain not in doms and domain not in {d["zh"] for d in doms.values()}:
+            names = [d["zh"] for d in doms.values()]
+            close = [n for n in names if domain in n or n in domain] + \
+                difflib.get_close_matches(domain, names, n=3, cutoff=0.4)
+            hint = f"，是否要找：{'、'.join(dict.fromkeys(close[:3]))}？" if close else ""
             choices = "、".join(f"{k} {d['zh']}" for k, d in doms.items())
-            raise CatalogError(f"未知领域 {domain!r}，可选：{choices}")
+            raise CatalogError(f"未知领域 {domain!r}{hint}（可选：{choices}）")
         df = df[(df["domain_code"] == domain) | (df["domain"] == domain)]
     if monitorable is not None:
         df = df[df["monitorable"] == monitorable]

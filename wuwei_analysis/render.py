@@ -155,10 +155,16 @@ def _chart_title(chart: Any) -> str:
 
 
 def display_chart(chart: Any) -> None:
-    """Display a chart in a notebook / Voila as inline SVG (no vega-lite mimetype, no JS).
+    """以内嵌 SVG 显示图表 — display a chart in a notebook / Voila as inline SVG (no JS).
+
+    Args:
+        chart: an Altair chart (or a Vega-Lite spec dict).
 
     The output survives papermill, nbconvert and Voila, and an offline HTML brief shows it
-    with its Chinese text. Returns None (so a trailing call does not display twice).
+    with its Chinese text (no vega-lite mimetype, no script).
+
+    Returns:
+        None (so a trailing call does not display twice).
     """
     from IPython.display import display
 

@@ -48,8 +48,10 @@ that day).
 """
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime
@@ -63,6 +65,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = 2
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait for another program's write lock before giving up (env overrides).
+LOCK_WAIT_ENV = "WUWEI_LOCK_TIMEOUT"
+DEFAULT_LOCK_WAIT = 30.0
 
 #: Breakdown dimensions, in key order; "" in a column means the total.
 BREAKDOWNS = ("sex", "urban_rural", "age_group")
@@ -82,6 +90,7 @@ FLAG_LABELS = {
     "revised": "已修订（旧值保留在历史版本中）",
     "computed": "数值由分子、分母计算",
     "unit_slip_fixed": "原文单位印刷有误，已按正确单位记录",
+    "outlier_accepted": "疑似数量级错误，经导入者确认（--accept-outliers）后接收",
     "repeated_value": "同一数值见于多个年份，请核实",
     "derived": "由下级地区数据汇总计算，非上报值",
     "partial_coverage": "汇总时部分下级地区缺数据（按目录规定的最低覆盖比例汇总）",
@@ -94,7 +103,7 @@ COLUMN_ZH = {
     "value": "数值", "numerator": "分子", "denominator": "分母", "unit": "单位",
     "source": "数据来源", "illustrative": "示意数据", "provisional": "初步数",
     "low_trust": "低可信度", "derived": "下级汇总", "flags": "标记", "submission_id": "提交编号",
-    "recorded_at": "记录时间",
+    "recorded_at": "记录时间", "note": "备注",
 }
 
 SUBMISSION_KINDS = ("import", "public", "baseline", "illustrative")
@@ -211,7 +220,7 @@ def schema_version(conn: sqlite3.Connection) -> int:
 def open_db(path: str | os.PathLike | None = None, *,
             on_create: "Callable[[sqlite3.Connection], object] | None" = None
             ) -> sqlite3.Connection:
-    """Open the monitoring database, creating and migrating it if needed.
+    """打开监测数据库 — open the monitoring database, creating and migrating it if needed.
 
     Args:
         path: the SQLite file; None means ``settings.default_db_path()``. Its folder is
@@ -228,23 +237,106 @@ def open_db(path: str | os.PathLike | None = None, *,
     p = Path(path).expanduser() if path is not None else settings.default_db_path()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(p), timeout=30.0, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise DataError(f"无法打开监测数据库：{exc}", file=str(p)) from None
+    except OSError as exc:
+        raise DataError(f"无法创建监测数据库所在的文件夹：{_os_reason(exc)}", file=str(p.parent)
+                        ) from None
     try:
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA journal_mode = WAL")
+        conn = sqlite3.connect(str(p), timeout=lock_wait(), isolation_level=None)
+    except sqlite3.Error as exc:
+        raise database_error(exc, p) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(lock_wait() * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
         _migrate(conn, p, on_create)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise DataError(f"监测数据库无法使用（文件损坏或不是 SQLite 数据库？）：{exc}",
-                        file=str(p)) from None
+        raise database_error(exc, p) from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def lock_wait() -> float:
+    """Seconds to wait for another program's write lock (``$WUWEI_LOCK_TIMEOUT``, else 30)."""
+    try:
+        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT)))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
+class DatabaseLockedError(DataError):
+    """Another program held the database's write lock for longer than we waited."""
+
+
+class DatabaseWriteError(DataError):
+    """The database cannot be written: read-only file or folder, full disk, I/O error."""
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    reasons = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "只读文件系统",
+               errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出磁盘配额", errno.ENOENT: "路径不存在"}
+    return reasons.get(exc.errno, exc.strerror or str(exc))
+
+
+def _db_path(conn: sqlite3.Connection) -> str:
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2] or ""
+    except sqlite3.Error:
+        return ""
+
+
+def database_error(exc: BaseException, path: "str | os.PathLike | None" = None) -> DataError:
+    """A SQLite error as a Chinese DataError saying what happened and what to do.
+
+    Locked (another program writes), read-only file or folder, full disk, I/O error,
+    damaged or foreign file; anything else keeps SQLite's own words after a Chinese lead.
+    """
+    text = str(exc)
+    low = text.lower()
+    p = Path(path) if path else None
+    where = {"file": str(p)} if p else {}
+    if "locked" in low or "busy" in low:
+        return DatabaseLockedError(
+            f"监测数据库正被另一个程序写入，等待 {lock_wait():g} 秒后仍未释放；本次未作任何更改。"
+            "请等其他导入完成或关闭占用数据库的程序后重试", **where)
+    folder_ro = p is not None and p.parent.exists() and not _writable(p.parent)
+    if "readonly" in low or "read-only" in low or "read only" in low:
+        if folder_ro:
+            return DatabaseWriteError("监测数据库所在的文件夹是只读的（无写入权限），无法写入；"
+                                      "本次未作任何更改。请检查文件夹权限", **where)
+        return DatabaseWriteError("监测数据库文件是只读的（无写入权限），无法写入；本次未作任何更改。"
+                                  "请检查文件权限", **where)
+    if "full" in low:
+        return DatabaseWriteError("磁盘已满（或数据库已达到大小上限），写入失败；本次写入已全部撤销，"
+                                  f"数据库保持原样。请腾出磁盘空间后重试（SQLite：{text}）", **where)
+    if "unable to open" in low or "cannot open" in low:
+        if folder_ro or (p is not None and p.parent.exists() and not p.exists()):
+            return DatabaseWriteError("无法在该文件夹中创建或打开监测数据库：文件夹是只读的或没有写入权限",
+                                      **where)
+        return DatabaseWriteError(f"无法打开监测数据库文件（{text}）；请检查路径和权限", **where)
+    if "disk i/o" in low:
+        return DatabaseWriteError(f"读写监测数据库时发生磁盘错误（{text}）；本次未作任何更改。"
+                                  "请检查磁盘空间和文件权限", **where)
+    if "not a database" in low or "malformed" in low or "file is encrypted" in low:
+        return DataError(f"监测数据库无法使用（文件损坏或不是 SQLite 数据库）：{text}", **where)
+    return DataError(f"监测数据库出错：{text}", **where)
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed: root ignores modes)."""
+    probe = folder / f".wuwei_probe_{uuid.uuid4().hex[:8]}"
+    try:
+        probe.touch()
+        probe.unlink()
+        return True
+    except OSError:
+        return False
 
 
 def _migrate(conn: sqlite3.Connection, path: Path, on_create) -> None:
@@ -308,7 +400,12 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``); nested use is a savepoint.
 
     Any exception — including KeyboardInterrupt — rolls everything back, so the database is
-    as it was before.
+    as it was before. When another program holds the write lock, waits up to
+    :func:`lock_wait` seconds (logging a message once), then raises
+    :class:`DatabaseLockedError`. SQLite errors of the outer transaction (read-only file,
+    full disk, …) are raised as Chinese :class:`DataError` s (:func:`database_error`);
+    a rollback that fails because SQLite already rolled back (as on a full disk) never
+    hides the original cause.
     """
     if conn.in_transaction:
         name = f"sp_{uuid.uuid4().hex[:12]}"
@@ -316,19 +413,57 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
             yield conn
         except BaseException:
-            conn.execute(f"ROLLBACK TO {name}")
-            conn.execute(f"RELEASE {name}")
+            if conn.in_transaction:
+                try:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                except sqlite3.Error:
+                    pass  # SQLite already rolled the whole transaction back (e.g. disk full)
             raise
         conn.execute(f"RELEASE {name}")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    _begin_immediate(conn)
     try:
         yield conn
-    except BaseException:
+        conn.execute("COMMIT")
+    except BaseException as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+            raise database_error(exc, _db_path(conn)) from exc
         raise
-    conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer with one message, then a clear error."""
+    total = lock_wait()
+    first = min(1.0, total)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(first * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() and "busy" not in str(exc).lower():
+                raise database_error(exc, _db_path(conn)) from exc
+        rest = max(0.0, total - first)
+        log.warning("监测数据库正被另一个程序写入，正在等待其完成（最多 %g 秒）…", total)
+        t0 = time.monotonic()
+        conn.execute(f"PRAGMA busy_timeout = {int(rest * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise database_error(exc, _db_path(conn)) from exc
+        log.info("数据库已可写入（等待 %.1f 秒）。", time.monotonic() - t0)
+    finally:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(total * 1000)}")
+        except sqlite3.Error:
+            pass
 
 
 # --------------------------------------------------------------------------- writing
@@ -658,8 +793,8 @@ def _query(conn: sqlite3.Connection, indicator: Any, region: Any, breakdown: Any
 def observations(indicator: Any = None, region: Any = None, breakdown: Any = None, *,
                  db: "str | os.PathLike | sqlite3.Connection | None" = None,
                  vintage: "int | str | None" = None, include_benchmarks: bool = True,
-                 year: Any = None) -> "pd.DataFrame":
-    """Tidy observations: the current value of each (indicator, region, year, breakdown).
+                 year: Any = None, notes: bool = False) -> "pd.DataFrame":
+    """监测数据（长表） — the current value of each (indicator, region, year, breakdown).
 
     Args:
         indicator: an id, Chinese name or alias, or a list of them; None = all. An entry
@@ -675,6 +810,8 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
         vintage: a submission id, or an ISO date / date-time: the values as they stood then.
         include_benchmarks: False leaves out 甘肃省 and 全国.
         year: optionally one year or a list of years.
+        notes: also return the ``note`` column (备注 typed by the unit, warnings noted on
+            import) after the others.
 
     Returns:
         A DataFrame with columns ``OBSERVATION_COLUMNS``: indicator, name_zh, region,
@@ -688,8 +825,14 @@ def observations(indicator: Any = None, region: Any = None, breakdown: Any = Non
         df = _query(conn, indicator, region, breakdown, vintage, include_benchmarks,
                     latest=True, year=year)
     if df.empty:
-        return _empty_frame()
+        out = _empty_frame()
+        if notes:
+            out["note"] = pd_bool_empty().astype(str)
+        return out
+    note = df["note"].fillna("").astype(str).to_numpy()
     df = _typed(df)
+    if notes:
+        df["note"] = note
     df = df.sort_values(["indicator", "region_code", "sex", "urban_rural", "age_group",
                          "year"], kind="stable")
     return df.reset_index(drop=True)
@@ -805,29 +948,46 @@ def to_export_frame(df: "pd.DataFrame", *, chinese: bool = True) -> "pd.DataFram
 
 def write_table(df: "pd.DataFrame", path: str | os.PathLike, *, sheet_name: str = "监测数据"
                 ) -> Path:
-    """Write a frame to .csv (UTF-8 with BOM, opens in Excel) or .xlsx, atomically."""
+    """Write a frame to .csv (UTF-8 with BOM, opens in Excel) or .xlsx, atomically.
+
+    Text that a spreadsheet could run as a formula (``=…``, ``+…``, ``-…``, ``@…``) is
+    written with a leading quote (``safecells``); numbers stay numbers. A folder that
+    cannot be written or a full disk raises a Chinese DataError; no partial file is left.
+    """
+    from .safecells import neutralise_frame
+
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise DataError("导出文件须为 .csv 或 .xlsx", file=str(p))
-    p.parent.mkdir(parents=True, exist_ok=True)
+    df = neutralise_frame(df)
     tmp = p.with_name(f".{p.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        if suffix == ".csv":
-            df.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
-            with __import__("pandas").ExcelWriter(tmp, engine="openpyxl") as xw:
-                df.to_excel(xw, index=False, sheet_name=sheet_name)
-                ws = xw.sheets[sheet_name]
-                ws.freeze_panes = "A2"
-                for col in ws.columns:
-                    width = max(len(str(c.value or "")) for c in list(col)[:200])
-                    ws.column_dimensions[col[0].column_letter].width = min(40, max(8, width * 1.6))
+        p.parent.mkdir(parents=True, exist_ok=True)
+        _write_table_to(df, tmp, suffix, sheet_name)
         os.replace(tmp, p)
+    except OSError as exc:
+        raise DataError(f"无法写入导出文件：{_os_reason(exc)}", file=str(p)) from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            if tmp.exists():
+                tmp.unlink()
+        except OSError:
+            pass
     return p
+
+
+def _write_table_to(df: "pd.DataFrame", tmp: Path, suffix: str, sheet_name: str) -> None:
+    if suffix == ".csv":
+        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+        return
+    with __import__("pandas").ExcelWriter(tmp, engine="openpyxl") as xw:
+        df.to_excel(xw, index=False, sheet_name=sheet_name)
+        ws = xw.sheets[sheet_name]
+        ws.freeze_panes = "A2"
+        for col in ws.columns:
+            width = max(len(str(c.value or "")) for c in list(col)[:200])
+            ws.column_dimensions[col[0].column_letter].width = min(40, max(8, width * 1.6))
 
 
 def export(path: str | os.PathLike, indicator: Any = None, region: Any = None,
@@ -835,9 +995,9 @@ def export(path: str | os.PathLike, indicator: Any = None, region: Any = None,
            vintage: Any = None, include_benchmarks: bool = True, chinese: bool = True) -> Path:
     """Write :func:`observations` to a .csv or .xlsx file (Chinese headers by default).
 
-    The file keeps the 示意数据 (illustrative) column, and an exported file can be imported
-    again (``wuwei import``) without changing anything.
+    The file keeps the 示意数据 (illustrative) column and the notes (备注), and an exported
+    file can be imported again (``wuwei import``) with no rejection and no change.
     """
     df = observations(indicator, region, breakdown, db=db, vintage=vintage,
-                      include_benchmarks=include_benchmarks)
+                      include_benchmarks=include_benchmarks, notes=True)
     return write_table(to_export_frame(df, chinese=chinese), path)

@@ -44,7 +44,7 @@ _EPS = 1e-9
 
 @dataclass(frozen=True)
 class Target:
-    """A plan target as the plan states it.
+    """规划目标 — a plan target as the plan states it.
 
     Attributes:
         kind: one of TARGET_KINDS.

@@ -31,7 +31,8 @@ CACHE_VERSION = "1"
 STALE_CLAIM_S = 120.0
 #: Sources whose change invalidates cached results.
 _CODE_GLOBS = ("assess.py", "assessment.py", "assessment/*.py", "targets.py", "indicator_catalog.py",
-               "models/*.py", "app/data.py", "app/cache.py", "data/catalog/*.yaml",
+               "models/*.py", "engine/*.py", "vocab/*.py", "app/data.py", "app/cache.py",
+               "data/catalog/*.yaml", "data/calibration/*",
                "data/units.yaml", "data/regions.yaml")
 
 

@@ -26,9 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("import", help="导入填报文件（.xlsx / .csv），校验后入库",
                        description="校验并导入填报文件。每个文件一个事务；拒收原因写入同目录的"
-                                   "“…_导入报告.xlsx/.csv”。退出码：0 全部接收，1 部分接收，2 未接收或失败。")
+                                   "“…_导入报告.xlsx/.csv”。退出码：0 全部接收，1 部分接收，2 未接收或失败"
+                                   "（文件无法读取、数据库被占用/只读/磁盘已满等）。")
     p.add_argument("files", nargs="+", metavar="FILE", help="填报文件")
-    p.add_argument("--unit", help="报送单位（默认取自模板或文件名）")
+    p.add_argument("--unit", help="报送单位（默认取自模板或文件名）；只接收该单位负责的指标")
+    p.add_argument("--year", type=int,
+                   help="填报年份：晚于它的年份被拒收（默认取自模板，否则为当前年份）")
+    p.add_argument("--accept-outliers", action="store_true",
+                   help="确认接收疑似数量级错误（约 10、100、1000 倍）的数值（作为警告保留并标记）")
     p.add_argument("--force", action="store_true", help="即使同一文件已导入过，也重新校验入库")
     p.add_argument("--no-report", action="store_true", help="不写导入报告文件")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出每个文件的一行结果")
@@ -62,6 +67,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_db)
 
 
+def _show_store_messages() -> None:
+    """Print the store's messages (e.g. waiting for another program's lock) to stderr."""
+    import logging
+
+    logger = logging.getLogger("wuwei_analysis.store")
+    if not any(getattr(h, "_wuwei", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._wuwei = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from ..ingest.template import template_rows, write_template
 
@@ -75,14 +94,31 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .. import database
     from ..ingest.importer import import_file, overall_exit_code
 
-    database.open_db(args.db).close()  # a new default database gets the default dataset first
+    from pathlib import Path
+
+    from ..errors import DataError
+
+    for f in args.files:  # a folder is a mistake on the command line, not a bad file
+        if Path(f).is_dir():
+            raise DataError("这是文件夹，不是文件（请给出填报文件）", file=f)
+    _show_store_messages()
+    try:
+        database.open_db(args.db).close()  # a new default database gets the default dataset first
+    except DataError as exc:  # locked, read-only, damaged …: no file can be imported
+        for f in args.files:
+            print(f"✗ {f}：无法导入。{exc}", flush=True)
+        return 2
     results = []
     for f in args.files:
         res = import_file(f, db=args.db, reporting_unit=args.unit, force=args.force,
-                          write_report=not args.no_report)
+                          write_report=not args.no_report, reporting_year=args.year,
+                          accept_outliers=args.accept_outliers)
         results.append(res)
         text = res.summary_zh(max_issues=0 if args.quiet else 20)
-        print(text.splitlines()[0] if args.quiet else text, flush=True)
+        if args.quiet:  # one line, and where the report went (or why it did not)
+            lines = text.splitlines()
+            text = "\n".join([lines[0], *[ln for ln in lines[1:] if ln.strip().startswith("报告")]])
+        print(text, flush=True)
     code = overall_exit_code(results)
     if len(results) > 1:
         ok = sum(r.exit_code == 0 for r in results)
@@ -95,9 +131,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .. import database, store
 
+    _show_store_messages()
     breakdown = None if args.breakdown in ("total", "合计") else args.breakdown
     df = database.observations(args.indicator, args.region, breakdown, db=args.db,
-                               vintage=args.vintage, include_benchmarks=not args.no_benchmarks)
+                               vintage=args.vintage, include_benchmarks=not args.no_benchmarks,
+                               notes=True)
     path = store.write_table(store.to_export_frame(df, chinese=not args.english_headers),
                              args.output)
     n_illus = int(df["illustrative"].sum())
@@ -112,6 +150,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.action in ("check", "derive"):
         return _cmd_rollup(args)
 
+    _show_store_messages()
     if args.action == "init":
         if args.reload_defaults:
             conn = database.open_db(args.db)

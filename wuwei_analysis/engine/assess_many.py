@@ -35,7 +35,10 @@ import numpy as np
 from ..vocab.messages import LEVEL_ZH, percent_int, say, trend_phrase
 from ..vocab.numbers import format_change, format_number, format_prob, format_range, format_value
 from ..settings import FINAL_YEAR, MIDTERM_YEAR
-from .rules import KINDS, ASSESS_COLUMNS, STATUS_RULES, decide, labels, status_for_progress
+from .rules import (
+    ASSESS_COLUMNS, KINDS, STATUS_RULES, decide, labels, status_for_progress, threshold_status,
+    trend_status,
+)
 from .batch import (
     SeriesBatch, Targets, _last, forecast_batch, meets, pack_long, to_scale,
     trend_confidence,
@@ -998,11 +1001,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
             ((tdir == "up") & (ukind == "percent") & (latest >= R_["ceiling_percent"]))
             | ((tdir == "down") & np.isin(ukind, ("rate", "percent")) & (latest <= 0)))
         old = stale > R_["max_age_years"]
-        trend = np.where(np.isnan(p), "insufficient",
-                         np.where(p >= R_["direction_on_track"],
-                                  "achieved" if final else "on_track",
-                                  np.where(p >= R_["direction_at_risk"], "at_risk",
-                                           "off_track")))
+    trend = trend_status(p, final=final)
     status[is_dir] = np.where(at_bound, "achieved", np.where(old, "insufficient",
                                                              trend))[is_dir]
     tol = per_ind(lambda i: np.nan if i.target.tolerance is None else
@@ -1011,11 +1010,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
                   float(i.target.change)).astype(float)
     meets_now = meets(tkind, latest, thr, tol, chg)
     no_thr = np.isnan(thr)
-    with np.errstate(invalid="ignore"):
-        st_thr = np.where(meets_now, "achieved", np.where(
-            (n < R_["min_points"]) | np.isnan(p), "insufficient",
-            np.where(p >= R_["on_track_p"], "on_track",
-                     np.where(p >= R_["at_risk_p"], "at_risk", "off_track"))))
+    st_thr = threshold_status(meets_now, n, p)
     branch = np.where(no_thr, 0, np.where(old & ~meets_now, 1, 2))
     status[is_thr] = np.where(branch == 2, st_thr, "insufficient")[is_thr]
     progress = is_thr & (branch == 2) & (kind in ("midterm", "final")) \

@@ -1,7 +1,7 @@
 """``wa.forecast_series``: the engine's one-series case.
 
 The same arguments and the same frame as :func:`wuwei_analysis.models.forecast_series`
-(columns year, mean, lo80, hi80, lo95, hi95; attrs model, model_zh, params, aarr,
+(columns year, median, mean, lo80, hi80, lo95, hi95; attrs model, model_zh, params, aarr,
 annual_change, p_meet, target_year, threshold, unit, scale, n_points, interval_method),
 computed by the vectorised models of :mod:`.batch` for a batch of one — so a researcher's
 forecast, the assessment's and the brief's chart are one computation. The statsmodels
@@ -29,8 +29,38 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
                     direction: str | None = None, interval: str = "calibrated",
                     base_value: float | None = None, reference_value: float | None = None
                     ) -> "pd.DataFrame":
-    """Trend model and forecast to ``horizon_year`` for one series (see the module
-    docstring; arguments as :func:`wuwei_analysis.models.forecast_series`)."""
+    """趋势预测 — trend model and forecast to ``horizon_year`` for one series.
+
+    The engine's one-series case (see the module docstring); arguments and result as
+    :func:`wuwei_analysis.models.forecast_series`, whose docstring has the details.
+
+    Args:
+        years, values: the observed series (NaN dropped; ``values`` may be None when
+            ``counts`` and ``exposures`` are given).
+        unit: unit of ``values`` (taken from the indicator when ``target`` is one; another
+            unit of the same proportion — 比例, %, ‰, 1/万, 1/10万 — is converted to the
+            indicator's, any other refused).
+        target: an indicator id / name / Indicator, a Target, or a number (with direction).
+        counts, exposures: events and denominators per year (Poisson models).
+        horizon_year: the last year forecast (default 2030).
+        model: "auto" or "poisson", "loglinear", "logit", "linear", "damped", "naive".
+        direction: "up" / "down" (also "increase" / "decrease", "提高" / "下降").
+        interval: "calibrated" (default) or "model" (textbook; the statsmodels path).
+        base_value: base-year value of a relative_change target missing from the series.
+        reference_value: the threshold of a target set by another indicator.
+
+    Returns:
+        DataFrame with columns year, median (the point forecast: the median of the
+        predictive distribution), mean (the same numbers, its old name), lo80, hi80, lo95,
+        hi95. ``attrs``: model, model_zh, params, aarr, annual_change, p_meet,
+        target_year, threshold, unit, scale, n_points, interval_method, notes,
+        input_unit, inputs (for :func:`wuwei_analysis.summary`).
+
+    Raises:
+        SeriesInputError: the series cannot be used as given (see
+            :mod:`wuwei_analysis.models.inputs`); a ShortSeriesWarning says why a forecast
+            is empty.
+    """
     import pandas as pd
 
     from ..models.forecast import _prepare, _resolve_target, forecast_series as reference
@@ -44,6 +74,12 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
                                    exposures=exposures, horizon_year=horizon_year,
                                    model=model, direction=direction, interval=interval,
                                    base_value=base_value, reference_value=reference_value)
+    from ..models.inputs import check_series  # refuses unusable input; converts units
+
+    chk = check_series(years, values, unit=unit, target=target, counts=counts,
+                       exposures=exposures, direction=direction)
+    years, values, counts, exposures, unit, direction = (
+        chk.years, chk.values, chk.counts, chk.exposures, chk.unit, chk.direction)
     t, ind, unit, direction = _resolve_target(target, unit, direction)
     if unit is None:
         return reference(years, values, target=target, direction=direction)  # its error
@@ -64,6 +100,7 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     df = tab[tab["series"] == 0][COLUMNS].reset_index(drop=True) if tab is not None \
         else pd.DataFrame({c_: pd.Series(dtype="float64") for c_ in COLUMNS})
     df["year"] = df["year"].astype("int64")
+    df.insert(1, "median", df["mean"])   # the point forecast; ``mean`` is its old name
 
     def num(a):
         v = float(a[0])
@@ -87,5 +124,9 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         aarr=num(res.aarr), annual_change=num(res.annual_change), p_meet=num(res.p_meet),
         target_year=int(t.year) if t is not None else None, threshold=threshold, unit=unit,
         scale=str(res.scale[0]) if name != "none" else spec.scale.kind, n_points=int(len(x)),
-        interval_method="calibrated" if name != "none" else "none")
+        interval_method="calibrated" if name != "none" else "none",
+        notes=list(chk.notes), input_unit=chk.input_unit,
+        inputs={"years": x.tolist(), "values": y.tolist(),   # for wa.summary(fc)
+                "counts": None if c is None else c.tolist(),
+                "exposures": None if e is None else e.tolist()})
     return df

@@ -76,44 +76,63 @@ ASSESS_COLUMNS = [
 ]
 
 
-# --------------------------------------------------------------------------- scalar rules
+# --------------------------------------------------------------------------- the rules
+def bands(p, on_track: float, at_risk: float) -> np.ndarray:
+    """on_track (p ≥ on_track) / at_risk (p ≥ at_risk) / off_track, column-wise;
+    insufficient where p is NaN."""
+    p = np.asarray(p, float)
+    with np.errstate(invalid="ignore"):
+        out = np.where(p >= on_track, "on_track", np.where(p >= at_risk, "at_risk",
+                                                           "off_track")).astype(object)
+    out[np.isnan(p)] = "insufficient"
+    return out
+
+
+def threshold_status(meets_now, n, p) -> np.ndarray:
+    """Annual rule for at_most / at_least / around / relative_change (before the outlook
+    check of :func:`decide`): met now → achieved; fewer than ``min_points`` values or no
+    p_meet → insufficient; else by p_meet (``on_track_p``, ``at_risk_p``)."""
+    p = np.asarray(p, float)
+    out = bands(p, STATUS_RULES["on_track_p"], STATUS_RULES["at_risk_p"])
+    out[np.asarray(n) < STATUS_RULES["min_points"]] = "insufficient"
+    out[np.asarray(meets_now, bool)] = "achieved"
+    return out
+
+
+def trend_status(p, *, final: bool = False) -> np.ndarray:
+    """Rule for direction and gap targets (one-sided confidence of the good sign); in the
+    final evaluation on track means achieved."""
+    out = bands(p, STATUS_RULES["direction_on_track"], STATUS_RULES["direction_at_risk"])
+    if final:
+        out[out == "on_track"] = "achieved"
+    return out
+
+
+def progress_status(ratio) -> np.ndarray:
+    """Mid-term / final rule: the share of the expected progress made."""
+    return bands(ratio, STATUS_RULES["progress_on_track"], STATUS_RULES["progress_at_risk"])
+
+
+def _nan(v) -> float:
+    return np.nan if v is None else float(v)
+
+
 def status_for_threshold(latest_meets: bool | None, n_points: int, p_meet: float | None
                          ) -> str:
-    """Annual rule for at_most / at_least / around / relative_change, before the outlook
-    check of :func:`decide` (met now → achieved; too few points → insufficient; else by
-    p_meet)."""
-    if latest_meets:
-        return "achieved"
-    if n_points < STATUS_RULES["min_points"] or p_meet is None or latest_meets is None:
+    """:func:`threshold_status` for one row."""
+    if latest_meets is None:
         return "insufficient"
-    return outlook_for_p(p_meet)
-
-
-def outlook_for_p(p: float, on_track: float | None = None, at_risk: float | None = None
-                  ) -> str:
-    """on_track / at_risk / off_track for a probability (default: the p_meet bands)."""
-    on_track = STATUS_RULES["on_track_p"] if on_track is None else on_track
-    at_risk = STATUS_RULES["at_risk_p"] if at_risk is None else at_risk
-    if p >= on_track:
-        return "on_track"
-    if p >= at_risk:
-        return "at_risk"
-    return "off_track"
+    return str(threshold_status([bool(latest_meets)], [n_points], [_nan(p_meet)])[0])
 
 
 def status_for_trend(p_good: float | None, *, final: bool = False) -> str:
-    """Rule for direction and gap targets (one-sided confidence of the good sign)."""
-    if p_good is None:
-        return "insufficient"
-    s = outlook_for_p(p_good, STATUS_RULES["direction_on_track"],
-                      STATUS_RULES["direction_at_risk"])
-    return "achieved" if (final and s == "on_track") else s
+    """:func:`trend_status` for one row."""
+    return str(trend_status([_nan(p_good)], final=final)[0])
 
 
 def status_for_progress(ratio: float) -> str:
-    """Mid-term / final rule: the share of the expected progress made."""
-    return outlook_for_p(ratio, STATUS_RULES["progress_on_track"],
-                         STATUS_RULES["progress_at_risk"])
+    """:func:`progress_status` for one row."""
+    return str(progress_status([_nan(ratio)])[0])
 
 
 # --------------------------------------------------------------------------- the decision
@@ -141,9 +160,7 @@ def decide(status: np.ndarray, *, qualitative: np.ndarray, has_data: np.ndarray,
     outlook = status.copy()
     outlook[status == "achieved"] = "on_track"
     met_thr = thr_rows & meets_now & (status == "achieved")
-    with np.errstate(invalid="ignore"):
-        pb = np.where(p >= STATUS_RULES["on_track_p"], "on_track",
-                      np.where(p >= STATUS_RULES["at_risk_p"], "at_risk", "off_track"))
+    pb = bands(p, STATUS_RULES["on_track_p"], STATUS_RULES["at_risk_p"])
     judged = met_thr & np.isfinite(p) & (n >= STATUS_RULES["min_points"]) \
         & target_after_latest
     outlook[judged] = pb[judged]

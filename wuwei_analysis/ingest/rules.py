@@ -13,20 +13,31 @@ indicator_mismatch     the id and the name name different indicators           r
 not_monitorable        a qualitative goal (no number to report)                 reject
 unknown_region         region not known (with hints)                            reject
 bad_year               year not a whole number                                  reject
-year_out_of_range      year outside YEAR_MIN–YEAR_MAX                            reject
+year_out_of_range      year before YEAR_MIN (or after YEAR_MAX)                  reject
+future_year            year after the reporting year (the template's, --year),   reject
+                       or after the current year when none is given
+not_own_indicator      a member unit's file names another unit's indicator      reject
+region_not_allowed     a benchmark region (甘肃省, 全国: public data only) or a     reject
+                       region outside the plan, with a value different from
+                       the stored one (an identical value is kept, unchanged)
 bad_breakdown          sex / 城乡 / age group not allowed for the indicator       reject
 bad_flag               是否初步数 / 示意数据 not 是 or 否                          reject
 not_a_number           value, numerator or denominator not a number             reject
 missing_value          no value, and counts not enough to compute it            reject
 out_of_range           outside the unit's possible range (units.yaml min–max)   reject
-unit_slip              a unit mark or unit column not the indicator's (‰ as %),  reject
-                       or a value 10×/100×/1000× (or 1/10…) the series' level
+unit_slip              a unit mark or unit column not the indicator's (‰ as %)  reject
+magnitude_slip         a value 10×/100×/1000× (or 1/10…) the series' level,     reject, or warn
+                       its peers in the file, or the plan's target/baseline     with --accept-outliers
 counts_inconsistent    numerator / denominator × scale ≠ value, or num > den    reject
 duplicate_row          the same key twice in one file, same numbers              reject (later rows)
 conflicting_rows       the same key twice in one file, different numbers        reject (all)
 jump                   far outside the series' history (robust trend + MAD, or   warn
                        a Poisson / binomial test when counts are known)
+formula_no_value       an Excel formula cell without a saved result (blank)     warn
 =====================  =======================================================  =======
+
+A row whose value equals the stored current value (an exported file imported back) is
+not questioned again: it changes nothing.
 """
 from __future__ import annotations
 
@@ -42,7 +53,9 @@ from ..errors import UnknownIndicatorError, UnknownRegionError
 from ..geography import Region, region as find_region
 from .read import FIELD_ZH, Number, NotANumber, clean_text, is_missing, parse_number
 
-YEAR_MIN, YEAR_MAX = 2000, 2035
+#: Years that can be stored at all (national public series start in 1991). Years after the
+#: reporting year are rejected separately (``future_year``).
+YEAR_MIN, YEAR_MAX = 1949, 2035
 
 #: Rule code -> short Chinese title (report column 规则).
 RULES = {
@@ -52,6 +65,11 @@ RULES = {
     "unknown_region": "未知地区",
     "bad_year": "年份有误",
     "year_out_of_range": "年份超出范围",
+    "future_year": "未来年份",
+    "not_own_indicator": "不属于本单位填报的指标",
+    "region_not_allowed": "地区不在填报范围",
+    "magnitude_slip": "疑似数量级错误",
+    "formula_no_value": "公式没有保存结果（按空白处理）",
     "bad_breakdown": "分组有误",
     "bad_flag": "是/否填写有误",
     "not_a_number": "不是数字",
@@ -72,6 +90,7 @@ THRESHOLDS = {
     "slip_log_tolerance": 0.25,   # |log10(value/level) − k| below this → k-th power slip
     "slip_log_tolerance_target": 0.35,  # same, against target/baseline (only 100×, 1000×)
     "jump_min_history": 4,        # history points needed for the jump warning
+    "history_window": 10,         # the history rules use the years nearest the value's year
     "jump_mad_multiplier": 5.0,   # residual beyond this × 1.4826·MAD → jump
     "jump_floor_points": 3.0,     # … and beyond this many points for percentages
     "jump_floor_relative": 0.25,  # … or this share of the expected level otherwise
@@ -102,6 +121,7 @@ class Issue:
     severity: str = "reject"
     row: int | None = None
     file: str = ""
+    sheet: str = ""
 
     @property
     def field_zh(self) -> str:
@@ -115,6 +135,8 @@ class Issue:
     def message(self) -> str:
         """"古浪县卫健委2024.xlsx 第7行 字段「数值」：‘12,5%’ 不是数字"."""
         where = f"{self.file} " if self.file else ""
+        if self.sheet:
+            where += f"工作表「{self.sheet}」"
         row = f"第{self.row}行 " if self.row is not None else ""
         return f"{where}{row}字段「{self.field_zh}」：{self.reason}"
 
@@ -211,8 +233,11 @@ def resolve_region(raw: Any, raw_code: Any = None) -> tuple[Region | None, Issue
     return None, Issue("unknown_region", field, shown, message.replace("找不到地区", "未知地区"))
 
 
-def parse_year(raw: Any) -> tuple[int | None, Issue | None]:
-    """A year as a whole number within YEAR_MIN–YEAR_MAX ("2024", "2024年", ２０２４)."""
+def parse_year(raw: Any, max_year: int | None = None, max_basis: str = ""
+               ) -> tuple[int | None, Issue | None]:
+    """A year as a whole number from YEAR_MIN ("2024", "2024年", ２０２４), not after
+    ``max_year`` (the reporting year; default the current year). ``max_basis`` names it in
+    the message ("填报年份", "当前年份")."""
     if is_missing(raw):
         return None, Issue("bad_year", "year", raw, "没有填写年份")
     year: int | None = None
@@ -232,10 +257,50 @@ def parse_year(raw: Any) -> tuple[int | None, Issue | None]:
         year = int(text) if text.isdigit() else None
     if year is None:
         return None, Issue("bad_year", "year", raw, f"‘{clean_text(raw)}’ 不是有效年份（应为四位数字，如 2024）")
-    if not YEAR_MIN <= year <= YEAR_MAX:
+    if max_year is None:
+        max_year, max_basis = date.today().year, "当前年份"
+    if year < YEAR_MIN:
+        return None, Issue("year_out_of_range", "year", raw,
+                           f"年份 {year} 超出范围（应在 {YEAR_MIN}—{min(max_year, YEAR_MAX)} 之间）")
+    if year > max_year:
+        return None, Issue("future_year", "year", raw,
+                           f"年份 {year} 晚于{max_basis or '填报年份'} {max_year}，不能填报未来年份的数据"
+                           "（是否把年份填错了？）")
+    if year > YEAR_MAX:
         return None, Issue("year_out_of_range", "year", raw,
                            f"年份 {year} 超出范围（{YEAR_MIN}—{YEAR_MAX}）")
     return year, None
+
+
+def check_reporter(ind: Indicator, unit: str) -> Issue | None:
+    """A member unit's file may only hold the unit's own indicators (catalogue ``reporter``).
+
+    An entry with ``same_as`` may be reported by the unit of either entry. No check when
+    the unit is not known (an export imported back, a file named without a unit).
+    """
+    if not unit or unit not in catalog.member_units():
+        return None
+    owners = {ind.reporter}
+    same = getattr(ind, "same_as", None)
+    if same:
+        other = _lookup_indicator(same)
+        if other is not None:
+            owners.add(other.reporter)
+    if unit in owners:
+        return None
+    return Issue("not_own_indicator", "indicator_id", ind.id,
+                 f"「{ind.name_zh}」由{ind.reporter}报送，不在{unit}的填报范围内，未导入"
+                 f"（如确由{ind.reporter}提供，请由{ind.reporter}报送，或导入时用 --unit 指明报送单位）")
+
+
+def region_not_allowed(reg: Region) -> Issue:
+    """A row for a region a member unit may not write (a benchmark, or not the plan's)."""
+    if reg.role == "benchmark":
+        reason = (f"{reg.name}是对比地区，其数据只能通过公开数据途径（内置公开数据）更新，"
+                  "成员单位报送文件不能修改；与库中不同的数值未导入")
+    else:
+        reason = f"{reg.name}不是本规划监测的地区（武威市及所辖县区），未导入"
+    return Issue("region_not_allowed", "region", reg.name, reason)
 
 
 def resolve_breakdown(ind: Indicator, dim: str, raw: Any) -> tuple[str, Issue | None]:
@@ -389,19 +454,34 @@ def robust_trend(years: Sequence[float], values: Sequence[float]) -> tuple[float
     return slope, intercept
 
 
+_SLIP_WORDS = {
+    1: "多打了一位或小数点右移了一位", 2: "小数点右移了两位（如把比例按百分数又乘了100）",
+    3: "小数点右移了三位（如把‰当成比例又乘了1000）",
+    -1: "少打了一位或小数点左移了一位", -2: "把百分数写成了小数（如 95.4% 写成 0.954）",
+    -3: "把千分率写成了小数（如 3.7‰ 写成 0.0037）",
+}
+
+
 def check_unit_slip_history(ind: Indicator, value: float, history: Sequence[float],
-                            counts_verified: bool = False, raw: Any = None) -> Issue | None:
-    """A value about 10×, 100× or 1000× (or a tenth …) the series' level: a unit slip.
+                            counts_verified: bool = False, raw: Any = None,
+                            peers: Sequence[float] = ()) -> Issue | None:
+    """A value about 10×, 100× or 1000× (or a tenth …) the series' level: a magnitude slip.
 
     The level is the median of the series' other years (at least ``slip_min_history``);
-    without history, the target and the plan's baselines are used, and only 100× / 1000×
-    slips are called. Values verified by consistent counts are not questioned.
+    without such history, the same indicator's values for other regions in the same file
+    and year (``peers``, at least 2); else the target and the plan's baselines, where only
+    100× / 1000× slips are called. Values verified by consistent counts are not questioned.
+    The message names the slip and the value it probably should be.
     """
     if counts_verified or value == 0:
         return None
     refs = [h for h in history if h and h > 0]
+    peer_refs = [p for p in peers if p and p > 0]
     if len(refs) >= THRESHOLDS["slip_min_history"]:
-        level, min_k, tol, basis = _median(refs), 1, THRESHOLDS["slip_log_tolerance"], "历史水平"
+        level, min_k, tol, basis = _median(refs), 1, THRESHOLDS["slip_log_tolerance"], "该序列历史水平"
+    elif len(peer_refs) >= 2:
+        level, min_k, tol, basis = (_median(peer_refs), 1, THRESHOLDS["slip_log_tolerance"],
+                                    "本文件中其他地区同年数值")
     else:
         anchors = [b.get("value") for b in ind.baselines if b.get("value")]
         if ind.target.value:
@@ -410,7 +490,7 @@ def check_unit_slip_history(ind: Indicator, value: float, history: Sequence[floa
         if not anchors:
             return None
         level, min_k, tol, basis = _median(anchors), 2, THRESHOLDS[
-            "slip_log_tolerance_target"], "目标值/基线值"
+            "slip_log_tolerance_target"], "规划目标值/基线值"
     if value < 0 or level <= 0:
         return None
     ratio = value / level
@@ -419,9 +499,11 @@ def check_unit_slip_history(ind: Indicator, value: float, history: Sequence[floa
     if abs(k) < min_k or abs(k) > 3 or abs(lg - k) > tol:
         return None
     times = f"{10 ** k:g} 倍" if k > 0 else f"{10 ** -k:g} 分之一"
-    return Issue("unit_slip", "value", raw if raw is not None else value,
-                 f"数值 {_fmt(value)} 约为该序列{basis}（{_fmt(level)}{ind.unit}）的 {times}，"
-                 f"疑似单位错误（如把‰写成%、比例写成小数），请按“{ind.unit}”核对")
+    meant = value / 10 ** k
+    return Issue("magnitude_slip", "value", raw if raw is not None else value,
+                 f"数值 {_fmt(value)} 约为{basis}（{_fmt(level)}{ind.unit}）的 {times}，"
+                 f"疑似数量级错误：{_SLIP_WORDS[k]}，应为 {_fmt(meant)}{ind.unit} 左右？"
+                 f"请按“{ind.unit}”核对后重报；如确认无误，导入时加 --accept-outliers")
 
 
 def _poisson_tail(k: int, lam: float) -> float:
@@ -472,6 +554,9 @@ def check_jump(ind: Indicator, year: int, value: float,
     tail probability ≥ ``jump_poisson_p``), as happens with small numbers.
     """
     pts = sorted((y, v) for y, (v, _, _) in history.items() if v is not None and y != year)
+    if len(pts) > THRESHOLDS["history_window"]:  # a baseline window: the nearest years
+        pts = sorted(sorted(pts, key=lambda p: (abs(p[0] - year), -p[0]))[
+            :THRESHOLDS["history_window"]])
     if len(pts) < THRESHOLDS["jump_min_history"]:
         return None
     ys, vs = [p[0] for p in pts], [p[1] for p in pts]
@@ -484,7 +569,8 @@ def check_jump(ind: Indicator, year: int, value: float,
         expected = min(expected, hi)
     info = unit_info(ind)
     resid = [v - (slope * y + intercept) for y, v in pts]
-    mad = 1.4826 * _median([abs(r - _median(resid)) for r in resid])
+    centre = _median(resid)
+    mad = 1.4826 * _median([abs(r - centre) for r in resid])
     if info.get("kind") == "percent":
         floor = THRESHOLDS["jump_floor_points"]
     else:
@@ -518,10 +604,12 @@ def check_jump(ind: Indicator, year: int, value: float,
 
 
 # --------------------------------------------------------------------------- within a file
-def find_duplicates(rows: Iterable[tuple[int, tuple, tuple]]) -> dict[int, Issue]:
+def find_duplicates(rows: Iterable[tuple[Any, tuple, tuple]],
+                    labels: Mapping[Any, str] | None = None) -> dict[Any, Issue]:
     """Rows with the same key in one file.
 
-    ``rows``: (row number, key, numbers). Identical repeats: the later rows are rejected
+    ``rows``: (row id, key, numbers); ``labels``: row id -> how a person names the row
+    ("第7行", "工作表「凉州区」第7行"; default: 第{row id}行). Identical repeats: the later rows are rejected
     (the first is kept). Different numbers for one key: every such row is rejected, since
     the file does not say which is right.
     """
@@ -530,17 +618,21 @@ def find_duplicates(rows: Iterable[tuple[int, tuple, tuple]]) -> dict[int, Issue
     for row, key, nums in rows:
         groups.setdefault(key, []).append((row, nums))
         first.setdefault(key, (row, nums))
-    out: dict[int, Issue] = {}
+    out: dict[Any, Issue] = {}
+
+    def label(r: Any) -> str:
+        return labels[r] if labels is not None else f"第{r}行"
+
     for key, items in groups.items():
         if len(items) < 2:
             continue
-        rows_shown = "、".join(f"第{r}行" for r, _ in items)
+        rows_shown = "、".join(label(r) for r, _ in items)
         distinct = {n for _, n in items}
         if len(distinct) == 1:
-            r0 = items[0][0]
+            r0 = label(items[0][0])
             for r, _ in items[1:]:
                 out[r] = Issue("duplicate_row", "indicator_id", None,
-                               f"与第{r0}行重复（同一指标、地区、年份、分组），只保留第{r0}行")
+                               f"与{r0}重复（同一指标、地区、年份、分组），只保留{r0}")
         else:
             for r, nums in items:
                 out[r] = Issue("conflicting_rows", "value", nums[0],

@@ -5,7 +5,7 @@
 * 「填报数据」: a title row, then the header (row 2) and one row per indicator × region ×
   breakdown group of that unit's monitorable indicators. The key columns (指标编号, 指标名称,
   单位, 性别, 城乡, 年龄组, 分子名称, 分母名称) are locked; 地区 has a dropdown of the
-  monitored regions, 年份 accepts 2000–2035, 是否初步数 has 是/否. The sheet is protected
+  monitored regions, 年份 accepts 2000 to the template's year, 是否初步数 has 是/否. The sheet is protected
   without a password (inserting rows and resizing columns stay allowed); the importer
   validates everything anyway.
 * 「指标说明」: each indicator's unit, definition, numerator and denominator, target and the
@@ -26,7 +26,12 @@ from .. import indicator_catalog as catalog
 from .. import geography as regions
 from ..errors import DataError
 from .read import DATA_SHEET, META_SHEET
-from .rules import YEAR_MAX, YEAR_MIN, value_range
+from ..safecells import neutralise
+from .rules import YEAR_MAX, value_range
+
+#: Earliest year the template's 年份 cells accept (back-reporting); the latest is the
+#: template's own year (the importer rejects later years too).
+TEMPLATE_YEAR_MIN = 2000
 
 TEMPLATE_VERSION = "1"
 
@@ -143,8 +148,8 @@ def write_template(path: str | os.PathLike | None, unit: str, year: int,
     from openpyxl.worksheet.datavalidation import DataValidation
 
     year = int(year)
-    if not YEAR_MIN <= year <= YEAR_MAX:
-        raise DataError(f"年份 {year} 超出范围（{YEAR_MIN}—{YEAR_MAX}）")
+    if not TEMPLATE_YEAR_MIN <= year <= YEAR_MAX:
+        raise DataError(f"年份 {year} 超出范围（{TEMPLATE_YEAR_MIN}—{YEAR_MAX}）")
     rows = template_rows(unit, year, region)
     if not rows:
         raise DataError(f"成员单位「{unit}」在指标目录中没有需要按数值填报的指标")
@@ -186,7 +191,7 @@ def write_template(path: str | os.PathLike | None, unit: str, year: int,
             "分子名称": row["numerator_name"] or None, "分母名称": row["denominator_name"] or None,
         }
         for key, v in values.items():
-            ws.cell(r_idx, col[key], v)
+            ws.cell(r_idx, col[key], neutralise(v))
     for r_idx in range(FIRST_DATA_ROW, last + 1):
         prefilled = r_idx < FIRST_DATA_ROW + len(rows)
         for c, (header, fld, _, locked) in enumerate(COLUMNS, start=1):
@@ -206,9 +211,10 @@ def write_template(path: str | os.PathLike | None, unit: str, year: int,
     dv_region = DataValidation(type="list", formula1='"' + ",".join(region_names) + '"',
                                allow_blank=True, showErrorMessage=True,
                                errorTitle="地区", error="请从下拉列表中选择地区")
-    dv_year = DataValidation(type="whole", operator="between", formula1=str(YEAR_MIN),
-                             formula2=str(YEAR_MAX), allow_blank=True, showErrorMessage=True,
-                             errorTitle="年份", error=f"年份应为 {YEAR_MIN}—{YEAR_MAX} 的整数")
+    dv_year = DataValidation(type="whole", operator="between", formula1=str(TEMPLATE_YEAR_MIN),
+                             formula2=str(year), allow_blank=True, showErrorMessage=True,
+                             errorTitle="年份",
+                             error=f"年份应为 {TEMPLATE_YEAR_MIN}—{year} 的整数（不能填报未来年份）")
     dv_flag = DataValidation(type="list", formula1='"是,否"', allow_blank=True,
                              showErrorMessage=True, errorTitle="是否初步数", error="请选择“是”或“否”")
     dv_count = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
@@ -259,7 +265,7 @@ def write_template(path: str | os.PathLike | None, unit: str, year: int,
             continue
         seen.add(ind.id)
         counts = ind.counts or {}
-        info.append([
+        info.append([neutralise(v) for v in [
             ind.id, ind.name_zh, ind.unit, units.get(ind.unit, {}).get("zh", ""),
             ind.definition or "（目录未给出定义）", counts.get("numerator", ""),
             counts.get("denominator", ""), ind.describe_target(), ind.target.year,
@@ -267,7 +273,7 @@ def write_template(path: str | os.PathLike | None, unit: str, year: int,
             "、".join(meta["levels"][lv] for lv in ind.levels),
             ind.plan_zh, f"{ind.domain_zh} {ind.source_section}第{ind.source_number}条：{ind.source_text}",
             direction_zh.get(ind.direction, ind.direction),
-        ])
+        ]])
     for c, w in enumerate([30, 30, 10, 12, 50, 16, 16, 16, 8, 10, 16, 30, 60, 12], start=1):
         info.column_dimensions[get_column_letter(c)].width = w
     for cell in info[1]:
@@ -283,7 +289,7 @@ def write_template(path: str | os.PathLike | None, unit: str, year: int,
     # ---- 填报说明
     how = wb.create_sheet("填报说明")
     for line in INSTRUCTIONS:
-        how.append([line])
+        how.append([neutralise(line)])
     how["A1"].font = Font(bold=True, size=13)
     how.column_dimensions["A"].width = 120
     for row in how.iter_rows(min_row=2):
@@ -297,7 +303,7 @@ def write_template(path: str | os.PathLike | None, unit: str, year: int,
                  ("地区", regions.region(region).name if region else ""),
                  ("生成时间", datetime.now().isoformat(timespec="seconds")),
                  ("软件版本", __version__), ("指标数", len(seen))]:
-        meta_ws.append([k, v])
+        meta_ws.append([k, neutralise(v)])
     meta_ws.sheet_state = "hidden"
 
     p.parent.mkdir(parents=True, exist_ok=True)

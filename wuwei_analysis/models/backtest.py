@@ -28,26 +28,53 @@ BACKTEST_COLUMNS = ["origin", "year", "h", "actual", "mean", "lo80", "hi80", "lo
                     "model", "naive", "mase_scale", "z_error", "z_sd_model", "pace_u"]
 
 
-def backtest(years, values, *, unit: str, counts=None, exposures=None, model: str = "auto",
-             min_train: int = 5, horizon: int = 3, interval: str = "calibrated",
-             direction: str | None = None, target_kind: str | None = None
-             ) -> "pd.DataFrame":
-    """Rolling-origin evaluation of a model on one series.
+def backtest(years, values, *, unit: str | None = None, counts=None, exposures=None,
+             model: str = "auto", min_train: int = 5, horizon: int = 3,
+             interval: str = "calibrated", direction: str | None = None,
+             target_kind: str | None = None, target=None) -> "pd.DataFrame":
+    """滚动起点回测 — rolling-origin evaluation of a model on one series.
 
     For every origin with at least ``min_train`` points up to it, the model (re-chosen by
     the auto rule at each origin when ``model="auto"``) is fitted on the data up to the
     origin and forecasts the observed years up to ``horizon`` years later.
 
+    Args:
+        years, values: the series (as for ``forecast_series``; ``values`` may be None when
+            ``counts`` and ``exposures`` are given).
+        unit: the unit of ``values``; taken from the indicator when ``target`` is one (a
+            different unit of the same proportion is converted, as in forecast_series).
+        target: as in ``forecast_series``: an indicator id / name / Indicator (unit,
+            direction and target kind are taken from it) or a Target.
+        counts, exposures: events and denominators per year (Poisson models).
+        model: "auto" or a model name (see forecast_series).
+        min_train: the fewest points a model is fitted on.
+        horizon: the most years ahead forecast from each origin.
+        interval: "calibrated" (default) or "model".
+        direction: "up" / "down" / "target" (or "increase" / "decrease").
+        target_kind: the target kind ("around" → linear model) when ``target`` is not given.
+
     Returns:
-        One row per origin × forecast year: origin, year, h (years ahead), actual, mean,
+        One row per origin × forecast year, columns origin, year, h (years ahead), actual, mean,
         lo80, hi80, lo95, hi95, and model (the model used), naive (the value at the
         origin), mase_scale, z_error / z_sd_model / pace_u (modelling-scale error,
         textbook sd and pace, used to calibrate intervals). ``attrs``: mase, rel_mae,
-        coverage80, coverage95, n_forecasts, interval_method.
+        coverage80, coverage95, n_forecasts, interval_method. A series too short for
+        a single origin gives no rows and a ShortSeriesWarning naming the cause.
     """
     import pandas as pd
 
-    from .forecast import _prepare
+    from .forecast import _prepare, _resolve_target
+    from .inputs import check_series  # refuses unusable input; converts units (1/10万 → ‰)
+
+    chk = check_series(years, values, unit=unit, target=target, counts=counts,
+                       exposures=exposures, direction=direction)
+    years, values, counts, exposures, unit, direction = (
+        chk.years, chk.values, chk.counts, chk.exposures, chk.unit, chk.direction)
+    if target is not None:
+        t, _, unit, direction = _resolve_target(target, unit, direction)
+        target_kind = target_kind or (t.kind if t is not None else None)
+    if unit is None:
+        raise ForecastError("须给出单位 unit（或以指标作为 target）")
 
     spec = resolve_spec(unit, has_counts=exposures is not None, target_kind=target_kind,
                         direction=direction)
@@ -92,6 +119,15 @@ def backtest(years, values, *, unit: str, counts=None, exposures=None, model: st
                 "z_sd_model": float(s_tb[i] * np.sqrt(infl)), "pace_u": float(u),
             })
     df = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
+    if not rows:
+        import warnings
+
+        from .inputs import ShortSeriesWarning
+
+        need = max(min_train, MIN_POINTS) + 1
+        warnings.warn(f"回测没有产生任何预测：序列有{len(x)}个有效数据点，"
+                      f"min_train={min_train} 时至少需要{need}个（且模型能够拟合）",
+                      ShortSeriesWarning, stacklevel=2)
     df.attrs.update(summary_dict(df))
     df.attrs["interval_method"] = interval
     return df
@@ -117,10 +153,15 @@ def summary_dict(df: "pd.DataFrame") -> dict:
 
 def summarise_backtest(df: "pd.DataFrame", by: str | list[str] | None = None
                        ) -> "pd.DataFrame":
-    """Summary of backtest rows, overall or per group (e.g. ``by="h"`` or ``"series"``).
+    """回测汇总 — summary of backtest rows, overall or per group.
 
-    Columns: the group keys, n_forecasts, mase, rel_mae, coverage80, coverage95, width80
-    (median 80 % interval width relative to the actual value).
+    Args:
+        df: rows of :func:`backtest` (several series may be concatenated).
+        by: None (one row), a column name (``"h"``, ``"model"``, ``"series"``) or a list.
+
+    Returns:
+        DataFrame with columns: the group keys, n_forecasts, mase, rel_mae, coverage80,
+        coverage95, width80 (median 80 % interval width relative to the actual value).
     """
     import pandas as pd
 

@@ -15,7 +15,9 @@ from .fit import MIN_POINTS, MODEL_LABELS_ZH, MODEL_NAMES, Fit, ForecastError
 if TYPE_CHECKING:
     import pandas as pd
 
-FORECAST_COLUMNS = ["year", "mean", "lo80", "hi80", "lo95", "hi95"]
+#: ``median`` is the point forecast (the median of the predictive distribution); ``mean``
+#: holds the same numbers under the name earlier releases used (kept for old code).
+FORECAST_COLUMNS = ["year", "median", "mean", "lo80", "hi80", "lo95", "hi95"]
 #: Direction and gap targets are judged on the years from this one (the plan's base year)
 #: when there are at least 3 of them, otherwise on the last DIRECTION_MIN_WINDOW points.
 DIRECTION_BASE_YEAR = PLAN_START - 1
@@ -160,13 +162,15 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
                     direction: str | None = None, interval: str = "calibrated",
                     base_value: float | None = None, reference_value: float | None = None
                     ) -> "pd.DataFrame":
-    """Trend model and forecast, with 80 % / 95 % intervals, for one annual series.
+    """趋势预测 — trend model and forecast to 2030, with 80 % / 95 % intervals, for one series.
 
     Args:
         years, values: the observed series (NaN values are dropped; years may have gaps).
             ``values`` may be None when ``counts`` and ``exposures`` are given.
         unit: a unit of ``data/units.yaml`` ("‰", "%", "1/10万", "岁", …) or a unit kind
-            ("rate", "percent", …). Taken from the indicator when ``target`` is one.
+            ("rate", "percent", …). Taken from the indicator when ``target`` is one; a
+            different unit of the same proportion (比例, %, ‰, 1/万, 1/10万) is converted to
+            the indicator's, any other is refused.
         target: a :class:`~wuwei_analysis.targets.Target`, an indicator id / name /
             :class:`~wuwei_analysis.indicator_catalog.Indicator` (unit, direction and target are then
             taken from it), or a number (with ``direction``).
@@ -176,20 +180,30 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         horizon_year: the last year forecast (default 2030).
         model: "auto" (see :mod:`wuwei_analysis.models.core`) or one of "poisson",
             "loglinear", "logit", "linear", "damped", "naive".
-        direction: "up" / "down" (good direction), when not implied by the target.
+        direction: "up" / "down" (good direction; "increase" / "decrease", "提高" /
+            "下降" are accepted too), when not implied by the target.
         interval: "calibrated" (default; see :mod:`.calibrate`) or "model" (textbook).
         base_value: for a relative_change target, the base-year value when the series does
             not contain it. reference_value: for a target given by another indicator.
 
     Returns:
-        DataFrame with columns year, mean, lo80, hi80, lo95, hi95 for the years after the
-        last observation up to ``horizon_year``. ``mean`` is the point forecast: the
-        trend's value, which is the median of the predictive distribution (on log / logit
-        scales it is not the arithmetic mean). ``attrs``: model, model_zh, params, aarr
+        DataFrame with columns year, median, mean, lo80, hi80, lo95, hi95 for the years
+        after the last observation up to ``horizon_year``. ``median`` is the point
+        forecast: the trend's value, which is the median of the predictive distribution
+        (on log / logit scales it is not the arithmetic mean); ``mean`` repeats it under
+        its old name (deprecated alias). ``attrs``: model, model_zh, params, aarr
         (annual rate of reduction 1 − e^slope, positive = falling; log-scale models only),
         annual_change (unit per year, trend at the last year), p_meet, target_year, fitted
         (DataFrame year, observed, fitted), n_points, interval_method, notes (Chinese),
-        selection (auto scores), threshold, unit, scale.
+        selection (auto scores), threshold, unit, scale, input_unit (the unit the values
+        were given in when converted, else None), inputs (counts / exposures used).
+
+    Raises:
+        SeriesInputError: (a ForecastError) the series cannot be used as given: duplicate
+            years, negative counts, more events than the denominator, values outside the
+            unit's range, a unit that cannot be converted to the indicator's, values that
+            look like a unit slip (see :mod:`.inputs`). An empty, all-NaN or 1–2 point
+            series is not an error: the table is empty and a ShortSeriesWarning says why.
 
         Note: ``attrs["fitted"]`` is a DataFrame, and pandas cannot concat frames whose
         attrs hold different DataFrames — call ``.attrs.clear()`` (or copy the columns)
@@ -197,6 +211,12 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     """
     import pandas as pd
 
+    from .inputs import check_series  # refuses unusable input; converts units (1/10万 → ‰)
+
+    chk = check_series(years, values, unit=unit, target=target, counts=counts,
+                       exposures=exposures, direction=direction)
+    years, values, counts, exposures, unit, direction = (
+        chk.years, chk.values, chk.counts, chk.exposures, chk.unit, chk.direction)
     t, ind, unit, direction = _resolve_target(target, unit, direction)
     if unit is None:
         raise ForecastError("须给出单位 unit（或以指标作为 target）")
@@ -208,7 +228,7 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         spec = resolve_spec(unit, has_counts=False, target_kind=t.kind if t else None,
                             direction=direction)
     target_year = int(t.year) if t is not None else None
-    notes: list[str] = []
+    notes: list[str] = list(chk.notes)
     observed = pd.DataFrame({"year": x.astype(int), "observed": y, "fitted": np.nan})
 
     # thresholds and direction / gap confidence do not need a model
@@ -275,7 +295,8 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     lo80, hi80 = pred.interval(0.8)
     lo95, hi95 = pred.interval(0.95)
     k = len(fut)
-    df = pd.DataFrame({"year": np.array(fut, dtype="int64"), "mean": mean[:k],
+    df = pd.DataFrame({"year": np.array(fut, dtype="int64"), "median": mean[:k],
+                       "mean": mean[:k],
                        "lo80": lo80[:k], "hi80": hi80[:k], "lo95": lo95[:k],
                        "hi95": hi95[:k]}, columns=FORECAST_COLUMNS)
 
@@ -323,23 +344,35 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         model=fit.model, model_zh=MODEL_LABELS_ZH[fit.model], params=params, aarr=aarr,
         annual_change=annual_change, p_meet=p_meet, target_year=target_year, fitted=observed,
         n_points=int(len(x)), interval_method=interval, notes=notes, selection=selection, threshold=threshold,
-        unit=unit, scale=fit.scale.kind)
+        unit=unit, scale=fit.scale.kind, input_unit=chk.input_unit,
+        inputs={"years": x.tolist(), "values": y.tolist(),
+                "counts": None if c is None else c.tolist(),
+                "exposures": None if e is None else e.tolist()})
     return df
 
 
 def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = FINAL_YEAR,
              model: str = "auto", year: int | None = None, interval: str = "calibrated"
              ) -> "pd.DataFrame":
-    """``forecast_series`` for an indicator's series in a region, read from the database.
+    """从数据库读取序列并预测 — ``forecast_series`` for an indicator's series in a region.
 
     Args:
         indicator: id, Chinese name or alias (or an Indicator).
         region: name, alias or code ("古浪县", "620622").
         db: database path, sqlite3 connection, or None for the default database.
-        breakdown: None for the total, or {"sex": "女"} / "urban_rural=农村" / "女".
+        breakdown: None for the total, or {"sex": "女"} / "urban_rural=农村" / "女"; a
+            breakdown with no rows raises DataError listing the values the data have.
+        horizon_year: the last year forecast (default 2030).
+        model: "auto" or a model name (see forecast_series).
         year: use only data up to this year.
-    Uses numerator / denominator (Poisson model) where the database has them. The
-    returned attrs also hold ``illustrative`` (True if any value used is illustrative).
+        interval: "calibrated" (default) or "model".
+
+    Uses numerator / denominator (Poisson model) where the database has them.
+
+    Returns:
+        As ``forecast_series``: columns year, median (the point forecast), mean (alias),
+        lo80, hi80, lo95, hi95; attrs as there plus ``indicator``, ``region`` and
+        ``illustrative`` (True if any value used is illustrative).
     """
     from ..indicator_catalog import Indicator, indicator as find_indicator
     from ..database import observations
@@ -349,6 +382,11 @@ def forecast(indicator, region, *, db=None, breakdown=None, horizon_year: int = 
     data_id = getattr(ind, "data_id", None) or ind.id   # same_as: data stored once
     obs = observations(data_id, region, breakdown="all" if breakdown else None, db=db)
     rows = select_rows(obs, data_id, region, breakdown, year_max=year)
+    if breakdown and not len(rows):
+        from .inputs import no_breakdown_message
+
+        raise ForecastError(no_breakdown_message(obs, data_id, region, breakdown),
+                            indicator=ind.id, region=str(region))
     s = to_series(rows)
     base_value = None
     t = ind.target

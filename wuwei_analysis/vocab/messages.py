@@ -43,6 +43,7 @@ MESSAGES: dict[str, str] = {
                 "实现“{target}”目标的概率约为{p}",
     "required_change": "；需年均变化{required}，当前趋势年均{observed}",
     "no_model": "无法建立趋势模型：{message}",
+    "no_forecast": "仅有{n}个年度数据（少于{min_points}个），不作趋势预测，状态只依据最新值判断",
     # ---- mid-term / final evaluation
     "final_met": "{year}年{name}为{value}，已实现“{target}”",
     "final_not_met": "{year}年{name}为{value}，未实现“{target}”",
