@@ -1,26 +1,29 @@
 """Benchmark of the forecast app in a real browser (Playwright driving Debian's chromium).
 
-Prints:
+Prints (issue 12's figures):
 
-* time to first render: from navigation to the chart and the status table on screen, in a
-  fresh browser context (nothing cached), ``--renders`` times (pre-heated kernel pool);
-* widget change → updated chart: the median (and p90, max) over ``--changes`` changes of
-  the indicator and region pickers, timed in the page (from the ``change`` event to the new
-  SVG in the DOM);
-* the resident memory (RSS) of each kernel, and of the Voila server;
-* kernel culling: how long until the kernel of a closed page is shut down.
+* **officials opening the app at the same moment**: ``--concurrent`` pages (default 10, each
+  in its own fresh browser context: nothing cached) navigated within a few milliseconds of
+  each other; for each, the time from its navigation to the chart *and* the status table on
+  screen (recorded in the page); median and max;
+* **widget change → updated chart**: median (p90, max) over ``--changes`` changes of the
+  indicator and region pickers, timed in the page (``change`` event → new SVG in the DOM);
+* the resident memory (RSS) of each kernel and of the server;
+* **a visit after the server has idled** ``--idle`` seconds (default 120, longer than the
+  app's cull window in the benchmark: ``--cull-idle 60``): the page must render, over a
+  normal link and over a ``--latency`` ms link (default 300, Chrome DevTools network
+  emulation); a page that needed the retry says so.
 
 Usage::
 
     python benchmarks/app_benchmark.py                 # temp database with the default data
     python benchmarks/app_benchmark.py --db PATH       # an existing database
-    python benchmarks/app_benchmark.py --url http://127.0.0.1:8866/   # a running `wuwei app`
-                                                       # (no kernel memory / culling figures)
+    python benchmarks/app_benchmark.py --idle 20 --concurrent 4   # a quick run
 
-Starting its own server, the script waits until the server is settled (the pre-heated
-kernel has filled its caches and the CPU is idle) before measuring, and reports how long
-that took (on a new database the first kernel computes every assessment once; later
-kernels load them from the shared disk cache).
+Starting its own server (``wuwei app --pool-size`` = ``--pool-size``, default 10), the
+script waits until the server is settled (the pool is filled and every kernel is idle;
+on a new database the first kernel computes every assessment once, later kernels load
+them from the shared disk cache) and reports how long that took.
 """
 from __future__ import annotations
 
@@ -55,6 +58,12 @@ new MutationObserver(() => {
   if (!log.length || log[log.length - 1].key !== key)
     log.push({key: key, t: performance.now()});
 }).observe(document, {subtree: true, childList: true, characterData: true});
+window.__ready = null;
+new MutationObserver(() => {
+  if (window.__ready === null && document.querySelector('.wuwei-chart svg.wuwei-forecast-svg')
+      && document.querySelector('.wuwei-table table') && !document.getElementById('ww-loading'))
+    window.__ready = performance.now();   // ms since this page's navigation started
+}).observe(document, {subtree: true, childList: true, attributes: true});
 window.__change = (cls, index) => {
   const sel = document.querySelector('.' + cls + ' select');
   sel.selectedIndex = index;
@@ -160,7 +169,8 @@ def page_kernel(page) -> str:
 class Server:
     """``wuwei app`` on a free port (new process group; stopped with SIGTERM)."""
 
-    def __init__(self, db: str | None, home: str) -> None:
+    def __init__(self, db: str | None, home: str, *, pool_size: int = 10,
+                 cull_idle: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = dict(os.environ, WUWEI_HOME=home)
@@ -171,12 +181,13 @@ class Server:
         self.log = open(Path(home) / "server.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "wuwei_analysis", "app", "--port", str(self.port),
-             "--no-browser"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+             "--no-browser", "--pool-size", str(pool_size)]
+            + (["--cull-idle", str(cull_idle)] if cull_idle else []), env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
     def voila_pid(self) -> int | None:
         for pid in children(self.proc.pid):
-            if "voila" in cmdline(pid):
+            if "wuwei_analysis.app.server" in cmdline(pid) or "voila" in cmdline(pid):
                 return pid
         return None
 
@@ -243,13 +254,62 @@ def current_key(page) -> tuple[str, str]:
     return d[0], d[1]
 
 
+def open_at_once(browser, url: str, n: int, timeout: float = 120) -> tuple[list, list]:
+    """Open ``n`` pages (fresh contexts) within milliseconds; return ([seconds to chart and
+    table for each page], [(ctx, page)])."""
+    pages = []
+    for _ in range(n):
+        ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
+        page = ctx.new_page()
+        page.add_init_script(PROBE)
+        page.on("console", lambda m: m.text.startswith("wuwei-app:") and print("  " + m.text))
+        pages.append((ctx, page))
+    for _, page in pages:               # "commit" returns as soon as the response starts
+        page.goto(url, wait_until="commit", timeout=timeout * 1000)
+    times = []
+    t0 = time.perf_counter()
+    for _, page in pages:
+        page.wait_for_function("() => window.__ready !== null", timeout=timeout * 1000)
+        retried = page.evaluate("sessionStorage.getItem('wuwei-app-retried')")
+        # after a retry (a reload) __ready counts from the reload: count from the start
+        times.append(time.perf_counter() - t0 if retried else
+                     page.evaluate("window.__ready") / 1000)
+        if retried:
+            print(f"  a page needed {retried} retry(ies)")
+    return times, pages
+
+
+def visit(browser, url: str, *, latency_ms: int = 0, timeout: float = 180) -> tuple[float, int]:
+    """One visit (fresh context), optionally over a slow link: (seconds to chart and table,
+    retries the page needed)."""
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = ctx.new_page()
+    page.add_init_script(PROBE)
+    if latency_ms:
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": latency_ms,
+            "downloadThroughput": -1, "uploadThroughput": -1})
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=timeout * 1000)
+    page.wait_for_function("() => window.__ready !== null", timeout=timeout * 1000)
+    dt = time.perf_counter() - t0
+    retries = int(page.evaluate("sessionStorage.getItem('wuwei-app-retried') || 0") or 0)
+    ctx.close()
+    return dt, retries
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", help="database (default: a temp one with the default dataset)")
     ap.add_argument("--url", help="measure a running app instead of starting one")
-    ap.add_argument("--renders", type=int, default=3, help="first-render samples (default 3)")
+    ap.add_argument("--pool-size", type=int, default=10, help="wuwei app --pool-size")
+    ap.add_argument("--cull-idle", type=int, default=60, help="wuwei app --cull-idle")
+    ap.add_argument("--concurrent", type=int, default=10, help="pages opened at once")
     ap.add_argument("--changes", type=int, default=20, help="widget changes (default 20)")
-    ap.add_argument("--no-cull", action="store_true", help="skip the culling check")
+    ap.add_argument("--idle", type=int, default=120, help="idle seconds before the last visits")
+    ap.add_argument("--latency", type=int, default=300, help="slow link latency (ms)")
     args = ap.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -264,61 +324,41 @@ def main(argv: list[str] | None = None) -> int:
         if args.url:
             url = args.url
         else:
-            server = Server(args.db, tmp.name)
+            server = Server(args.db, tmp.name, pool_size=args.pool_size,
+                            cull_idle=args.cull_idle)
             t = time.time()
             server.wait_ready()
             voila_pid = server.voila_pid()
-            print(f"server up in {time.time() - t:.1f} s ({server.url})")
+            print(f"server up in {time.time() - t:.1f} s ({server.url}, pool {args.pool_size},"
+                  f" cull window {args.cull_idle} s)")
+            t = time.time()
+            while len(kernels(voila_pid)) < args.pool_size and time.time() - t < 600:
+                time.sleep(1)
             settle = wait_settled(voila_pid)
-            print(f"pre-heated kernel ready and idle after a further {settle:.1f} s "
-                  "(on a new database the first kernel computes every assessment once)")
+            print(f"pool of {len(kernels(voila_pid))} pre-heated kernels ready and idle after "
+                  f"a further {time.time() - t:.1f} s (settle {settle:.1f} s)")
             url = server.url
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            # ---- first render (fresh context each time = nothing cached in the browser)
-            renders = []
-            used: set[str] = set()
-            page = ctx = None
-            for k in range(args.renders):
-                if ctx is not None:
-                    ctx.close()
-                    if voila_pid:
-                        wait_fresh_kernel(voila_pid, used)
-                    else:
-                        time.sleep(15)
-                dt, ctx, page = first_render(browser, url)
-                used.add(page_kernel(page))
-                renders.append(dt)
-            print(f"time to first render (chart and table on screen, fresh browser context): "
-                  f"median {statistics.median(renders):.2f} s  "
-                  f"[{', '.join(f'{x:.2f}' for x in renders)}]")
-            # a repeat visit: same browser, its HTTP cache holds Voila's JavaScript
-            ctx.close()
-            if voila_pid:
-                wait_fresh_kernel(voila_pid, used)
-            else:
-                time.sleep(15)
-            ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
-            warm_page = ctx.new_page()
-            warm_page.goto(url)
-            warm_page.wait_for_selector(".wuwei-chart svg.wuwei-forecast-svg", timeout=120_000)
-            used.add(page_kernel(warm_page))
-            warm_page.close()
-            if voila_pid:
-                wait_fresh_kernel(voila_pid, used)
-            else:
-                time.sleep(15)
-            page = ctx.new_page()
-            page.add_init_script(PROBE)
-            t0 = time.perf_counter()
-            page.goto(url, wait_until="commit")
-            page.wait_for_selector(".wuwei-chart svg.wuwei-forecast-svg", timeout=120_000)
-            page.wait_for_selector(".wuwei-table table", timeout=120_000)
-            used.add(page_kernel(page))
-            print(f"time to first render, repeat visit (browser cache warm): "
-                  f"{time.perf_counter() - t0:.2f} s")
+            # ---- N officials at the same moment
+            def server_ticks() -> int:
+                if not voila_pid:
+                    return 0
+                return cpu_ticks(voila_pid) + sum(cpu_ticks(p) for p in kernels(voila_pid).values())
 
-            # ---- widget change -> updated chart
+            ticks0, wall0 = server_ticks(), time.perf_counter()
+            load0 = os.getloadavg()[0]
+            times, pages = open_at_once(browser, url, args.concurrent)
+            if voila_pid:
+                print(f"  server and kernels used {(server_ticks() - ticks0) / CLK_TCK:.1f} CPU-s "
+                      f"in those {time.perf_counter() - wall0:.1f} s (the browsers, on the same "
+                      f"2 cores, the rest); machine load average {load0:.1f} before")
+            print(f"{args.concurrent} pages opened at the same moment: chart and table on "
+                  f"screen: median {statistics.median(times):.2f} s, max {max(times):.2f} s  "
+                  f"[{', '.join(f'{x:.1f}' for x in sorted(times))}]")
+
+            # ---- widget change -> updated chart (on the first of those pages)
+            page = pages[0][1]
             page.wait_for_timeout(1000)
             regions = options(page, "wuwei-region")
             n_inds = len(options(page, "wuwei-indicator"))
@@ -343,29 +383,35 @@ def main(argv: list[str] | None = None) -> int:
             print(f"widget change -> updated chart ({len(ms)} changes: indicator and region "
                   f"pickers): median {statistics.median(ms):.0f} ms, p90 {p90:.0f} ms, "
                   f"max {max(ms):.0f} ms")
-            print("  each (ms): " + ", ".join(f"{k}{v:.0f}" for k, v in lat))
 
             # ---- memory
             if voila_pid:
-                ks = kernels(voila_pid)
-                page_kid = page_kernel(page)
-                for kid, pid in ks.items():
-                    role = "this page" if kid == page_kid else "pool / other page"
-                    print(f"kernel {kid[:8]} ({role}): RSS {rss_mb(pid):.0f} MB")
-                print(f"voila server: RSS {rss_mb(voila_pid):.0f} MB")
-
-                # ---- culling of a closed page's kernel
-                if not args.no_cull:
-                    ctx.close()
-                    t0 = time.time()
-                    while page_kid in kernels(voila_pid) and time.time() - t0 < 180:
-                        time.sleep(1)
-                    gone = page_kid not in kernels(voila_pid)
-                    print(f"closed page's kernel shut down after {time.time() - t0:.0f} s"
-                          if gone else "closed page's kernel still running after 180 s")
-                    ctx = None
-            if ctx is not None:
+                rss = {kid: rss_mb(pid) for kid, pid in kernels(voila_pid).items()}
+                shown = {page_kernel(p) for _, p in pages}
+                for label, group in (("with a page", [v for k, v in rss.items() if k in shown]),
+                                     ("pool / closed", [v for k, v in rss.items()
+                                                        if k not in shown])):
+                    group = [v for v in group if v is not None]
+                    if group:
+                        print(f"kernels {label}: {len(group)}, RSS median "
+                              f"{statistics.median(group):.0f} MB, max {max(group):.0f} MB")
+                print(f"server RSS {rss_mb(voila_pid):.0f} MB")
+            for ctx, _ in pages:
                 ctx.close()
+
+            # ---- after idling longer than the cull window
+            print(f"idling {args.idle} s (cull window {args.cull_idle} s) …", flush=True)
+            time.sleep(args.idle)
+            dt, tries = visit(browser, url, latency_ms=args.latency)
+            print(f"visit after {args.idle} s idle over a {args.latency} ms link: chart and "
+                  f"table in {dt:.2f} s" + (f" (after {tries} retries)" if tries else ""))
+            dt, tries = visit(browser, url)
+            print(f"next visit, normal link: {dt:.2f} s"
+                  + (f" (after {tries} retries)" if tries else ""))
+            if server is not None:
+                log = Path(tmp.name, "server.log").read_text(errors="replace")
+                print(f"server log: {log.count('Culling')} kernels culled, "
+                      f"{log.count('Using pre-heated kernel')} pre-heated kernels handed out")
             browser.close()
     finally:
         if server is not None:

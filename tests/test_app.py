@@ -244,7 +244,8 @@ def test_domain_picker_filters_indicators_and_table(app):
 
 def test_whatif_control_changes_the_projected_value_and_the_chart(app):
     def value():
-        return float(re.search(r'ww-whatif-value">([\d.]+)', app.whatif_result.value).group(1))
+        return float(re.search(r'ww-whatif-value[^"]*">([\d.]+)', app.whatif_result.value)
+                     .group(1))
 
     app.select(indicator="c_infant_mortality", rate=0.0)
     flat = value()
@@ -255,6 +256,59 @@ def test_whatif_control_changes_the_projected_value_and_the_chart(app):
     app.select(rate=-10.0)
     assert value() > flat
     assert "达标所需" in app.whatif_result.value
+
+
+def test_whatif_starts_at_the_trend_labelled_from_the_modelled_level(app):
+    from wuwei_analysis.app.present import modelled_level
+
+    for ind, region in (("c_infant_mortality", "古浪县"), ("c_immunisation_coverage", "武威市"),
+                        ("c_under5_mortality", "武威市")):
+        app.select(region=region, indicator=ind)
+        assert app.rate.value == 0.0                             # always the trend first
+        assert "按当前趋势（0 %）" in app.whatif_result.value
+        view = app.current_view()
+        w = app.data and __import__("wuwei_analysis.app.present", fromlist=["x"]).scenario(
+            view, 0.0)
+        at = view.forecast[view.forecast["year"] == 2030].iloc[0]
+        assert w.final_value == pytest.approx(at["mean"])        # 0 % = the trend forecast
+        assert (w.lo80, w.hi80) == pytest.approx((at["lo80"], at["hi80"]))
+        y, level = modelled_level(view)
+        fitted = view.forecast.attrs.get("fitted")
+        if fitted is not None:
+            assert level == pytest.approx(fitted[fitted["year"] == y]["fitted"].iloc[-1])
+        else:   # the trend carried back one year from the first forecast years
+            m = dict(zip(view.forecast["year"], view.forecast["mean"]))
+            back = (m[y + 1] ** 2 / m[y + 2] if view.forecast.attrs.get("scale") == "log"
+                    else 2 * m[y + 1] - m[y + 2])
+            assert level == pytest.approx(back)
+        assert w.start_value == pytest.approx(level)
+        assert "80%区间" in app.whatif_result.value               # the scenario's uncertainty
+
+
+def test_a_worse_than_trend_result_is_never_green():
+    from wuwei_analysis.app.whatif import trend_whatif
+
+    t = Target(kind="at_most", value=12.0, year=2030, direction="down")
+    years = list(range(2025, 2031))
+    # the trend is far below the target: even 10 % a year worse still meets it
+    w = trend_whatif(t, years, [5.0] * 6, 2024, 5.0, -10.0, lo80=3.0, hi80=8.0)
+    assert w.meets is True and w.worse_than_trend
+    from wuwei_analysis.app.present import whatif_html
+    from types import SimpleNamespace
+
+    from wuwei_analysis.indicator_catalog import indicator
+
+    view = SimpleNamespace(ind=indicator("w_maternal_mortality"), decimals=1, threshold=12.0,
+                           base_value=None)
+    html = whatif_html(view, w)
+    assert "ww-yes" not in html and "ww-worse" in html and "比当前趋势差" in html
+    better = trend_whatif(t, years, [5.0] * 6, 2024, 5.0, 3.0, lo80=3.0, hi80=8.0)
+    assert "ww-yes" in whatif_html(view, better)
+    # the scenario's range moves with it, and the chance says how sure it is
+    assert better.lo80 < 3.0 and better.hi80 < 8.0 and better.chance == "likely"
+    worse = trend_whatif(t, years, [11.0] * 6, 2024, 11.0, -5.0, lo80=8.0, hi80=15.0)
+    assert worse.meets is False and worse.chance in ("unlikely", "very_unlikely")
+    assert "ww-no" in whatif_html(view, worse) and "ww-yes" not in whatif_html(view, worse)
 
 
 def test_what_the_page_says_agrees_with_the_assessment(app, small_db):
@@ -285,7 +339,56 @@ def test_status_table_sorts_by_any_column(app):
     app.sort_key.value = "name"
     assert rows_in_table(app) == [r["indicator"] for r in sort_rows(rows, "name",
                                                                       app.sort_order.value)]
-    app.sort_key.value = "order"
+    app.sort_key.value = "status"
+
+
+def test_triage_puts_off_track_first_and_unjudged_last():
+    from wuwei_analysis.app.present import sort_rows
+
+    def row(i, status, rank):
+        return {"indicator": i, "order": i, "status": status, "triage_rank": rank}
+
+    rows = [row(0, "数据不足", None), row(1, "已实现", 3), row(2, "难以实现", 0),
+            row(3, "不适用", None), row(4, "有风险", 1), row(5, "按期可达", 2)]
+    assert [r["status"] for r in sort_rows(rows, "status")] == \
+        ["难以实现", "有风险", "按期可达", "已实现", "数据不足", "不适用"]
+    # descending never puts 不适用 / 数据不足 first
+    assert [r["status"] for r in sort_rows(rows, "status", True)][:4] == \
+        ["已实现", "按期可达", "有风险", "难以实现"]
+
+
+def test_the_table_starts_sorted_off_track_first_and_clicks_sort_and_open(app):
+    from wuwei_analysis.app import build_app
+
+    fresh = build_app(app.data.db, warm=False, safe=False)
+    assert fresh.sort_key.value == "status" and fresh.sort_order.value is False
+    assert 'data-sort-key="status"' in fresh.table.value
+    fresh.command.value = "sort:p_meet|1"              # a click on the 达标概率 header
+    assert 'data-sort-key="p_meet"' in fresh.table.value and "▲" in fresh.table.value
+    fresh.command.value = "sort:p_meet|2"              # again: the order reverses
+    assert "▼" in fresh.table.value
+    fresh.command.value = "open:c_under5_mortality|3"  # a click on a row
+    assert chart_key(fresh) == ("武威市", "c_under5_mortality")
+
+
+def test_the_table_filters_by_status_domain_and_member_unit(app):
+    app.select(region="武威市", domain="")
+    every = rows_in_table(app)
+    statuses = {r["status"] for r in app.shown_rows()}
+    some = sorted(statuses)[0]
+    app.status_filter.value = some
+    shown = rows_in_table(app)
+    assert shown and set(shown) < set(every) or len(statuses) == 1
+    assert all(r["status"] == some for r in app.shown_rows() if r["indicator"] in shown)
+    app.status_filter.value = ""
+    unit = app.reporter_filter.options[1][1]
+    app.reporter_filter.value = unit
+    by_unit = rows_in_table(app)
+    from wuwei_analysis.indicator_catalog import indicator
+
+    assert by_unit and all(unit in indicator(i).reporter for i in by_unit)
+    app.reporter_filter.value = ""
+    assert rows_in_table(app) == every
 
 
 def test_downloads_hold_the_shown_data_as_csv_and_xlsx(app):
@@ -301,10 +404,18 @@ def test_downloads_hold_the_shown_data_as_csv_and_xlsx(app):
     csv = export_csv(view, w)
     assert csv.startswith("\ufeff".encode())
     text = csv.decode("utf-8-sig")
-    assert "示意数据" in text.splitlines()[0]       # the illustrative note comes first
-    header = text.splitlines()[1].split(",")
+    header = text.splitlines()[0].split(",")           # no comment line: the header first
     assert header[:7] == ["指标编号", "指标", "单位", "系列", "地区", "年份", "数值"]
-    assert "实际值" in text and "预测" in text and "对比" in text and "情景（每年改善3%）" in text
+    assert "示意数据" in header                          # the illustrative flag is a column
+    assert "实际值" in text and "预测" in text and "对比" in text and "情景（" in text
+    import pandas as pd
+
+    df = pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig")
+    assert set(df["示意数据"]) <= {"是", "否"} and (df["示意数据"] == "是").any()
+    vals = pd.concat([df["数值"].dropna(), df["预测或情景值"].dropna()])
+    assert df.loc[df["系列"] == "预测", "数值"].isna().all()
+    assert all(round(v, 2) == v for v in vals)          # rounded as printed (‰: 2 decimals)
+    assert not re.search(r"\d\.\d{5,}", text)            # no 4.360624739904448
     xlsx = export_xlsx(view, w, app.shown_rows())
     wb = openpyxl.load_workbook(io.BytesIO(xlsx))
     assert wb.sheetnames == ["图表数据", "状态一览", "说明"]
@@ -374,6 +485,7 @@ def test_voila_command_has_the_settings_for_officials(tmp_path):
     nb = prepare_root(tmp_path / "root")
     assert [p.name for p in (tmp_path / "root").iterdir()] == ["forecast_app.ipynb"]
     cmd = voila_command(nb, port=9999, pool_size=1, cull_idle=40)
+    assert cmd[1:3] == ["-m", "wuwei_analysis.app.server"]
     joined = " ".join(cmd)
     for flag in ("--Voila.ip=127.0.0.1", "--strip_sources=True", "--show_tracebacks=False",
                  "--preheat_kernel=True", "--pool_size=1", "--theme=light",
@@ -388,6 +500,13 @@ def test_voila_command_has_the_settings_for_officials(tmp_path):
     tpl = Path(env["JUPYTER_PATH"].split(":")[0]) / "voila" / "templates" / "wuwei_app"
     text = (tpl / "index.html.j2").read_text(encoding="utf-8")
     assert not re.findall(r"https?://", text)       # the lab template's CDN links are gone
+    # Chinese page: lang, loading screen, the retry message; Chinese error and login pages
+    assert '<html lang="zh-CN">' in text and "正在加载，请稍候…" in text
+    assert "无法连接计算内核，正在重试…" in text
+    pages = Path(env["JUPYTER_PATH"].split(":")[0]) / "pages"
+    for name in ("error.html", "404.html", "403.html", "500.html", "login.html"):
+        assert (pages / name).exists(), name
+    assert 'lang="zh-CN"' in (pages / "error.html").read_text(encoding="utf-8")
 
 
 def test_wuwei_app_print_command(tmp_path, monkeypatch, capsys):
@@ -400,3 +519,59 @@ def test_wuwei_app_print_command(tmp_path, monkeypatch, capsys):
     assert "voila" in out and "--port=8899" in out and "--Voila.ip=127.0.0.1" in out
     assert main(["app", "--db", str(tmp_path / "b.sqlite"), "--print-command"]) == 0
     assert "--port=8866" in capsys.readouterr().out
+
+
+def test_the_csv_download_imports_without_editing(app, tmp_path):
+    """`wuwei import` reads the downloaded CSV as it is: the region's observed rows are
+    accepted (benchmark rows refused by the importer's rule for public data),
+    the forecast and scenario rows (no 数值: their numbers are in 预测或情景值) are skipped
+    as blank, so a forecast is never stored as an observation."""
+    from wuwei_analysis import store
+    from wuwei_analysis.app.present import export_csv, scenario
+    from wuwei_analysis.ingest.importer import import_file
+
+    app.select(region="武威市", indicator="c_infant_mortality", rate=0.0)
+    view = app.current_view()
+    path = tmp_path / "shown.csv"
+    data = export_csv(view, scenario(view, 0.0))
+    path.write_bytes(data)
+    text = data.decode("utf-8-sig")
+    observed = sum(1 for line in text.splitlines() if ",实际值," in line)
+    benchmark = sum(1 for line in text.splitlines() if ",对比," in line)
+    db = tmp_path / "imported.sqlite"
+    store.open_db(db).close()
+    result = import_file(path, db=db)
+    assert result.rows_accepted == observed
+    # 全国 / 甘肃省 rows are refused by the importer's own rule (public data only), with a reason
+    assert result.rows_rejected == benchmark
+    assert result.rows_read + result.rows_blank == len(text.splitlines()) - 1
+    from wuwei_analysis.database import observations
+
+    assert observations(db=db)["year"].max() <= view.latest[0]
+
+
+def test_a_network_address_needs_a_password_or_token(tmp_path, monkeypatch, capsys):
+    from wuwei_analysis.app.server import TOKEN_ENV, is_loopback
+    from wuwei_analysis.cli import main
+    from wuwei_analysis.cli.app_cmd import auth_path, has_login, set_password
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")
+    monkeypatch.setenv("WUWEI_HOME", str(tmp_path))
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert not has_login()
+    assert main(["app", "--host", "0.0.0.0", "--db", str(tmp_path / "a.sqlite"),
+                 "--print-command"]) == 2
+    assert "拒绝启动" in capsys.readouterr().err
+    with pytest.raises(ValueError):
+        set_password("short")
+    path = set_password("一个足够长的密码2030")
+    assert path == auth_path() and (path.stat().st_mode & 0o777) == 0o600
+    stored = json.loads(path.read_text())["hashed_password"]
+    assert stored.startswith("argon2:") and "足够长" not in stored      # hashed, not plain
+    from jupyter_server.auth import passwd_check
+
+    assert passwd_check(stored, "一个足够长的密码2030")
+    assert main(["app", "--host", "0.0.0.0", "--db", str(tmp_path / "a.sqlite"),
+                 "--print-command"]) == 0
+    out = capsys.readouterr().out
+    assert "--Voila.ip=0.0.0.0" in out and f"--WuweiVoila.auth_file={path}" in out

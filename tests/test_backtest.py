@@ -124,9 +124,29 @@ def test_stored_calibration_matches_what_the_national_series_give():
     warnings.simplefilter("ignore")
     bench = _bench()
     new = calibrate_rows(bench.fixed_model_rows(bench.load_series()))
-    for model in ("loglinear", "logit", "damped", "naive"):
+    # naive and arima come from the real calibration pool instead (next test)
+    for model in ("loglinear", "logit", "damped"):
         assert new[model]["c"] == pytest.approx(CALIBRATION[model]["c"], rel=0.05), model
         assert new[model]["k80"] == pytest.approx(CALIBRATION[model]["k80"], rel=0.05), model
+
+
+def test_pool_constants_are_shipped_as_data_with_their_source():
+    from importlib import resources
+
+    import yaml
+
+    from wuwei_analysis.models.calibrate import CALIBRATION, POOL_CONSTANTS, constants
+
+    text = resources.files("wuwei_analysis.data").joinpath(POOL_CONSTANTS).read_text("utf-8")
+    assert "systema_globalis" in text and "CC BY 4.0" in text
+    shipped = yaml.safe_load(text)
+    assert {"arima", "naive"} <= set(shipped)
+    for fam, cst in shipped.items():
+        assert constants(fam) is CALIBRATION[fam]
+        assert CALIBRATION[fam]["c"] == cst["c"] and len(cst["horizon"]) == 5
+        assert cst["n"] > 1000
+    # county counts keep the national log-linear constants
+    assert constants("quasi_poisson") == constants("poisson")
 
 
 def test_poisson_intervals_cover_simulated_county_counts_of_one_event_a_year():

@@ -191,7 +191,8 @@ def test_vectorised_forecasts_equal_the_per_series_statsmodels_path():
     assert (n <= 2).any() and (n >= 10).any()
 
 
-@pytest.mark.parametrize("model", ["poisson", "loglinear", "logit", "linear", "naive"])
+@pytest.mark.parametrize("model", ["poisson", "loglinear", "logit", "linear", "naive",
+                                   "arima"])
 def test_each_model_by_name_equals_the_per_series_path(model):
     series = random_series(120, seed=5)
     if model == "poisson":
@@ -360,16 +361,34 @@ def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths():
     assert refs[0].attrs["model"] == res.model[0] == spec.primary
 
 
-def test_series_with_a_damped_candidate_go_to_the_per_series_path():
+def test_long_series_are_vectorised_and_explicit_damped_goes_to_the_per_series_path():
+    """The auto rule's candidates (primary, naive, arima) are all vectorised, so long series
+    stay in the engine; only an explicit ``damped`` (a numerical ETS fit) is handed over."""
     rng = np.random.default_rng(3)
     years = np.arange(2009, 2025)
-    series = [dict(years=years, values=10 * np.exp(-0.03 * np.arange(16)
-                                                  + rng.normal(0, 0.04, 16)),
+    series = [dict(years=years, values=10 * np.exp(-0.03 * np.arange(16) - 0.002
+                                                  * np.arange(16) ** 2 * k
+                                                  + rng.normal(0, 0.01 * (k + 1), 16)),
                    unit="‰", target=Target("at_most", 5.0), counts=None, exposures=None)
-              for _ in range(3)]
+              for k in range(6)]
     res, refs = run_both(series)
-    assert res.per_series.all()
+    assert not res.per_series.any()
     assert compare(series, res, refs) == []
+    assert "arima" in set(res.model)
+    res, refs = run_both(series[:2], model="damped")
+    assert res.per_series.all()
+    assert compare(series[:2], res, refs) == []
+
+
+def test_a_series_with_a_missing_year_has_no_arima_candidate():
+    years = np.array([2010, 2011, 2012, 2013, 2015, 2016, 2017, 2018, 2019, 2020.0])
+    values = 20 * np.exp(-0.05 * (years - 2010) - 0.003 * (years - 2010) ** 2)
+    series = [dict(years=years, values=values, unit="‰", target=Target("at_most", 5.0),
+                   counts=None, exposures=None)]
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []
+    assert "arima" not in refs[0].attrs["selection"]
+    assert np.isnan(res.scores["arima"][0])
 
 
 def test_constants_are_read_from_the_models_at_call_time(monkeypatch):

@@ -120,8 +120,10 @@ def test_linear_model_has_no_aarr_but_an_annual_change():
 # ------------------------------------------------------------------ p_meet
 def test_p_meet_is_near_one_far_better_than_target_and_near_zero_far_worse():
     falling = np.linspace(4.0, 2.5, 9) * (1 + 0.02 * np.sin(np.arange(9)))
+    # (> 0.98, not 0.99: the local-trend family's predictive, calibrated on real series,
+    # has heavy tails — a few real series do turn)
     assert forecast_series(YEARS, falling, unit="‰",
-                           target=Target("at_most", 5.0)).attrs["p_meet"] > 0.99
+                           target=Target("at_most", 5.0)).attrs["p_meet"] > 0.98
     rising = np.linspace(8.0, 12.0, 9) * (1 + 0.02 * np.sin(np.arange(9)))
     assert forecast_series(YEARS, rising, unit="‰",
                            target=Target("at_most", 5.0)).attrs["p_meet"] < 0.01
@@ -240,7 +242,7 @@ def test_auto_uses_the_primary_model_for_short_series_and_compares_for_longer_on
     x = np.arange(2013, 2025)
     flat_then_jumpy = [5, 5, 5, 5, 5, 5, 5.6, 5.6, 5.6, 6.4, 6.4, 6.4]
     name, scores = choose_model(spec, x, flat_then_jumpy)
-    assert set(scores) >= {"loglinear", "naive", "damped"}
+    assert set(scores) == {"loglinear", "naive", "arima"}
     assert name == min(scores, key=scores.get) or name == "loglinear"
 
 

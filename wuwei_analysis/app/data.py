@@ -274,14 +274,17 @@ class AppData:
         return (indicator, region) in self._items or \
             self.disk.has(self._key_name(indicator, region))
 
-    def item(self, indicator: str, region: str) -> Item:
-        """The assessment row and forecast of an indicator in a region (cached)."""
+    def item(self, indicator: str, region: str, *, keep: bool = True) -> Item:
+        """The assessment row and forecast of an indicator in a region (cached; with
+        ``keep=False`` a newly computed item goes to the disk cache only, not to memory)."""
         it = self.cached_item(indicator, region)
         if it is not None:
             return it
         it = self._compute_item(indicator, region)
         self.computed += 1
         self.disk.put(self._key_name(indicator, region), it)
+        if not keep:
+            return it
         with self._lock:
             return self._items.setdefault((indicator, region), it)
 
@@ -403,6 +406,7 @@ class Warmer(threading.Thread):
         self._lock = threading.Lock()
         self._queue: list[tuple[str, str]] = []   # (indicator, region)
         self._deferred: list[tuple[str, str]] = []
+        self._region: str | None = None
 
     def plan(self, region: str, first: Iterable[str] = ()) -> None:
         """Queue every (indicator, region), the given region and indicators first."""
@@ -414,6 +418,7 @@ class Warmer(threading.Thread):
         with self._lock:
             self._queue = q
             self._deferred = []
+            self._region = region
         self.done.clear()
         self._wake.set()
 
@@ -431,6 +436,10 @@ class Warmer(threading.Thread):
             return None
 
     def run(self) -> None:
+        try:   # Linux: this thread only runs when the page and other kernels do not
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         while not self._stop_event.is_set():
             item = self._next()
             if item is None:
@@ -442,6 +451,17 @@ class Warmer(threading.Thread):
                 time.sleep(0.005)
             ind, region = item
             try:
+                # other regions: only make sure the shared disk cache has them (a kernel
+                # keeps in memory what its page shows, not every region: < 200 MB)
+                if region != self._region:
+                    if not self.data.has_item(ind, region):
+                        name = self.data._key_name(ind, region)
+                        if self.data.disk.claim(name):
+                            try:
+                                self.data.item(ind, region, keep=False)
+                            finally:
+                                self.data.disk.release(name)
+                    continue
                 if self.data.cached_item(ind, region) is None:
                     name = self.data._key_name(ind, region)
                     if not self.data.disk.claim(name):

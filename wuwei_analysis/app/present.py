@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..indicator_catalog import indicator as _indicator, indicators as _indicators, units as _units
 from .. import svgchart
+from ..vocab.numbers import round_for_unit
 from ..svgchart import ILLUSTRATIVE_NOTE, ChartData, finite as _finite, fmt_num, render_svg
 from ..vocab import labels as _labels
 from ..vocab.numbers import format_prob, format_value
-from .whatif import WhatIf, required_rate, whatif
+from .whatif import TrendWhatIf, WhatIf, required_rate, trend_whatif, whatif
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,9 @@ STATUS_ZH = _labels.STATUS_LABELS
 STATUS_ORDER = _labels.STATUS_ORDER
 STATUS_CODE_COLORS = _labels.STATUS_COLORS
 STATUS_COLORS = _labels.STATUS_COLORS_ZH
+#: Triage order of the status column: off-track first; statuses without a judgement
+#: (数据不足, 不适用, 计算中) have no rank and always come last.
+TRIAGE_RANK = {"难以实现": 0, "有风险": 1, "已达标但可能回落": 2, "按期可达": 3, "已实现": 4}
 #: Status shown while a row is still being computed.
 PENDING = "计算中"
 
@@ -41,8 +45,8 @@ STATUS_RULE_ZH = ("状态判定：已实现＝最新值已达到目标且按趋�
 
 #: Sort keys of the status table: key -> (Chinese label, default descending?).
 SORT_KEYS = {
+    "status": ("状态（难以实现在前）", False),
     "order": ("规划顺序", False),
-    "status": ("状态", False),
     "p_meet": ("达标概率", False),
     "name": ("指标名称", False),
     "latest_year": ("最新年份", True),
@@ -100,12 +104,65 @@ def target_text(view: "View") -> str:
 
 
 # --------------------------------------------------------------------------- what-if
-def scenario(view: "View", rate: float) -> WhatIf:
-    """The what-if for a view at ``rate`` % improvement per year."""
+def modelled_level(view: "View") -> tuple[int | None, float | None]:
+    """(latest observed year, the trend model's level in that year): where the what-if
+    starts — the model's value, not one noisy observation. The model's fitted value when
+    the forecast carries it (``attrs["fitted"]``), else the trend carried back one year
+    from the first two forecast years (geometrically on a log-scale model)."""
     y, v = view.latest
+    fc = view.forecast
+    if y is None or fc is None or not len(fc):
+        return y, v
+    fitted = (fc.attrs or {}).get("fitted")
+    level = None
+    try:
+        hit = fitted[fitted["year"] == y]["fitted"]
+        level = _finite(hit.iloc[-1]) if len(hit) else None
+    except (TypeError, KeyError, IndexError, AttributeError):
+        level = None
+    if level is None:
+        by_year = {int(a): _finite(b) for a, b in zip(fc["year"], fc["mean"])}
+        m1, m2 = by_year.get(int(y) + 1), by_year.get(int(y) + 2)
+        if m1 is not None and m2 is not None:
+            if (fc.attrs or {}).get("scale") == "log" and m1 > 0 and m2 > 0:
+                level = m1 * m1 / m2
+            else:
+                level = 2 * m1 - m2
+            lo, hi = view.bounds
+            if lo is not None:
+                level = max(level, lo)
+            if hi is not None:
+                level = min(level, hi)
+    return y, (level if level is not None else v)
+
+
+def scenario(view: "View", rate: float) -> WhatIf:
+    """The what-if for a view at ``rate`` % a year better than the current trend (0 = the
+    trend itself), from the modelled level; without a trend model, from the latest value."""
+    y, v = modelled_level(view)
     lo, hi = view.bounds
+    fc = view.forecast
+    ty = int(view.ind.target.year)
+    if fc is not None and len(fc) and y is not None and v is not None \
+            and ty in set(fc["year"].astype(int)) and view.ind.target.kind != "qualitative":
+        at = fc[fc["year"].astype(int) == ty].iloc[0]
+        return trend_whatif(view.ind.target, fc["year"].astype(int).tolist(),
+                            fc["mean"].astype(float).tolist(), y, v, rate,
+                            lo80=_finite(at.get("lo80")), hi80=_finite(at.get("hi80")),
+                            direction=view.ind.direction, threshold=view.threshold,
+                            base_value=view.base_value, lower=lo, upper=hi)
+    y, v = view.latest
     return whatif(view.ind.target, y, v, rate, direction=view.ind.direction,
                   threshold=view.threshold, base_value=view.base_value, lower=lo, upper=hi)
+
+
+def rate_label(rate: float) -> str:
+    """The what-if slider's meaning in words: "按当前趋势（0 %）" at 0."""
+    if abs(rate) < 1e-9:
+        return "按当前趋势（0 %）"
+    if rate > 0:
+        return f"比当前趋势每年多改善 {rate:g} %"
+    return f"比当前趋势每年差 {abs(rate):g} %（恶化）"
 
 
 def required_text(w: WhatIf, unit: str, decimals: int = 2) -> str:
@@ -121,9 +178,14 @@ def required_text(w: WhatIf, unit: str, decimals: int = 2) -> str:
                 and w.target_year <= w.start_year:
             return "目标年份已过，以实际值评价"
         return "按固定比例无法达到（目标值为0或超出取值范围）"
+    verb = MODE_VERB[w.mode]
+    if isinstance(w, TrendWhatIf):
+        if w.required_rate == 0.0:
+            return "按当前趋势即可达标"
+        return (f"比当前趋势每年多{verb}至少{w.required_rate:.1f}%"
+                if w.mode != "toward" else f"与目标值的差距比趋势每年多缩小{w.required_rate:.1f}%")
     if w.required_rate == 0.0:
         return "已达到目标，保持现有水平即可"
-    verb = MODE_VERB[w.mode]
     abs_txt = ""
     if w.required_abs is not None:
         abs_txt = f"（约{fmt_num(abs(w.required_abs), max(decimals, 2))}{unit}/年）"
@@ -131,30 +193,46 @@ def required_text(w: WhatIf, unit: str, decimals: int = 2) -> str:
 
 
 def whatif_html(view: "View", w: WhatIf) -> str:
-    """The what-if result: the value in the target year and whether the target is met."""
+    """The what-if result: the scenario's value (and 80 % range) in the target year and
+    whether the target is met. Colours follow the result: green only for a result that
+    meets the target and is not worse than the trend; a worse-than-trend result is amber
+    or red, never green."""
     unit, dec = view.ind.unit, view.decimals
     if not w.applicable:
         if view.ind.target.kind == "qualitative":
             return '<div class="ww-whatif-result">定性目标，不作情景推演。</div>'
         return '<div class="ww-whatif-result">该地区暂无此指标的数据，无法推演。</div>'
+    trend = isinstance(w, TrendWhatIf)
     verb = MODE_VERB.get(w.mode, "改善")
-    if w.rate >= 0:
-        how = f"每年{verb} {abs(w.rate):.1f}%" if w.mode != "toward" \
-            else f"与目标值的差距每年缩小 {abs(w.rate):.1f}%"
+    if trend:
+        how = rate_label(w.rate)
+        start = f"自{w.start_year}年的模型水平（{fmt_value(w.start_value, unit, dec)}）起{how}"
     else:
-        how = f"每年恶化 {abs(w.rate):.1f}%"
+        how = (f"每年{verb} {abs(w.rate):.1f}%" if w.rate >= 0 else f"每年恶化 {abs(w.rate):.1f}%")
+        start = f"自{w.start_year}年（{fmt_value(w.start_value, unit, dec)}）起{how}"
+    worse = w.rate < 0
     if w.meets is True:
-        verdict = '<span class="ww-yes">✔ 可以实现目标</span>'
+        cls = "ww-worse" if worse else "ww-yes"
+        verdict = "✔ 可以实现目标" + ("（但比当前趋势差）" if worse else "")
     elif w.meets is False:
-        verdict = '<span class="ww-no">✘ 不能实现目标</span>'
+        cls, verdict = "ww-no", "✘ 不能实现目标"
     else:
-        verdict = '<span class="ww-na">无法判断是否达标</span>'
+        cls, verdict = "ww-na", "无法判断是否达标"
+    chance = getattr(w, "chance_zh", "")
+    rng = ""
+    if trend and w.lo80 is not None and w.hi80 is not None:
+        rng = (f'<span class="ww-muted">（80%区间 {fmt_num(w.lo80, dec)}–{fmt_num(w.hi80, dec)}'
+               f'{esc(unit)}）</span>')
     target = esc(target_text(view))
+    chance_html = f'<div class="ww-chance">考虑预测的不确定性：<b>{esc(chance)}</b></div>' \
+        if chance else ""
     return (
-        '<div class="ww-whatif-result">'
-        f'<div>若自{w.start_year}年（{fmt_value(w.start_value, unit, dec)}）起{esc(how)}，'
-        f'{w.target_year}年将为 <b class="ww-whatif-value">{fmt_value(w.final_value, unit, dec)}'
-        f'</b>：{verdict}（目标 {target}）。</div>'
+        f'<div class="ww-whatif-result" data-meets="{str(w.meets).lower()}" '
+        f'data-worse="{str(worse).lower()}">'
+        f'<div class="ww-rate-label">{esc(rate_label(w.rate) if trend else how)}</div>'
+        f'<div>{esc(start)}，{w.target_year}年将为 '
+        f'<b class="ww-whatif-value {cls}">{fmt_value(w.final_value, unit, dec)}</b>{rng}：'
+        f'<span class="{cls}">{verdict}</span>（目标 {target}）。</div>{chance_html}'
         f'<div class="ww-required">达标所需：<b>{esc(required_text(w, unit, dec))}</b></div>'
         '</div>')
 
@@ -170,7 +248,8 @@ def chart_data(view: "View", w: WhatIf | None = None) -> ChartData:
              "whatif": "" if w is None else f"{w.rate:g}"})
     if w is not None and w.applicable and len(w.years) >= 2:
         d.whatif = [(float(y), float(v)) for y, v in zip(w.years, w.values)]
-        d.whatif_label = f"情景：每年改善{w.rate:g}%"
+        d.whatif_label = "情景：" + (rate_label(w.rate) if isinstance(w, TrendWhatIf)
+                                      else f"每年改善{w.rate:g}%")
     return d
 
 
@@ -248,7 +327,8 @@ def table_rows(rows: Iterable[dict], indicators: Iterable[str]) -> list[dict]:
                 "target_text": ind.describe_target(), "forecast_value": None,
                 "forecast_lo80": None, "forecast_hi80": None, "p_meet": None,
                 "status": PENDING, "status_rank": 100, "required": None,
-                "required_text": "", "illustrative": False, "pending": True})
+                "required_text": "", "illustrative": False, "pending": True,
+                "triage_rank": None, "reporter": ind.reporter})
             continue
         req_rate, req_txt = _row_required(ind, rec, units)
         status = rec.get("status") or "数据不足"
@@ -265,6 +345,7 @@ def table_rows(rows: Iterable[dict], indicators: Iterable[str]) -> list[dict]:
             "status_rank": STATUS_ORDER.index(status) if status in STATUS_ORDER else 99,
             "required": req_rate, "required_text": req_txt,
             "illustrative": bool(rec.get("illustrative")), "pending": False,
+            "triage_rank": TRIAGE_RANK.get(status), "reporter": ind.reporter,
         })
     return out
 
@@ -299,13 +380,14 @@ def _row_required(ind, rec: dict, units: dict) -> tuple[float | None, str]:
 
 def sort_rows(rows: list[dict], key: str = "order", descending: bool = False) -> list[dict]:
     """Rows sorted by a SORT_KEYS key; missing values always last."""
-    field = {"status": "status_rank", "name": "name"}.get(key, key)
+    field = {"status": "triage_rank", "name": "name"}.get(key, key)
     present = [r for r in rows if r.get(field) is not None]
     missing = [r for r in rows if r.get(field) is None]
     present.sort(key=lambda r: (r[field], r["order"]), reverse=descending)
     return present + sorted(missing, key=lambda r: r["order"])
 
 
+SORT_TITLE = ' title="点击排序"'
 TABLE_HEADERS = [
     ("order", "领域"), ("name", "指标"), ("latest_year", "最新值（年份）"), (None, "规划目标"),
     (None, "2030年预测（80%区间）"), ("p_meet", "达标概率"), ("status", "状态"),
@@ -313,7 +395,19 @@ TABLE_HEADERS = [
 ]
 
 
-def table_html(rows: list[dict], *, sort_key: str = "order", descending: bool = False,
+def filter_rows(rows: list[dict], *, status: str = "", reporter: str = "") -> list[dict]:
+    """Rows of one status (or "待关注": 难以实现 and 有风险) and one member unit ("" = all)."""
+    out = rows
+    if status == "待关注":
+        out = [r for r in out if r["status"] in ("难以实现", "有风险")]
+    elif status:
+        out = [r for r in out if r["status"] == status]
+    if reporter:
+        out = [r for r in out if reporter in (r.get("reporter") or "")]
+    return out
+
+
+def table_html(rows: list[dict], *, sort_key: str = "status", descending: bool = False,
                selected: str | None = None, region: str = "", show_domain: bool = True
                ) -> str:
     """The status table as HTML (status coloured; the sorted column marked)."""
@@ -325,7 +419,8 @@ def table_html(rows: list[dict], *, sort_key: str = "order", descending: bool = 
     if not show_domain and sort_key == "order":
         headers = [("order", headers[0][1])] + headers[1:]
     head = "".join(
-        f'<th class="{"ww-sorted" if k == sort_key else ""}" data-sort="{k or ""}">'
+        f'<th class="{"ww-sorted" if k == sort_key else ""}{" ww-sortable" if k else ""}" '
+        f'data-sort="{k or ""}"{SORT_TITLE if k else ""}>'
         f'{esc(label)}{" " + arrow if k == sort_key else ""}</th>'
         for k, label in headers)
     body = []
@@ -342,7 +437,7 @@ def table_html(rows: list[dict], *, sort_key: str = "order", descending: bool = 
                        f'{fmt_num(r["forecast_hi80"], dec)}）</span>')
         cls = ' class="ww-selected"' if r["indicator"] == selected else ""
         body.append(
-            f'<tr{cls} data-indicator="{esc(r["indicator"])}">'
+            f'<tr{cls} data-indicator="{esc(r["indicator"])}" title="点击查看此指标的图表">'
             + (f'<td class="ww-muted ww-nowrap">{esc(r["domain"])}</td>' if show_domain else "")
             + f'<td>{esc(r["name"])}</td>'
             f'<td class="ww-num">{latest}</td><td>{esc(r["target_text"])}</td>'
@@ -382,16 +477,19 @@ def chart_frame(view: "View", w: WhatIf | None = None) -> "pd.DataFrame":
         model = (fc.attrs or {}).get("model_zh", "")
         parts.append(pd.DataFrame({
             "系列": "预测", "地区": view.region, "年份": fc["year"].astype(int).to_numpy(),
-            "数值": fc["mean"].to_numpy(float), "80%下限": fc["lo80"].to_numpy(float),
+            "预测或情景值": fc["mean"].to_numpy(float), "80%下限": fc["lo80"].to_numpy(float),
             "80%上限": fc["hi80"].to_numpy(float), "95%下限": fc["lo95"].to_numpy(float),
             "95%上限": fc["hi95"].to_numpy(float), "来源": f"模型：{model}", "示意数据": ill}))
     if w is not None and w.applicable and len(w.years) > 1:
         parts.append(pd.DataFrame({
-            "系列": f"情景（每年改善{w.rate:g}%）", "地区": view.region,
-            "年份": list(w.years[1:]), "数值": list(w.values[1:]), "来源": "情景推演",
+            "系列": f"情景（{rate_label(w.rate)}）" if isinstance(w, TrendWhatIf)
+            else f"情景（每年改善{w.rate:g}%）", "地区": view.region,
+            "年份": list(w.years[1:]), "预测或情景值": list(w.values[1:]), "来源": "情景推演",
             "示意数据": ill}))
-    cols = ["指标编号", "指标", "单位", "系列", "地区", "年份", "数值", "80%下限", "80%上限",
-            "95%下限", "95%上限", "规划目标", "来源", "示意数据"]
+    # observed values in 数值 (what `wuwei import` reads); forecasts and scenarios in their
+    # own column, so importing the file back never stores a forecast as an observation
+    cols = ["指标编号", "指标", "单位", "系列", "地区", "年份", "数值", "预测或情景值", "80%下限",
+            "80%上限", "95%下限", "95%上限", "规划目标", "来源", "示意数据"]
     df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else pd.DataFrame(columns=cols)
     df["指标编号"] = ind.id
@@ -401,6 +499,9 @@ def chart_frame(view: "View", w: WhatIf | None = None) -> "pd.DataFrame":
     for c in cols:
         if c not in df:
             df[c] = None
+    for c in ("数值", "预测或情景值", "80%下限", "80%上限", "95%下限", "95%上限"):
+        if c in df:   # rounded as the page prints them (vocab.numbers)
+            df[c] = [round_for_unit(x, ind.unit) for x in df[c]]
     return df[cols]
 
 
@@ -411,20 +512,24 @@ def table_frame(rows: list[dict]) -> "pd.DataFrame":
     return pd.DataFrame([{
         "指标编号": r["indicator"], "领域": r["domain"], "指标": r["name"], "单位": r["unit"],
         "最新年份": None if r["latest_year"] is None else int(r["latest_year"]),
-        "最新值": r["latest_value"], "规划目标": r["target_text"],
-        "2030年预测": r["forecast_value"], "80%下限": r["forecast_lo80"],
-        "80%上限": r["forecast_hi80"], "达标概率": r["p_meet"], "状态": r["status"],
+        "最新值": round_for_unit(r["latest_value"], r["unit"]), "规划目标": r["target_text"],
+        "2030年预测": round_for_unit(r["forecast_value"], r["unit"]),
+        "80%下限": round_for_unit(r["forecast_lo80"], r["unit"]),
+        "80%上限": round_for_unit(r["forecast_hi80"], r["unit"]),
+        "达标概率": None if r["p_meet"] is None else round(float(r["p_meet"]), 2),
+        "状态": r["status"],
         "达标所需年均改善": r["required_text"], "示意数据": "是" if r["illustrative"] else "否",
     } for r in rows])
 
 
 def export_csv(view: "View", w: WhatIf | None = None) -> bytes:
-    """The chart data as CSV (UTF-8 with BOM, so Excel opens the Chinese correctly)."""
-    from ..safecells import neutralise_frame  # no typed source becomes a formula
+    """The chart data as CSV (UTF-8 with BOM, so Excel opens the Chinese correctly): one
+    header line, values rounded as printed, the illustrative flag in the 示意数据 column (no
+    comment line: ``pd.read_csv`` and ``wuwei import`` read it as it is); no typed source
+    text becomes a spreadsheet formula."""
+    from ..safecells import neutralise_frame
 
-    text = neutralise_frame(chart_frame(view, w)).to_csv(index=False)
-    if view.illustrative:
-        text = f"# {ILLUSTRATIVE_NOTE}\n" + text
+    text = neutralise_frame(chart_frame(view, w)).to_csv(index=False, lineterminator="\n")
     return ("\ufeff" + text).encode("utf-8")
 
 

@@ -30,8 +30,8 @@ import ipywidgets as widgets
 from ..vocab.labels import CSS_FONT_FAMILY
 from .data import AppData, View, Warmer
 from .present import (
-    SORT_KEYS, STATUS_RULE_ZH, chart_svg, download_links, illustrative_banner, scenario,
-    summary_html, table_html, table_rows, whatif_html,
+    SORT_KEYS, STATUS_ORDER, STATUS_RULE_ZH, chart_svg, download_links, filter_rows,
+    illustrative_banner, scenario, summary_html, table_html, table_rows, whatif_html,
 )
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,16 @@ CSS = """<style>
 .wuwei-app .ww-box{border:1px solid #dde3ea;border-radius:6px;padding:8px 14px;margin-top:10px}
 .wuwei-app .ww-box-title{font-weight:bold;font-size:15px;margin-bottom:2px}
 .wuwei-app .ww-whatif-result{font-size:14px;line-height:1.6}
-.wuwei-app .ww-whatif-value{font-size:17px;color:#1b9e77}
+.wuwei-app .ww-whatif-value{font-size:17px}
 .wuwei-app .ww-yes{color:#2e7d32;font-weight:bold}
 .wuwei-app .ww-no{color:#d62728;font-weight:bold}
+.wuwei-app .ww-worse{color:#b45309;font-weight:bold}
+.wuwei-app .ww-na{color:#555}
+.wuwei-app .ww-rate-label{font-weight:bold;color:#1f3b63;margin-bottom:2px}
+.wuwei-app .ww-table th.ww-sortable{cursor:pointer;text-decoration:underline dotted #8aa}
+.wuwei-app .ww-table th.ww-sortable:hover{background:#e4edf8}
+.wuwei-app .ww-table tbody tr{cursor:pointer}
+.wuwei-app .ww-table tbody tr:hover td{background:#f5f9ff}
 .wuwei-app .ww-required{color:#333}
 .wuwei-app .ww-downloads{margin-top:10px;font-size:14px}
 .wuwei-app .ww-dl{display:inline-block;margin-left:10px;padding:3px 12px;border:1px solid #1f5fa8;
@@ -126,11 +133,22 @@ class ForecastApp(widgets.VBox):
         self.domain = _dropdown("领域", doms, ind.domain, "260px")
         self.indicator = _dropdown("指标", self._indicator_options(ind.domain), ind.id, "460px")
         self.rate = widgets.FloatSlider(
-            value=0.0, min=RATE_MIN, max=RATE_MAX, step=RATE_STEP, description="每年改善（%）",
+            value=0.0, min=RATE_MIN, max=RATE_MAX, step=RATE_STEP,
+            description="比当前趋势每年多改善（%）",
             continuous_update=False, readout_format=".1f", style={"description_width": "initial"},
             layout=widgets.Layout(width="100%"))
-        self.sort_key = _dropdown("排序", [(v[0], k) for k, v in SORT_KEYS.items()], "order",
-                                  "240px")
+        self.sort_key = _dropdown("排序", [(v[0], k) for k, v in SORT_KEYS.items()], "status",
+                                  "260px")
+        self.status_filter = _dropdown(
+            "状态", [("全部状态", ""), ("待关注（难以实现、有风险）", "待关注")]
+            + [(s, s) for s in STATUS_ORDER], "", "260px")
+        reporters = sorted({i.reporter for i in data.indicators() if i.reporter})
+        self.reporter_filter = _dropdown("成员单位", [("全部成员单位", "")]
+                                         + [(r, r) for r in reporters], "", "300px")
+        # clicks on the table (a header sorts, a row opens its chart) arrive here from the
+        # page's script (templates/voila/templates/wuwei_app): "sort:KEY" / "open:ID"
+        self.command = widgets.Text(value="", layout=widgets.Layout(display="none"),
+                                    continuous_update=True)
         self.sort_order = widgets.ToggleButtons(options=[("升序", False), ("降序", True)],
                                                 value=False, style={"button_width": "56px"})
         self.banner = widgets.HTML()
@@ -147,7 +165,7 @@ class ForecastApp(widgets.VBox):
         self.table.add_class("wuwei-table")
         self.banner.add_class("wuwei-banner")
         for w in (self.region, self.domain, self.indicator, self.rate, self.sort_key,
-                  self.sort_order):
+                  self.sort_order, self.status_filter, self.reporter_filter, self.command):
             w.add_class(f"wuwei-{_name_of(self, w)}")
 
         header = widgets.HTML(
@@ -159,8 +177,9 @@ class ForecastApp(widgets.VBox):
         controls.add_class("ww-row")
         whatif_box = widgets.VBox([
             widgets.HTML('<div class="ww-box-title">情景推演</div>'
-                         '<div class="ww-muted ww-small">从最新一年起，指标每年向好改善的幅度'
-                         '（下降类指标即下降，提高类指标即提高；负值为恶化）。</div>'),
+                         '<div class="ww-muted ww-small">0 % 即按当前趋势（预测）；正值为比趋势'
+                         '每年多改善（下降类指标多下降，提高类指标多提高），负值为比趋势差。'
+                         '从模型估计的最新水平起算，并给出80%区间。</div>'),
             self.rate, self.whatif_result], layout=widgets.Layout(width="100%"))
         whatif_box.add_class("ww-box")
         right = widgets.VBox([self.summary, self.downloads],
@@ -169,12 +188,15 @@ class ForecastApp(widgets.VBox):
                             layout=widgets.Layout(flex="2 1 600px", min_width="480px"))
         main = widgets.HBox([left, right], layout=widgets.Layout(flex_flow="row wrap"))
         main.add_class("ww-row")
-        sort_bar = widgets.HBox([self.sort_key, self.sort_order],
-                                layout=widgets.Layout(align_items="center"))
+        sort_bar = widgets.HBox([self.status_filter, self.reporter_filter, self.sort_key,
+                                 self.sort_order, self.command],
+                                layout=widgets.Layout(align_items="center",
+                                                      flex_flow="row wrap"))
         sort_bar.add_class("ww-row")
         footer = widgets.HTML(
             f'<div class="ww-footer">{html.escape(STATUS_RULE_ZH)}<br>'
-            '预测为趋势外推，80%区间表示约有80%的把握实际值落在其中；情景推演假定自最新一年起每年按固定比例改善。'
+            '预测为趋势外推，80%区间表示约有80%的把握实际值落在其中；情景推演在趋势预测的基础上'
+            '每年按固定比例多改善（或恶化），0 % 即趋势本身。点击表头排序，点击一行查看其图表。'
             '甘肃省、全国为对照。</div>')
         super().__init__([header, self.banner, controls, main, self.table_title, sort_bar,
                           self.table, footer])
@@ -186,6 +208,9 @@ class ForecastApp(widgets.VBox):
         self.rate.observe(self._on_rate, names="value")
         self.sort_key.observe(self._on_sort, names="value")
         self.sort_order.observe(self._on_sort, names="value")
+        self.status_filter.observe(self._on_filter, names="value")
+        self.reporter_filter.observe(self._on_filter, names="value")
+        self.command.observe(self._on_command, names="value")
 
         # the first screen complete: the chart and the status of the default domain
         data.rows(region, self._domain_ids(ind.domain))
@@ -235,11 +260,8 @@ class ForecastApp(widgets.VBox):
         return table_rows(self.data.rows(region, ids, compute=False), ids)
 
     def default_rate(self, view: View) -> float:
-        r = view.observed_rate()
-        if r is None:
-            return 0.0
-        r = round(r / RATE_STEP) * RATE_STEP
-        return float(min(RATE_MAX, max(RATE_MIN, r)))
+        """Where the what-if starts: 0 %, the current trend (for every indicator)."""
+        return 0.0
 
     # ------------------------------------------------------------------ drawing
     def refresh(self, *, reset_rate: bool = False, table: bool = True) -> None:
@@ -304,7 +326,10 @@ class ForecastApp(widgets.VBox):
             if self.table_title.value != title:
                 self.table_title.value = title
             value = ('<div class="ww-table-wrap">'
-                     + table_html(self.shown_rows(), sort_key=self.sort_key.value,
+                     + table_html(filter_rows(self.shown_rows(),
+                                              status=self.status_filter.value,
+                                              reporter=self.reporter_filter.value),
+                                  sort_key=self.sort_key.value,
                                   descending=self.sort_order.value,
                                   selected=self.indicator.value, region=region,
                                   show_domain=not dom)
@@ -381,6 +406,31 @@ class ForecastApp(widgets.VBox):
         with self._busy():
             self.render_table()
 
+    def _on_filter(self, change: dict) -> None:
+        if self._updating:
+            return
+        with self._busy():
+            self.render_table()
+
+    def _on_command(self, change: dict) -> None:
+        """A click in the table: "sort:KEY" sorts (again: reverses), "open:ID" opens a row."""
+        cmd = (change["new"] or "").split("|")[0]
+        if self._updating or ":" not in cmd:
+            return
+        verb, arg = cmd.split(":", 1)
+        if verb == "sort" and arg in SORT_KEYS:
+            self.sort_by(arg)
+        elif verb == "open" and arg in [v for _, v in self.indicator.options]:
+            self.indicator.value = arg
+
+    def sort_by(self, key: str) -> None:
+        """Sort the table by a column, as a click on its header does (a second click on
+        the sorted column reverses the order)."""
+        if self.sort_key.value == key:
+            self.sort_order.value = not self.sort_order.value
+        else:
+            self.sort_key.value = key
+
     # ------------------------------------------------------------------ testing aids
     def select(self, *, region: str | None = None, domain: str | None = None,
                indicator: str | None = None, rate: float | None = None) -> "ForecastApp":
@@ -402,7 +452,8 @@ class ForecastApp(widgets.VBox):
 
 
 def _name_of(app: ForecastApp, w: widgets.Widget) -> str:
-    for name in ("region", "domain", "indicator", "rate", "sort_key", "sort_order"):
+    for name in ("region", "domain", "indicator", "rate", "sort_key", "sort_order",
+                 "status_filter", "reporter_filter", "command"):
         if getattr(app, name, None) is w:
             return name.replace("_", "-")
     return "widget"

@@ -252,3 +252,130 @@ def whatif(target: Target, start_year: int | None, start_value: float | None, ra
                   start_value=float(start_value), target_year=ty, years=years, values=values,
                   final_value=final, threshold=None if threshold is None else float(threshold),
                   meets=meets, required_rate=req, required_abs=req_abs, feasible=feasible)
+
+
+# --------------------------------------------------------------------------- relative to the trend
+#: How likely a scenario meets a threshold target, from where its 80 % range lies.
+CHANCE_ZH = {"likely": "很可能实现", "possible": "可能实现，但把握不大",
+             "unlikely": "有可能实现，但可能性较小", "very_unlikely": "很难实现"}
+
+
+@dataclass(frozen=True)
+class TrendWhatIf(WhatIf):
+    """A scenario relative to the modelled trend (see :func:`trend_whatif`).
+
+    Extra attributes:
+        trend_final: the trend forecast in the target year (the scenario at rate 0).
+        lo80, hi80: the scenario's 80 % range in the target year (the trend forecast's
+            range moved with the scenario).
+        chance: "likely", "possible", "unlikely" or "very_unlikely" (threshold targets).
+        base: "trend" (from the modelled level) or "latest" (no model: the latest value).
+    """
+
+    trend_final: float | None = None
+    lo80: float | None = None
+    hi80: float | None = None
+    chance: str | None = None
+    base: str = "trend"
+
+    @property
+    def worse_than_trend(self) -> bool:
+        return self.rate < 0
+
+    @property
+    def chance_zh(self) -> str:
+        return CHANCE_ZH.get(self.chance or "", "")
+
+
+def _factor(mode: str, r: float, n: int) -> float:
+    if mode == "up":
+        return (1.0 + r) ** n
+    return (1.0 - r) ** n if r < 1 else 0.0
+
+
+def _moved(mode: str, v: float, r: float, n: int, toward: float | None) -> float:
+    """The trend value ``v`` n years after the start, moved by ``r`` a year in the good
+    direction (for "toward": its distance to the target value shrinks by r a year)."""
+    if mode == "toward":
+        return float(toward) + (v - float(toward)) * _factor("down", r, n)
+    return v * _factor(mode, r, n)
+
+
+def trend_whatif(target: Target, trend_years: Sequence[int], trend_mean: Sequence[float],
+                 start_year: int, start_level: float, rate: float, *,
+                 lo80: float | None = None, hi80: float | None = None,
+                 direction: str | None = None, threshold: float | None = None,
+                 base_value: float | None = None, reference_value: float | None = None,
+                 lower: float | None = None, upper: float | None = None) -> TrendWhatIf:
+    """"Better (or worse) than the current trend by ``rate`` % a year" from the modelled level.
+
+    At rate 0 the scenario *is* the trend forecast (mean and 80 % range). At rate r the trend
+    value of year t is moved by (1 − r)ⁿ going down, (1 + r)ⁿ going up (n = t − start year),
+    or its distance to an "around" target shrinks by that factor; the range moves with it.
+
+    Args:
+        trend_years, trend_mean: the trend forecast (years after ``start_year``).
+        start_year, start_level: the latest observed year and the model's level there
+            (its fitted value, not the noisy observation).
+        lo80, hi80: the trend forecast's 80 % range in the target year.
+        Others as in :func:`whatif`.
+    """
+    mode = scenario_mode(target, direction)
+    ty = int(target.year)
+    y0 = int(start_year)
+    if threshold is None and target.kind in THRESHOLD_KINDS:
+        threshold = target.threshold(base_value, reference_value)
+    toward = threshold if mode == "toward" else None
+    trend = {int(y): float(v) for y, v in zip(trend_years, trend_mean)
+             if v is not None and math.isfinite(float(v))}
+    if mode is None or (mode == "toward" and toward is None) or ty not in trend \
+            or not math.isfinite(float(start_level)):
+        return TrendWhatIf(rate=float(rate), mode=None, start_year=y0,
+                           start_value=float(start_level), target_year=ty, feasible=False)
+    r = float(rate) / 100.0
+    years = tuple(range(y0, max(ty, y0) + 1))
+    values = []
+    for y in years:
+        v = float(start_level) if y == y0 else trend.get(y)
+        if v is None:   # a gap in the forecast years: interpolate from the start
+            v = float(start_level)
+        values.append(_clip(_moved(mode, v, r, y - y0, toward), lower, upper))
+    n = ty - y0
+    final = values[years.index(ty)] if ty in years else values[-1]
+    trend_final = trend[ty]
+    shift_lo = shift_hi = None
+    if lo80 is not None and hi80 is not None and math.isfinite(lo80) and math.isfinite(hi80):
+        shift_lo = _clip(_moved(mode, float(lo80), r, n, toward), lower, upper)
+        shift_hi = _clip(_moved(mode, float(hi80), r, n, toward), lower, upper)
+        shift_lo, shift_hi = min(shift_lo, shift_hi), max(shift_lo, shift_hi)
+    meets: bool | None
+    req = req_abs = None
+    chance = None
+    feasible = True
+    if target.kind in ("direction", "gap"):
+        good_up = mode == "up"
+        meets = final > start_level if good_up else final < start_level
+    elif threshold is None:
+        meets = None
+    else:
+        def ok(v):
+            return bool(target.meets(v, base_value=base_value, reference_value=reference_value))
+
+        meets = ok(final)
+        if shift_lo is not None:
+            both = [ok(shift_lo), ok(shift_hi)]
+            chance = ("likely" if all(both) else "possible" if meets
+                      else "unlikely" if any(both) else "very_unlikely")
+        # the smallest rate (relative to the trend) that brings the trend to the threshold
+        req = required_rate(trend_final, float(threshold), n, mode=mode,
+                            tolerance=target.tolerance, upper=upper)
+        if req is None:
+            feasible = False
+        elif req > 0 and n > 0:
+            req_abs = (float(threshold) - float(start_level)) / n
+    return TrendWhatIf(rate=float(rate), mode=mode, start_year=y0,
+                       start_value=float(start_level), target_year=ty, years=years,
+                       values=tuple(values), final_value=final,
+                       threshold=None if threshold is None else float(threshold), meets=meets,
+                       required_rate=req, required_abs=req_abs, feasible=feasible,
+                       trend_final=trend_final, lo80=shift_lo, hi80=shift_hi, chance=chance)

@@ -26,11 +26,12 @@ Public API::
 
 How it works (:mod:`.batch`): series are padded arrays; log-linear / logit / linear trends
 are closed-form least squares, the Poisson / quasi-Poisson GLM is statsmodels' IRLS run for
-all series together, naive is arithmetic; the AUTO RULE of ``models.core`` (rolling-origin
-comparison of the primary model and ``naive``) is run for all series at once, one pass per
-training length. The one candidate not vectorised — ``damped``, which needs ≥ 12 points —
-sends its series to ``forecast_series`` unchanged, so every series gets the per-series
-result. Intervals and p_meet use the calibration constants read from ``models.calibrate``
+all series together, naive is arithmetic, the ARIMA(1,1,0)+drift local trend is closed-form
+conditional least squares (:mod:`.local_trend`); the AUTO RULE of ``models.core``
+(rolling-origin comparison of the primary model, ``naive`` and ``arima``) is run for all
+series at once, one pass per training length. The one model not vectorised — ``damped``,
+only on request — sends its series to ``forecast_series`` unchanged, so every series gets
+the per-series result. Intervals and p_meet use the calibration constants read from ``models.calibrate``
 at call time and, for count models, the same deterministic count distribution
 (``models.count_dist``) as the per-series path. ``engine="auto"`` uses the per-series path
 below ``assess_many.AUTO_MIN_SERIES`` (50) series, where it is faster.

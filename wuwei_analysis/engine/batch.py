@@ -11,16 +11,17 @@ poisson,       batched IRLS, the very iteration statsmodels' GLM runs (same star
 quasi_poisson  deviance stopping rule, covariance from the last weights); a series with
                fewer than ``MIN_EVENTS_FOR_TREND`` events gets the pooled constant rate
 naive          last value carried forward, random-walk variance per year
+arima          ARIMA(1,1,0) with drift, a local trend on the yearly changes, by conditional
+               least squares in closed form (:mod:`.local_trend`)
 =============  ===========================================================================
 
 ``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
 same rolling origins (one pass per training length, all series at once), the same
-candidates, the same scale-free error and the same SELECT_MARGIN. The one candidate not
-vectorised is ``damped`` (a numerical ETS likelihood fit): series that would consider it
-(at least DAMPED_MIN_POINTS points), and explicit ``damped`` requests, are
-handed to the per-series :func:`~wuwei_analysis.models.forecast_series` unchanged — so the
-result for *every* series is the per-series result. Synthetic and county data (≤ 11 years)
-never reach that branch.
+candidates (primary, naive, arima), the same scale-free error and the same SELECT_MARGIN.
+The one model not vectorised is ``damped`` (a numerical ETS likelihood fit, no longer an
+auto candidate): explicit ``damped`` requests are handed to the per-series
+:func:`~wuwei_analysis.models.forecast_series` unchanged — so the result for *every* series
+is the per-series result.
 
 Intervals and p_meet are :func:`~wuwei_analysis.models.calibrate.predictive` computed for all
 series: the calibrated spread, the calibrated multipliers and t shape; for count models the
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Models the vectorised engine fits itself (others go to the per-series path).
-VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive")
+VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima")
 _TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
 
 
@@ -200,12 +201,30 @@ class Fits:
     e_future: np.ndarray
     rate_scale: np.ndarray
     params: dict = field(default_factory=dict)   # name → array (NaN where not defined)
+    # ARIMA(1,1,0) rows (:mod:`.local_trend`): AR coefficient (NaN on other rows), last
+    # change minus drift, innovation variance; there A = last z, B = drift, C = last year
+    ar: np.ndarray | None = None
+    ar_w: np.ndarray | None = None
+    ar_s2: np.ndarray | None = None
+
+    def __post_init__(self):
+        S = len(self.A)
+        for name in ("ar", "ar_w", "ar_s2"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(S, np.nan))
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = xs - self.C[:, None]
         m = self.A[:, None] + self.B[:, None] * d
         v = self.V0[:, None] + self.V1[:, None] * d + self.V2[:, None] * d * d
-        return m, np.sqrt(np.maximum(v, 0.0))
+        s = np.sqrt(np.maximum(v, 0.0))
+        ar = np.isfinite(self.ar)
+        if ar.any():
+            from .local_trend import arima_predict
+
+            m[ar], s[ar] = arima_predict(self.A[ar], self.ar_w[ar], self.B[ar], self.ar[ar],
+                                         self.ar_s2[ar], np.maximum(d[ar], 0.0))
+        return m, s
 
     @classmethod
     def empty(cls, S: int) -> "Fits":
@@ -221,7 +240,7 @@ class Fits:
         """Rows ``rows`` of self become ``other`` (of length len(rows))."""
         for name in ("model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope",
                      "x_last", "fitted_last", "fail", "count", "phi", "e_future",
-                     "rate_scale"):
+                     "rate_scale", "ar", "ar_w", "ar_s2"):
             getattr(self, name)[rows] = getattr(other, name)
         S = len(self.A)
         for k, v in other.params.items():
@@ -471,7 +490,8 @@ def _inv(kind, z):
     k = kind.reshape((-1,) + (1,) * (z.ndim - 1))
     with np.errstate(over="ignore"):
         return np.where(k == "log", np.exp(zc),
-                        np.where(k == "logit", 100.0 / (1.0 + np.exp(-zc)), z))
+                        np.where(k == "logit", _fit.snap_bounds(100.0 / (1.0 + np.exp(-zc))),
+                                 z))
 
 
 def _fwd(kind: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -504,6 +524,10 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
             continue
         if name == "naive":
             out.put(sel, fit_naive(x[sel], y[sel], M[sel], kind))
+        elif name == "arima":
+            from .local_trend import fit_arima
+
+            out.put(sel, fit_arima(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
             want = _fit.SCALE_OF_MODEL[name]
             if want != kind:        # fit_named: the model's own scale, no counts
@@ -560,8 +584,9 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         raise ValueError("selection compares straight-line trends with naive only")
     za = _z_actual(batch, rows, primary, scale, rate_scale)
     first = np.maximum(_core.AUTO_MIN_TRAIN, n - 1 - _core.AUTO_MAX_ORIGINS)
-    sums = {"primary": np.zeros(R), "naive": np.zeros(R)}
-    cnts = {"primary": np.zeros(R), "naive": np.zeros(R)}
+    cand_ar = _yearly(batch.x[rows], batch.mask[rows])       # arima is a candidate
+    sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
+    cnts = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
     jpos = np.arange(T)[None, :]
@@ -583,6 +608,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         ones = np.ones((len(sub), L), bool)
         m_p = np.empty(xs.shape)
         m_n = np.empty(xs.shape)
+        m_a = np.full(xs.shape, np.nan)
         failed = np.zeros(len(sub), bool)
         for kind in ("log", "logit", "identity"):
             g = np.nonzero(sc[sub] == kind)[0]
@@ -611,9 +637,18 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
             b = np.where(const, 0.0, b)
             a = np.where(const, zr[:, 0], zbar)
             m_p[g] = a[:, None] + b[:, None] * (xs[g] - xbar[:, None])
+            ga = g[cand_ar[gr]]
+            if len(ga):
+                from .local_trend import fit_arima
+
+                fa = fit_arima(xw[ga], y[sub[ga], :L], ones[ga], kind)
+                failed[ga] |= fa.fail
+                m_a[ga] = fa.predict(xs[ga])[0]
         ok = ~failed
-        for cand, m in (("primary", m_p), ("naive", m_n)):
+        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a)):
             w = tgt & ok[:, None]
+            if cand == "arima":
+                w = w & cand_ar[sub][:, None]
             with np.errstate(invalid="ignore"):
                 err = np.abs(m - za[sub])
             sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
@@ -631,19 +666,31 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     S = len(batch)
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
-    scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan)}
+    scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan),
+              "arima": np.full(S, np.nan)}
     compare = (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2 and 3
-    damped = compare & (n >= _core.DAMPED_MIN_POINTS)
-    name[damped] = "per_series"
-    sel = np.nonzero(compare & ~damped)[0]
+    sel = np.nonzero(compare)[0]
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
-        base, nv = sc["primary"], sc["naive"]
-        pick = np.isfinite(base) & np.isfinite(nv) & (
-            nv < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL))
-        name[sel[pick]] = "naive"
-        scores["primary"][sel], scores["naive"][sel] = base, nv
+        base, nv, ar = sc["primary"], sc["naive"], sc["arima"]
+        # the best other candidate (naive first on a tie, as min() over the candidates)
+        other = np.where(np.isfinite(ar) & ~(np.isfinite(nv) & (nv <= ar)), "arima",
+                         "naive")
+        best = np.where(other == "arima", ar, nv)
+        pick = np.isfinite(base) & np.isfinite(best) & (
+            best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL)
+            - _core.SELECT_TIE_ATOL)
+        name[sel[pick]] = other[pick]
+        scores["primary"][sel], scores["naive"][sel], scores["arima"][sel] = base, nv, ar
     return name, scores
+
+
+def _yearly(x: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``local_trend.yearly`` per row: at least 2 points, every year in between present."""
+    D = M[:, 1:] & M[:, :-1]
+    with np.errstate(invalid="ignore"):
+        step = np.where(D, x[:, 1:] - x[:, :-1], 1.0)
+    return (M.sum(axis=1) >= 2) & (step == 1.0).all(axis=1)
 
 
 # =============================================================================== forecast
@@ -706,6 +753,7 @@ def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
     k80 = np.empty(R)
     k95 = np.empty(R)
     nu = np.empty(R)
+    g = np.ones(h.shape)
     for name in np.unique(fits.model):
         sel = fits.model == name
         if name == "none":
@@ -714,10 +762,11 @@ def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
         cst = _cal.constants(name)
         c[sel], k80[sel], k95[sel] = cst["c"], cst["k80"], cst["k95"]
         nu[sel] = _cal.shape_nu(round(cst["k80"], 6), round(cst["k95"], 6))
+        g[sel] = _cal.horizon_factor(cst, h[sel])
     infl = np.ones(R)
     for df in np.unique(fits.df[~fits.count]):
         infl[(~fits.count) & (fits.df == df)] = _cal.t_infl(int(df))
-    sd = np.sqrt(s ** 2 * infl[:, None] + (c[:, None] * fits.u[:, None] * h) ** 2)
+    sd = np.sqrt(s ** 2 * infl[:, None] + (c[:, None] * fits.u[:, None] * h) ** 2) * g
     return m, sd, k80, k95, nu
 
 
@@ -773,14 +822,31 @@ def _p_ge(fits, m, sd, k80, nu, thr):
 def _subfits(fits: Fits, sel) -> Fits:
     kw = {k: getattr(fits, k)[sel] for k in (
         "model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope", "x_last",
-        "fitted_last", "fail", "count", "phi", "e_future", "rate_scale")}
+        "fitted_last", "fail", "count", "phi", "e_future", "rate_scale", "ar", "ar_w",
+        "ar_s2")}
     return Fits(**kw, params={k: v[sel] for k, v in fits.params.items()})
 
 
-def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets) -> np.ndarray:
-    """``forecast.p_meet_value`` per row at the target year (m, sd: that year)."""
+def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets, whole=None) -> np.ndarray:
+    """``forecast.p_meet_value`` per row at the target year (m, sd: that year); ``whole``
+    rows are small whole-number quantities (``calibrate.whole_numbers``): their thresholds
+    apply to the value rounded to a whole number."""
     kind, thr = tg.kind, tg.threshold
     out = np.full(len(m), np.nan)
+    if whole is not None and np.any(whole):
+        w = np.asarray(whole, bool) & ~fits.count & (fits.kind != "logit")
+        tol = np.where(np.isfinite(tg.tolerance), tg.tolerance, 0.0)
+        with np.errstate(invalid="ignore"):
+            le_t = np.floor(thr + 1e-9) + 0.5           # P(round(Y) ≤ t) = P(Y ≤ ⌊t⌋ + ½)
+            ge_t = np.ceil(thr - 1e-9) - 0.5            # P(round(Y) ≥ t) = P(Y ≥ ⌈t⌉ − ½)
+            up = np.floor(thr + tol + 1e-9) + 0.5 - thr
+            dn = thr - (np.ceil(thr - tol - 1e-9) - 0.5)
+        le_kind = (kind == "at_most") | ((kind == "relative_change") & (tg.change < 0))
+        new_thr = np.where(le_kind, le_t, np.where(kind == "around", thr, ge_t))
+        tg = Targets(kind, np.where(w, new_thr, thr), tg.year, tg.tolerance, tg.change,
+                     tg.good)
+        tg.__dict__["_around"] = (np.where(w, up, tol), np.where(w, dn, tol))
+        kind, thr = tg.kind, tg.threshold
     le_kind = (kind == "at_most") | ((kind == "relative_change") & (tg.change < 0))
     ge_kind = ((kind == "at_least") | (kind == "relative_change")) & ~le_kind
     fin = np.isfinite(thr)
@@ -793,9 +859,9 @@ def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets) -> np.ndarray:
     sel = (kind == "around") & fin
     if sel.any():
         f = _subfits(fits, sel)
-        tol = tg.tolerance[sel]
-        a = _cdf_le(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] + tol)
-        b = _p_ge(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] - tol)
+        up, dn = tg.__dict__.get("_around", (tg.tolerance, tg.tolerance))
+        a = _cdf_le(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] + up[sel])
+        b = _p_ge(f, m[sel], sd[sel], k80[sel], nu[sel], thr[sel] - dn[sel])
         out[sel] = np.maximum(0.0, a - (1.0 - b))
     return out
 
@@ -818,9 +884,10 @@ def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
         iv = rate_intervals(tuple(levels), mm.reshape(-1), ss.reshape(-1),
                             rep(fits.e_future[cnt]), rep(fits.phi[cnt]),
                             rep(fits.rate_scale[cnt]))
+        pt = point(_subfits(fits, cnt), mm)      # the interval holds the point forecast
         for level, (a, b) in iv.items():
-            out[level][0][cnt] = a.reshape(mm.shape)
-            out[level][1][cnt] = b.reshape(mm.shape)
+            out[level][0][cnt] = np.minimum(a.reshape(mm.shape), pt)
+            out[level][1][cnt] = np.maximum(b.reshape(mm.shape), pt)
     return out
 
 
@@ -1002,7 +1069,9 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     mean = point(F, m)
 
     p_meet = np.full(S, np.nan)
-    pm = p_meet_threshold(F, m[:, 0], sd[:, 0], k80, nu, _subtargets(targets, rows))
+    whole = _cal.whole_numbers(batch.y, M)
+    pm = p_meet_threshold(F, m[:, 0], sd[:, 0], k80, nu, _subtargets(targets, rows),
+                          whole[rows])
     fut = ty[rows] > x_last[rows]
     p_meet[rows] = np.where(fut, pm, np.nan)
     # the target year already observed: meets or not
@@ -1054,6 +1123,37 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     if per.any() and per_series_fn is not None:
         _merge_per_series(res, np.nonzero(per)[0], per_series_fn, targets, eval_year, table)
     return res
+
+
+#: A county rate resting on fewer events than this in its last year also gets the pooled
+#: rate of its last POOL_YEARS calendar years (the usual practice for small areas).
+SMALL_COUNT_EVENTS = 20
+POOL_YEARS = 3
+
+
+def pooled_rates(batch: SeriesBatch, rate_scale, min_events: float = SMALL_COUNT_EVENTS,
+                 years: int = POOL_YEARS) -> dict[str, np.ndarray]:
+    """For series with counts whose last year has < ``min_events`` events: the pooled rate
+    of the observed years among the last ``years`` calendar years (Σ events / Σ denominators
+    × rate scale), with ``pooled_years`` (how many years), ``pooled_from`` (the first) and
+    ``pooled_events``; NaN for other series."""
+    S = len(batch)
+    M = batch.mask
+    x_last = _last(batch.x, M)
+    rs = np.asarray(rate_scale, float) * np.ones(S)
+    with np.errstate(invalid="ignore"):
+        win = M & (batch.x > (x_last - years)[:, None])
+        c_last = _last(batch.c, M)
+        small = batch.use_counts & (batch.n > 0) & (c_last < min_events)
+        ev = _msum(batch.c, win)
+        den = _msum(batch.e, win)
+        rate = ev / den * rs
+        first = np.where(win, batch.x, np.inf).min(axis=1)
+    nan = np.full(S, np.nan)
+    return {"pooled_rate": np.where(small, rate, nan),
+            "pooled_years": np.where(small, win.sum(axis=1), nan),
+            "pooled_from": np.where(small, first, nan),
+            "pooled_events": np.where(small, ev, nan)}
 
 
 def _subtargets(tg: Targets, rows) -> Targets:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .assess_many import _index, _normalise
-from .batch import SeriesBatch, Targets, forecast_batch
+from .batch import SeriesBatch, Targets, forecast_batch, pooled_rates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 SUMMARY_COLUMNS = ["series", "indicator", "region_code", "sex", "urban_rural", "age_group",
                    "n_points", "model", "p_meet", "aarr", "annual_change", "target_year",
                    "forecast_value", "forecast_lo80", "forecast_hi80", "score_primary",
-                   "score_naive"]
+                   "score_naive", "pooled_rate", "pooled_years", "pooled_from",
+                   "pooled_events"]
 
 
 def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool = True,
@@ -121,7 +122,8 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
         "p_meet": res.p_meet, "aarr": res.aarr, "annual_change": res.annual_change,
         "target_year": tg.year, "forecast_value": res.target_mean,
         "forecast_lo80": res.target_lo80, "forecast_hi80": res.target_hi80,
-        "score_primary": res.scores["primary"], "score_naive": res.scores["naive"]},
+        "score_primary": res.scores["primary"], "score_naive": res.scores["naive"],
+        **pooled_rates(b, rs)},
         columns=SUMMARY_COLUMNS)
     return summary, res.table
 

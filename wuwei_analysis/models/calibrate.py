@@ -60,12 +60,50 @@ CALIBRATION: dict[str, dict[str, float]] = {
     "linear": {"c": 0.3191, "k80": 1.068, "k95": 1.8952, "n": 184},
     "damped": {"c": 0.1189, "k80": 1.1264, "k95": 2.161, "n": 138},
     "naive": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 184},
+    "arima": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
 }
-# Poisson models use the log-linear constants for the log-rate.
-CALIBRATION_KEY = {"poisson": "loglinear", "quasi_poisson": "loglinear"}
+# Poisson models (county counts) keep the national log-linear constants for the log-rate:
+# the pool has no counts, and its smoothed national estimates have no count noise.
+CALIBRATION["poisson"] = dict(CALIBRATION["loglinear"])
+CALIBRATION_KEY = {"quasi_poisson": "poisson"}
+#: Where the constants fitted on the real calibration pool are shipped (they replace the
+#: national ones above for the families they cover; ``benchmarks/peer_benchmark.py
+#: --calibrate`` rebuilds the file, whose header cites the pool's source).
+POOL_CONSTANTS = "calibration/intervals.yaml"
+
+
+def _load_pool_constants() -> None:
+    from importlib import resources
+
+    import yaml
+
+    try:
+        text = resources.files("wuwei_analysis.data").joinpath(POOL_CONSTANTS).read_text(
+            encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return
+    for name, cst in (yaml.safe_load(text) or {}).items():
+        CALIBRATION[str(name)] = {k: (list(map(float, v)) if isinstance(v, list) else float(v))
+                                  for k, v in cst.items()}
+
+
+_load_pool_constants()
+
 
 def constants(model: str) -> dict[str, float]:
     return CALIBRATION[CALIBRATION_KEY.get(model, model)]
+
+
+def horizon_factor(cst: dict, h) -> np.ndarray:
+    """The family's factor on the sd ``h`` years ahead (1 where the constants have none;
+    beyond the last calibrated horizon the last factor)."""
+    h = np.asarray(h, float)
+    g = cst.get("horizon")
+    if not g:
+        return np.ones_like(h)
+    g = np.asarray(g, float)
+    idx = np.clip(np.round(h).astype(int), 1, len(g)) - 1
+    return g[idx]
 
 
 def pace(fit: Fit) -> float:
@@ -125,6 +163,8 @@ class Predictive:
     nu: float               # t shape for the cdf (1e6 ≈ normal)
     method: str             # "calibrated" or "model"
     count: bool = False     # count models: the discrete predictive of :mod:`.count_dist`
+    whole: bool = False     # a small whole-number quantity: p_meet is for the value rounded
+    #                         to a whole number (see :func:`whole_numbers`)
 
     @property
     def mean(self) -> np.ndarray:
@@ -133,10 +173,15 @@ class Predictive:
                                              else 1.0)
 
     def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The central ``level`` interval; it always holds the point forecast (a count
+        model's whole-event quantiles could otherwise give [0, 0] around a median rate of
+        1.9/10万)."""
         if self.count:
             from .count_dist import rate_interval
 
-            return rate_interval(level, *self.count_params())
+            lo, hi = rate_interval(level, *self.count_params())
+            mean = self.mean
+            return np.minimum(lo, mean), np.maximum(hi, mean)
         k = self.k80 if level == 0.8 else self.k95 if level == 0.95 else self._k(level)
         sc = self.fit.scale
         return sc.inv(self.m - k * self.sd), sc.inv(self.m + k * self.sd)
@@ -148,7 +193,13 @@ class Predictive:
                                 / special.stdtrit(self.nu, 0.9))
 
     def cdf(self, threshold: float, year_index: int) -> float:
-        """P(value ≤ threshold) in the year at ``year_index``."""
+        """P(value ≤ threshold) in the year at ``year_index`` (a whole-number quantity:
+        P(the value rounded to a whole number ≤ threshold))."""
+        if self.whole and math.isfinite(threshold):
+            threshold = math.floor(threshold + 1e-9) + 0.5
+        return self._cdf(threshold, year_index)
+
+    def _cdf(self, threshold: float, year_index: int) -> float:
         if self.count:
             from .count_dist import rate_le
 
@@ -174,6 +225,8 @@ class Predictive:
             from .count_dist import rate_ge
 
             return float(rate_ge(threshold, *self.count_params(year_index))[0])
+        if self.whole and math.isfinite(threshold):
+            return 1.0 - self._cdf(math.ceil(threshold - 1e-9) - 0.5, year_index)
         return 1.0 - self.cdf(threshold, year_index)
 
     def count_params(self, year_index: int | None = None) -> tuple:
@@ -205,14 +258,33 @@ def predictive(fit: Fit, years, *, method: str = "calibrated") -> Predictive:
         cst = constants(fit.model)
         u = pace(fit)
         infl = 1.0 if fit.is_count_model else t_infl(fit.df)
-        sd = np.sqrt(s ** 2 * infl + (cst["c"] * u * h) ** 2)
+        sd = np.sqrt(s ** 2 * infl + (cst["c"] * u * h) ** 2) * horizon_factor(cst, h)
         k80, k95 = cst["k80"], cst["k95"]
         nu = shape_nu(round(k80, 6), round(k95, 6))
     else:
         raise ValueError(f"interval method must be 'calibrated' or 'model', not {method!r}")
     pred = Predictive(fit=fit, years=years, m=m, sd=sd, k80=k80, k95=k95, nu=nu, method=method)
     pred.count = fit.is_count_model
+    pred.whole = (not pred.count) and fit.scale.kind != "logit" and bool(
+        whole_numbers(np.asarray(fit.values, float)[None, :])[0])
     return pred
+
+
+#: Whole-number series up to this size (institutions, staff per institution, hours a day)
+#: are judged as whole numbers.
+WHOLE_MAX = 100
+
+
+def whole_numbers(y: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Per row: every value a whole number between 0 and WHOLE_MAX (a small integer
+    quantity, recorded as such: 1 所, 2 人/所, 1 小时). Their targets are judged on the value
+    as it will be recorded, a whole number: P(≥ 1) is P(the rounded value ≥ 1), so a
+    series constant at its target has met it, not a coin toss."""
+    y = np.asarray(y, float)
+    m = np.isfinite(y) if mask is None else mask
+    with np.errstate(invalid="ignore"):
+        ok = np.where(m, (y == np.round(y)) & (y >= 0) & (y <= WHOLE_MAX), True)
+    return ok.all(axis=1) & m.any(axis=1)
 
 
 def fit_drift(errors: np.ndarray, s_model: np.ndarray, u: np.ndarray, h: np.ndarray
@@ -257,6 +329,34 @@ def calibrate_pool(errors, s_model, u, h) -> dict[str, float]:
         k80, k95 = max(k80, Z80), max(k95, Z95)
     return {"c": round(c, 4), "k80": round(k80, 4), "k95": round(max(k95, k80 * 1.05), 4),
             "n": int(len(r))}
+
+
+#: Fewest errors at one horizon for its own horizon factor (else 1).
+MIN_POOL_H = 20
+
+
+def calibrate_pool_h(errors, s_model, u, h, horizons: int = 5) -> dict:
+    """:func:`calibrate_pool` with horizon factors: c by maximum likelihood; then for each
+    horizon 1…``horizons`` the factor g_h = (80 % quantile of |error| / sd at h) / (the same
+    over all h); k80 / k95 the 80 % / 95 % quantiles of |error| / (sd · g_h)."""
+    errors = np.asarray(errors, float)
+    s_model = np.asarray(s_model, float)
+    u = np.asarray(u, float)
+    h = np.asarray(h, float)
+    c = fit_drift(errors, s_model, u, h)
+    sd = np.sqrt(s_model ** 2 + (c * u * h) ** 2) + 1e-12
+    r = np.abs(errors) / sd
+    q_all = float(np.quantile(r, 0.8))
+    g = []
+    for hh in range(1, horizons + 1):
+        rh = r[np.round(h) == hh]
+        g.append(float(np.quantile(rh, 0.8)) / q_all if len(rh) >= MIN_POOL_H and q_all > 0
+                 else (g[-1] if g else 1.0))
+    r2 = r / np.asarray(g)[np.clip(np.round(h).astype(int), 1, horizons) - 1]
+    k80 = float(np.quantile(r2, 0.8))
+    k95 = float(np.quantile(r2, 0.95))
+    return {"c": round(c, 4), "k80": round(k80, 4), "k95": round(max(k95, k80 * 1.05), 4),
+            "n": int(len(r)), "horizon": [round(v, 4) for v in g]}
 
 
 def calibrate_rows(rows) -> dict[str, dict[str, float]]:

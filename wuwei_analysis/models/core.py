@@ -32,7 +32,11 @@ Family (from the unit and the target)
        95 % intervals too narrow (93–94 % against 95–96 %); on maternal-mortality-size counts
        (< 1 event a year) they covered 84 %.
     4. Otherwise the candidates are the primary model, ``naive`` (last value carried
-       forward) and, with at least DAMPED_MIN_POINTS (12) points, ``damped``. Each is
+       forward) and, for a series with every year present, ``arima`` (ARIMA(1,1,0) with
+       drift, a local trend on the yearly changes: :mod:`.local_trend`). (``damped``, a
+       numerical ETS fit per series, is no longer a candidate: on the real calibration pool
+       the local trend forecasts better and is computed for all series at once; it can
+       still be asked for by name, and DAMPED_MIN_POINTS is kept for that.) Each is
        evaluated by rolling origin on the series itself: for each of the last
        AUTO_MAX_ORIGINS origins with at least AUTO_MIN_TRAIN points before it, fit up to the
        origin and forecast the observed years up to AUTO_HORIZON years ahead; the score is
@@ -54,6 +58,7 @@ from functools import lru_cache
 import numpy as np
 
 from .fit import MIN_POINTS, Fit, ForecastError, Scale, fit_model, to_model_scale
+from .local_trend import yearly
 
 AUTO_MIN_POINTS = 8
 DAMPED_MIN_POINTS = 12
@@ -62,6 +67,9 @@ AUTO_MIN_TRAIN = 4
 AUTO_HORIZON = 3
 SELECT_MARGIN = 0.9
 SELECT_TIE_RTOL = 1e-9
+#: Scores (modelling-scale errors) closer than this are a tie too: on an exact trend every
+#: candidate's error is rounding noise (1e-16), which must not pick the model.
+SELECT_TIE_ATOL = 1e-9
 
 _KINDS = ("rate", "percent", "per_capita", "count", "years", "ratio", "score", "none")
 
@@ -180,8 +188,8 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
     if n < AUTO_MIN_POINTS or spec.primary == "poisson":
         return spec.primary, {}
     cands = [spec.primary, "naive"]
-    if n >= DAMPED_MIN_POINTS:
-        cands.append("damped")
+    if yearly(np.asarray(years, float)):
+        cands.append("arima")
     scores = _cached_scores(spec, tuple(map(float, years)), tuple(map(float, values)),
                             None if counts is None else tuple(map(float, counts)),
                             None if exposures is None else tuple(map(float, exposures)),
@@ -192,7 +200,7 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
         others = {c: s for c, s in scores.items() if c != spec.primary and np.isfinite(s)}
         if others:
             c, s = min(others.items(), key=lambda kv: kv[1])
-            if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL):
+            if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL:
                 best = c
     return best, scores
 

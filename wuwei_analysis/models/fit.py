@@ -50,6 +50,7 @@ MODEL_LABELS_ZH = {
     "logit": "logit尺度线性趋势（预测不超过100%）",
     "linear": "线性趋势",
     "damped": "阻尼趋势（Holt/ETS）",
+    "arima": "局部趋势（ARIMA(1,1,0)含漂移，逐年变化向长期平均回归）",
     "naive": "末值延续（朴素预测）",
     "none": "数据不足，未作预测",
 }
@@ -67,6 +68,16 @@ MIN_EVENTS_FOR_TREND = 10
 EXPOSURE_YEARS = 3
 #: Fewest points a model is fitted on.
 MIN_POINTS = 3
+
+
+def snap_bounds(p: np.ndarray, top: float = 100.0) -> np.ndarray:
+    """A share back from the logit scale: values within LOGIT_EPS of 0 or ``top`` (where
+    the transform holds 0 % and 100 %) are the bound itself, so a share at 100 % stays at
+    100 % (not 99.95 %)."""
+    p = np.asarray(p, float)
+    hi = top * (1.0 - LOGIT_EPS) * (1.0 - 1e-12)
+    lo = top * LOGIT_EPS * (1.0 + 1e-12)
+    return np.where(p >= hi, top, np.where(p <= lo, 0.0, p))
 
 
 class ForecastError(DataError):
@@ -96,7 +107,7 @@ class Scale:
         if self.kind == "log":
             return np.exp(np.clip(z, -700, 700))
         if self.kind == "logit":
-            return self.top / (1.0 + np.exp(-np.clip(z, -700, 700)))
+            return snap_bounds(self.top / (1.0 + np.exp(-np.clip(z, -700, 700))), self.top)
         return z.copy()
 
     def clamp_threshold(self, t: float) -> float:
@@ -424,4 +435,8 @@ def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures
         return fit_naive(years, values, scale, notes=notes)
     if model == "damped":
         return fit_damped(years, values, scale, notes=notes)
+    if model == "arima":
+        from .local_trend import fit_arima
+
+        return fit_arima(years, values, scale, notes=notes)
     raise ForecastError(f"未知模型 {model!r}，可选：{', '.join(MODEL_NAMES)}")

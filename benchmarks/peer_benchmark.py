@@ -1,0 +1,477 @@
+"""The workbench against statsforecast on real published series (the calibration pool).
+
+    python benchmarks/peer_benchmark.py                        # the full report (slow: peers)
+    python benchmarks/peer_benchmark.py --sample 0.15          # 15 % of the series
+    python benchmarks/peer_benchmark.py --no-peers             # the workbench only
+    python benchmarks/peer_benchmark.py --calibrate            # rebuild the shipped constants
+
+Data: ``/work/shared/data/calibration/series.csv.gz`` (``--pool``): 19 indicators of the kinds
+the plans monitor, 120–196 countries, 2000–2025. Source: Gapminder's systema_globalis
+(open-numbers/ddf--gapminder--systema_globalis, commit c63631ab…, CC BY 4.0), compiling
+UN IGME, WHO/UNICEF JMP, ILO, UNESCO, IHME and World Bank series.
+
+Protocol (issue 14)
+  Series: indicator × country. Origins: ORIGINS (every third year 2008–2020), each with
+  at least 6 observed years from 2000 up to and including the origin. Forecasts 1–5 years
+  ahead, scored against the observed values.
+
+  Forecasters, on the same series and origins:
+    workbench   ``forecast_series`` via the vectorised engine (``model="auto"``): the
+                indicator's unit gives the scale (log ‰ and 1/10万, logit %, identity 岁 / 年).
+                Its intervals and p_meet use the interval constants fitted
+                leave-one-country-out (every country is scored with constants fitted
+                without it; same formula as ``calibrate.predictive``).
+    AutoARIMA, AutoETS, RW with drift   statsforecast on the same log / logit / identity
+                scale (gaps filled by linear interpolation on that scale), intervals at
+                80 / 95 %, transformed back.
+    last value  the naive forecast (the MASE yardstick).
+
+  Printed per forecaster:
+    relMASE     mean MASE / mean MASE of the last value, over the same forecasts; MASE =
+                |error| / mean absolute yearly change of the training years (original scale)
+    cov80 cov95 share of outcomes inside the 80 % / 95 % intervals
+    Brier skill p_meet scored at each origin with an outcome 5 years later: the threshold is
+                5–30 % (uniform, seeded) better than the last value — for a rate r·(1 − f);
+                for a percentage the distance to 100 % shrinks by f; for years (岁, 年) a
+                rise of f/10 (0.5–3 %); skill = 1 − Brier / Brier of the base rate; the
+                labour-force share (direction "around") has no threshold and is left out
+    calib err   weighted mean |mean p − observed frequency| over five probability bins
+  For peers p_meet is the normal probability on the modelling scale implied by their
+  80 % interval (its centre and half-width / 1.2816).
+
+``--calibrate`` writes ``wuwei_analysis/data/calibration/intervals.yaml``: per model family
+(the model the auto rule picked), c by maximum likelihood and the horizon factors and k80 /
+k95 as empirical quantiles (``calibrate.calibrate_pool_h``) over all pool forecasts.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wuwei_analysis.engine.batch import SeriesBatch, Targets, forecast_batch, intervals, \
+    p_meet_threshold, _subfits
+from wuwei_analysis.models import calibrate as cal
+from wuwei_analysis.models.core import resolve_spec
+from wuwei_analysis.models.fit import snap_bounds
+
+POOL = "/work/shared/data/calibration/series.csv.gz"
+ORIGINS = (2008, 2011, 2014, 2017, 2020)
+H = 5
+MIN_TRAIN = 6
+#: Families whose interval constants come from this pool (the others keep the national
+#: constants of ``calibrate.CALIBRATION``; see ``--families``). Pool-fitted log-linear /
+#: logit constants covered 98 % of the national backtest's outcomes (tests/test_backtest.py),
+#: so those families keep the national constants.
+POOL_FAMILIES = ("arima", "naive")
+OUT_YAML = Path(__file__).resolve().parents[1] / "wuwei_analysis/data/calibration/intervals.yaml"
+
+
+# ----------------------------------------------------------------------------- scales
+def kind_of(unit: str) -> str:
+    return resolve_spec(unit).scale.kind
+
+
+def fwd(kind, y):
+    y = np.asarray(y, float)
+    with np.errstate(all="ignore"):
+        if kind == "log":
+            return np.log(np.maximum(y, 1e-6))
+        if kind == "logit":
+            p = np.clip(y / 100.0, 0.0005, 0.9995)
+            return np.log(p / (1 - p))
+    return y
+
+
+def inv(kind, z):
+    z = np.asarray(z, float)
+    if kind == "log":
+        return np.exp(np.clip(z, -700, 700))
+    if kind == "logit":     # within 0.05 points of 0 / 100 % is the bound (every forecaster)
+        return snap_bounds(100.0 / (1.0 + np.exp(-np.clip(z, -700, 700))))
+    return z
+
+
+# ----------------------------------------------------------------------------- tasks
+def load_tasks(path: str, sample: float, seed: int, origins) -> tuple[list[dict], pd.DataFrame]:
+    d = pd.read_csv(path)
+    d = d[d["year"] >= 2000]
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for (ind, geo), g in d.groupby(["indicator", "geo"], sort=True):
+        if sample < 1 and rng.random() > sample:
+            continue
+        g = g.sort_values("year")
+        x = g["year"].to_numpy(float)
+        y = g["value"].to_numpy(float)
+        unit, direction = str(g["unit"].iloc[0]), str(g["direction"].iloc[0])
+        for o in origins:
+            tr = x <= o
+            if tr.sum() < MIN_TRAIN or x[tr][-1] != o:
+                continue
+            fut = (x > o) & (x <= o + H)
+            if not fut.any():
+                continue
+            f = float(np.random.default_rng([seed, len(tasks)]).uniform(0.05, 0.30))
+            tasks.append(dict(indicator=ind, geo=geo, unit=unit, direction=direction,
+                              origin=o, x=x[tr], y=y[tr], xf=x[fut], yf=y[fut], f=f))
+    return tasks, d
+
+
+def threshold(t: dict) -> tuple[str, float] | None:
+    last, f = float(t["y"][-1]), t["f"]
+    if t["direction"] == "down":
+        return "at_most", last * (1 - f)
+    if t["direction"] == "up":
+        if t["unit"] == "%":
+            return "at_least", 100 - (100 - last) * (1 - f)
+        return "at_least", last * (1 + f / 10)
+    return None
+
+
+def long_forecasts(tasks) -> pd.DataFrame:
+    """One row per (task, future observed year): the outcome and the naive forecast."""
+    rows = []
+    for i, t in enumerate(tasks):
+        dy = np.abs(np.diff(t["y"]) / np.diff(t["x"]))
+        scale = float(dy.mean()) if len(dy) else np.nan
+        for xf, yf in zip(t["xf"], t["yf"]):
+            rows.append((i, t["geo"], t["indicator"], kind_of(t["unit"]), int(xf - t["origin"]),
+                         float(xf), float(yf), float(t["y"][-1]), scale))
+    return pd.DataFrame(rows, columns=["task", "geo", "indicator", "kind", "h", "year",
+                                       "actual", "naive", "scale"])
+
+
+# ----------------------------------------------------------------------------- workbench
+def run_workbench(tasks, fc: pd.DataFrame) -> dict:
+    """Engine forecasts for every task; returns the per-forecast model-scale pieces."""
+    out = {k: np.full(len(fc), np.nan) for k in ("m", "s2i", "u", "zact")}
+    out["model"] = np.full(len(fc), "", object)
+    pm = {"m": np.full(len(tasks), np.nan), "s2i": np.full(len(tasks), np.nan),
+          "u": np.full(len(tasks), np.nan), "model": np.full(len(tasks), "", object)}
+    task_rows = fc.groupby("task").indices
+    by_origin: dict[int, list[int]] = {}
+    for i, t in enumerate(tasks):
+        by_origin.setdefault(t["origin"], []).append(i)
+    for o, ids in sorted(by_origin.items()):
+        years = [tasks[i]["x"] for i in ids]
+        vals = [tasks[i]["y"] for i in ids]
+        units = [tasks[i]["unit"] for i in ids]
+        dirs = [tasks[i]["direction"] if tasks[i]["direction"] in ("up", "down") else None
+                for i in ids]
+        S = len(ids)
+        batch = SeriesBatch.from_lists(years, vals, rate_scale=[1.0] * S)
+        primary = np.empty(S, object)
+        scale = np.empty(S, object)
+        for j in range(S):
+            sp = resolve_spec(units[j], direction=dirs[j])
+            primary[j], scale[j] = sp.primary, sp.scale.kind
+        res = forecast_batch(batch, primary=primary, scale=scale, rate_scale=np.ones(S),
+                             targets=Targets.none(S), horizon_year=o + H)
+        F = res.fits
+        for j, i in enumerate(ids):
+            r = task_rows.get(i)
+            if r is None:
+                continue
+            xf = fc["year"].to_numpy()[r]
+            sub = _subfits(F, np.array([j]))
+            m, s = sub.predict(xf[None, :])
+            infl = 1.0 if sub.count[0] else cal.t_infl(int(sub.df[0]))
+            out["m"][r] = m[0]
+            out["s2i"][r] = s[0] ** 2 * infl
+            out["u"][r] = sub.u[0]
+            out["model"][r] = sub.model[0]
+            out["zact"][r] = fwd(sub.kind[0], fc["actual"].to_numpy()[r])
+            m5, s5 = sub.predict(np.array([[tasks[i]["origin"] + H]], float))
+            pm["m"][i], pm["s2i"][i], pm["u"][i] = m5[0, 0], s5[0, 0] ** 2 * infl, sub.u[0]
+            pm["model"][i] = sub.model[0]
+    out["fits_by_task"] = pm
+    return out
+
+
+def calib_table(wb: dict, fc: pd.DataFrame, keep: np.ndarray | None = None,
+                families=POOL_FAMILIES) -> dict:
+    """Interval constants per model family from the pool forecasts (rows ``keep``)."""
+    keep = np.ones(len(fc), bool) if keep is None else keep
+    err = wb["zact"] - wb["m"]
+    ok = keep & np.isfinite(err) & np.isfinite(wb["s2i"])
+    out = {}
+    h = fc["h"].to_numpy(float)
+    for fam in sorted(set(wb["model"][ok]) & set(families)):
+        sel = ok & (wb["model"] == fam)
+        if sel.sum() < cal.MIN_POOL:
+            continue
+        out[fam] = cal.calibrate_pool_h(err[sel], np.sqrt(wb["s2i"][sel]), wb["u"][sel],
+                                        h[sel])
+    return out
+
+
+def apply_constants(cst: dict, fam, s2i, u, h):
+    """sd, k80, k95, nu per forecast under constants ``cst`` (calibrate.predictive)."""
+    n = len(fam)
+    sd = np.full(n, np.nan)
+    k80 = np.full(n, np.nan)
+    k95 = np.full(n, np.nan)
+    nu = np.full(n, np.nan)
+    for f in np.unique(fam):
+        sel = fam == f
+        c = cst.get(f) or cal.constants(f)
+        g = cal.horizon_factor(c, h[sel])
+        sd[sel] = np.sqrt(s2i[sel] + (c["c"] * u[sel] * h[sel]) ** 2) * g
+        k80[sel], k95[sel] = c["k80"], c["k95"]
+        nu[sel] = cal.shape_nu(round(c["k80"], 6), round(c["k95"], 6))
+    return sd, k80, k95, nu
+
+
+def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES) -> dict:
+    """Intervals and p_meet of the workbench, with leave-one-country-out constants."""
+    from scipy import special
+
+    h = fc["h"].to_numpy(float)
+    geo = fc["geo"].to_numpy()
+    kinds = fc["kind"].to_numpy()
+    lo80, hi80, lo95, hi95 = (np.full(len(fc), np.nan) for _ in range(4))
+    pm = wb["fits_by_task"]
+    p = np.full(len(tasks), np.nan)
+    tgeo = np.array([t["geo"] for t in tasks])
+    groups = sorted(set(geo)) if loco else [None]
+    for g in groups:
+        if g is None:
+            cst, rows, trows = {}, np.ones(len(fc), bool), np.ones(len(tasks), bool)
+        else:
+            cst = calib_table(wb, fc, geo != g, families)
+            rows, trows = geo == g, tgeo == g
+        sd, k80, k95, nu = apply_constants(cst, wb["model"][rows], wb["s2i"][rows],
+                                           wb["u"][rows], h[rows])
+        m = wb["m"][rows]
+        for lo, hi, k in ((lo80, hi80, k80), (lo95, hi95, k95)):
+            for kd in np.unique(kinds[rows]):
+                s = kinds[rows] == kd
+                idx = np.nonzero(rows)[0][s]
+                lo[idx] = inv(kd, m[s] - k[s] * sd[s])
+                hi[idx] = inv(kd, m[s] + k[s] * sd[s])
+        # p_meet at origin + 5
+        ti = np.nonzero(trows)[0]
+        ti = ti[np.isfinite(pm["m"][ti])]
+        if len(ti):
+            sd5, k5, _, nu5 = apply_constants(cst, pm["model"][ti], pm["s2i"][ti], pm["u"][ti],
+                                              np.full(len(ti), float(H)))
+            for j, i in enumerate(ti):
+                th = threshold(tasks[i])
+                if th is None:
+                    continue
+                kd = kind_of(tasks[i]["unit"])
+                zt = fwd(kd, [th[1]])[0]
+                tq = cal._tq90(float(nu5[j]))
+                cdf = float(special.stdtr(nu5[j], (zt - pm["m"][i]) / (sd5[j] * k5[j] / tq)))
+                p[i] = cdf if th[0] == "at_most" else 1 - cdf
+    mean = np.full(len(fc), np.nan)
+    for kd in np.unique(kinds):
+        s = kinds == kd
+        mean[s] = inv(kd, wb["m"][s])
+    return dict(mean=mean, lo80=lo80, hi80=hi80, lo95=lo95, hi95=hi95, p=p)
+
+
+# ----------------------------------------------------------------------------- peers
+def run_peers(tasks, fc, names) -> dict:
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoARIMA, AutoETS, Naive, RandomWalkWithDrift
+
+    mk = {"AutoARIMA": lambda: AutoARIMA(), "AutoETS": lambda: AutoETS(model="ZZN"),
+          "RWD": lambda: RandomWalkWithDrift()}
+    models = [mk[n]() for n in names]
+    rows = []
+    for i, t in enumerate(tasks):
+        kd = kind_of(t["unit"])
+        grid = np.arange(t["x"][0], t["x"][-1] + 1)
+        z = np.interp(grid, t["x"], fwd(kd, t["y"]))
+        rows.append(pd.DataFrame({"unique_id": i, "ds": grid.astype(int), "y": z}))
+    df = pd.concat(rows, ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # a series too short for a model (AutoETS: "tiny datasets") gets the last value
+        sf = StatsForecast(models=models, freq=1, n_jobs=1, fallback_model=Naive())
+        pred = sf.forecast(df=df, h=H, level=[80, 95])
+    pred = pred.reset_index() if "unique_id" not in pred.columns else pred
+    out = {}
+    key = pd.MultiIndex.from_arrays([fc["task"].to_numpy(), fc["year"].to_numpy().astype(int)])
+    pred = pred.set_index(["unique_id", "ds"])
+    kinds = fc["kind"].to_numpy()
+    alias = {"AutoARIMA": "AutoARIMA", "AutoETS": "AutoETS", "RWD": "RWD"}
+    cols = list(pred.columns)
+    for n in names:
+        col = [c for c in cols if c == alias[n]] or [c for c in cols if c.startswith(alias[n])
+                                                     and "-" not in c]
+        base = col[0]
+        P = pred.reindex(key)
+        res = {}
+        for nm, c in (("m", base), ("lo80", f"{base}-lo-80"), ("hi80", f"{base}-hi-80"),
+                      ("lo95", f"{base}-lo-95"), ("hi95", f"{base}-hi-95")):
+            res[nm] = P[c].to_numpy(float)
+        o = {"mean": np.full(len(fc), np.nan)}
+        for nm in ("lo80", "hi80", "lo95", "hi95"):
+            o[nm] = np.full(len(fc), np.nan)
+        for kd in np.unique(kinds):
+            s = kinds == kd
+            o["mean"][s] = inv(kd, res["m"][s])
+            for nm in ("lo80", "hi80", "lo95", "hi95"):
+                o[nm][s] = inv(kd, res[nm][s])
+        # p_meet at origin + 5 (normal on the modelling scale)
+        from scipy import stats
+
+        p = np.full(len(tasks), np.nan)
+        for i, t in enumerate(tasks):
+            th = threshold(t)
+            if th is None:
+                continue
+            try:
+                r = pred.loc[(i, int(t["origin"] + H))]
+            except KeyError:
+                continue
+            kd = kind_of(t["unit"])
+            sd = (r[f"{base}-hi-80"] - r[f"{base}-lo-80"]) / (2 * cal.Z80)
+            zt = fwd(kd, [th[1]])[0]
+            cdf = float(stats.norm.cdf((zt - r[base]) / sd)) if sd > 0 else \
+                float(r[base] <= zt)
+            p[i] = cdf if th[0] == "at_most" else 1 - cdf
+        o["p"] = p
+        out[n] = o
+    return out
+
+
+# ----------------------------------------------------------------------------- scoring
+def outcome5(tasks) -> np.ndarray:
+    o = np.full(len(tasks), np.nan)
+    for i, t in enumerate(tasks):
+        th = threshold(t)
+        hit = np.nonzero(t["xf"] == t["origin"] + H)[0]
+        if th is None or not len(hit):
+            continue
+        v = float(t["yf"][hit[0]])
+        o[i] = float(v <= th[1] + 1e-9) if th[0] == "at_most" else float(v >= th[1] - 1e-9)
+    return o
+
+
+def brier(p, o) -> tuple[float, float, int]:
+    ok = np.isfinite(p) & np.isfinite(o)
+    p, o = np.clip(p[ok], 0, 1), o[ok]
+    if not len(p):
+        return np.nan, np.nan, 0
+    b = float(np.mean((p - o) ** 2))
+    base = float(np.mean(o))
+    skill = 1 - b / max(base * (1 - base), 1e-12)
+    bins = np.minimum((p * 5).astype(int), 4)
+    ce = 0.0
+    for k in range(5):
+        s = bins == k
+        if s.any():
+            ce += s.mean() * abs(p[s].mean() - o[s].mean())
+    return skill, ce, int(len(p))
+
+
+def score(name, r, fc, tasks, common) -> dict:
+    a = fc["actual"].to_numpy()
+    sc = fc["scale"].to_numpy()
+    ok = common & np.isfinite(r["mean"])
+    mase = np.abs(r["mean"] - a)[ok] / sc[ok]
+    mase_n = np.abs(fc["naive"].to_numpy() - a)[ok] / sc[ok]
+    inside80 = (a >= r["lo80"] - 1e-9) & (a <= r["hi80"] + 1e-9)
+    inside95 = (a >= r["lo95"] - 1e-9) & (a <= r["hi95"] + 1e-9)
+    skill, ce, nb = brier(r["p"], outcome5(tasks)) if "p" in r else (np.nan, np.nan, 0)
+    return dict(forecaster=name, n=int(ok.sum()), relMASE=mase.mean() / mase_n.mean(),
+                cov80=inside80[ok].mean(), cov95=inside95[ok].mean(), brier_skill=skill,
+                calib_err=ce, n_pmeet=nb)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pool", default=POOL)
+    ap.add_argument("--sample", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-loco", action="store_true", help="shipped constants, not LOCO")
+    ap.add_argument("--calibrate", action="store_true",
+                    help=f"write the interval constants to {OUT_YAML}")
+    ap.add_argument("--origins", default=",".join(map(str, ORIGINS)))
+    ap.add_argument("--families", default=",".join(POOL_FAMILIES),
+                    help="model families calibrated on the pool (others: national constants)")
+    a = ap.parse_args(argv)
+    t0 = time.time()
+    origins = tuple(int(v) for v in a.origins.split(","))
+    fams = tuple(a.families.split(","))
+    tasks, d = load_tasks(a.pool, a.sample, a.seed, origins)
+    fc = long_forecasts(tasks)
+    print(f"pool: {a.pool}  (Gapminder systema_globalis, CC BY 4.0)")
+    print(f"series×origins: {len(tasks)}  forecasts: {len(fc)}  countries: "
+          f"{fc['geo'].nunique()}  origins: {origins}  horizons 1–{H}")
+    wb = run_workbench(tasks, fc)
+    print(f"workbench models: {pd.Series(wb['model']).value_counts().to_dict()}  "
+          f"({time.time() - t0:.0f} s)")
+    if a.calibrate:
+        write_yaml(calib_table(wb, fc, families=fams), a, len(tasks))
+        return 0
+    results = {"workbench": workbench_scores(tasks, fc, wb, loco=not a.no_loco,
+                                             families=fams)}
+    if not a.no_peers:
+        t1 = time.time()
+        results.update(run_peers(tasks, fc, ["AutoARIMA", "AutoETS", "RWD"]))
+        print(f"statsforecast: {time.time() - t1:.0f} s")
+    naive = {"mean": fc["naive"].to_numpy(float)}
+    common = np.isfinite(fc["scale"].to_numpy()) & (fc["scale"].to_numpy() > 0)
+    for r in results.values():
+        common &= np.isfinite(r["mean"])
+    rows = [score(k, r, fc, tasks, common) for k, r in results.items()]
+    rows.append(dict(forecaster="last value", n=int(common.sum()), relMASE=1.0))
+    tab = pd.DataFrame(rows)
+    pd.set_option("display.width", 140)
+    print(f"\nintervals and p_meet of the workbench: "
+          f"{'shipped constants' if a.no_loco else 'constants fitted leave-one-country-out'}")
+    print(tab.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    # by kind and horizon, workbench vs AutoARIMA
+    for by in ("kind", "h"):
+        print(f"\nby {by}:")
+        lines = []
+        for val in sorted(fc[by].unique()):
+            s = common & (fc[by].to_numpy() == val)
+            for k, r in results.items():
+                if k not in ("workbench", "AutoARIMA"):
+                    continue
+                sc = score(k, r, fc, tasks, s)
+                lines.append(dict({by: val}, forecaster=k, n=sc["n"], relMASE=sc["relMASE"],
+                                  cov80=sc["cov80"], cov95=sc["cov95"]))
+        print(pd.DataFrame(lines).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\n({time.time() - t0:.0f} s)")
+    return 0
+
+
+def write_yaml(table: dict, a, n_tasks: int) -> None:
+    import yaml
+
+    OUT_YAML.parent.mkdir(parents=True, exist_ok=True)
+    head = (
+        "# Interval constants per model family, fitted on the real calibration pool by\n"
+        "#   python benchmarks/peer_benchmark.py --calibrate\n"
+        "# (rolling origins %s, horizons 1-%d, %d series x origins; the model the auto\n"
+        "# rule picked at each origin). c: drift of the pace per year ahead (ML);\n"
+        "# horizon: factor on the sd at 1..%d years ahead (beyond: the last);\n"
+        "# k80 / k95: multipliers (empirical quantiles of |error| / sd).\n"
+        "# Source of the pool: Gapminder systema_globalis (open-numbers/\n"
+        "# ddf--gapminder--systema_globalis, commit c63631abeb62af6db3910f68be7c2b443beca50b,\n"
+        "# countries-etc-datapoints/), compiling UN IGME, WHO/UNICEF JMP, ILO, UNESCO, IHME and\n"
+        "# World Bank series; CC BY 4.0.\n" % (a.origins, H, n_tasks, H))
+    body = {k: {kk: (float(vv) if not isinstance(vv, list) else [float(x) for x in vv])
+                for kk, vv in v.items()} for k, v in table.items()}
+    OUT_YAML.write_text(head + yaml.safe_dump(body, sort_keys=True, allow_unicode=True),
+                        encoding="utf-8")
+    print(f"wrote {OUT_YAML}")
+    for k, v in body.items():
+        print(f"  {k}: {v}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Local-trend model (ARIMA(1,1,0) with drift), small counts and point-in-interval rules."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from wuwei_analysis.engine.batch import SeriesBatch, forecast_series_many, pooled_rates
+from wuwei_analysis.models import forecast_series
+from wuwei_analysis.models.fit import Scale
+from wuwei_analysis.models.local_trend import AR_MAX, fit_arima
+from wuwei_analysis.targets import Target
+
+YEARS = np.arange(2008, 2021)
+
+
+def _bending(seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(len(YEARS))
+    return 40 * np.exp(-0.08 * t + 0.003 * t ** 2 + rng.normal(0, 0.01, len(t)))
+
+
+def test_arima_equals_statsmodels_autoreg_on_the_differences():
+    """The fit is statsmodels' AutoReg(Δz, 1, trend="c") (conditional least squares), and the
+    forecast is its ARIMA(1,1,0) recursion, to 1e-8."""
+    from statsmodels.tsa.ar_model import AutoReg
+
+    y = _bending()
+    fit = fit_arima(YEARS, y, Scale("log"))
+    z = np.log(y)
+    res = AutoReg(np.diff(z), lags=1, trend="c").fit()
+    c, a = (float(v) for v in res.params)
+    assert a < AR_MAX
+    assert fit.params["ar"] == pytest.approx(a, rel=1e-8, abs=1e-12)
+    assert fit.params["drift"] == pytest.approx(c / (1 - a), rel=1e-8)
+    dz_next = res.predict(start=len(z) - 1, end=len(z) + 3)   # Δz for the next 5 years
+    m, _ = fit.predict(YEARS[-1] + np.arange(1, 6.0))
+    np.testing.assert_allclose(m, z[-1] + np.cumsum(dz_next), rtol=1e-8)
+
+
+def test_arima_holds_its_ar_coefficient_below_the_bound_and_needs_yearly_data():
+    accel = 50 * np.exp(-0.001 * np.arange(13) ** 2.5)
+    assert fit_arima(YEARS, accel, Scale("log")).params["ar"] <= AR_MAX
+    from wuwei_analysis.models import ForecastError
+
+    with pytest.raises(ForecastError):
+        fit_arima(np.delete(YEARS, 4), np.delete(accel, 4), Scale("log"))
+
+
+def test_a_slowing_decline_is_followed_by_the_local_trend():
+    """A decline that slows: the straight log-linear line overshoots, the local trend
+    follows the latest yearly changes; auto picks the local trend in both paths."""
+    t = np.arange(len(YEARS) + 5)
+    truth = 40 * np.exp(-0.15 * t + 0.004 * t ** 2)
+    y = truth[:len(YEARS)]
+    auto = forecast_series(YEARS, y, unit="‰", horizon_year=2025)
+    assert auto.attrs["model"] == "arima"
+    line = forecast_series(YEARS, y, unit="‰", model="loglinear", horizon_year=2025)
+    err_auto = np.abs(auto["mean"].to_numpy() - truth[len(YEARS):]).mean()
+    err_line = np.abs(line["mean"].to_numpy() - truth[len(YEARS):]).mean()
+    assert err_auto < 0.5 * err_line
+    res = forecast_series_many([YEARS], [y], unit="‰", horizon_year=2025, table=True)
+    assert res.model[0] == "arima"
+    np.testing.assert_allclose(res.table["mean"].to_numpy(), auto["mean"].to_numpy(),
+                               rtol=1e-10)
+
+
+def test_a_point_forecast_lies_inside_its_own_80_percent_interval_for_few_events():
+    """No events in ten years among 2,000 births a year: the rate's median is 2.5/10万 but the
+    count quantiles are 0 and 0; the interval is widened to hold the point (both paths)."""
+    x = np.arange(2015, 2025)
+    d, e = np.zeros(10), np.full(10, 2000.0)
+    tgt = Target("at_most", 10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = forecast_series(x, d / e * 1e5, unit="1/10万", counts=d, exposures=e, target=tgt)
+    assert fc.attrs["model"] == "poisson"
+    assert (fc["lo80"] <= fc["mean"]).all() and (fc["mean"] <= fc["hi80"]).all()
+    assert (fc["lo95"] <= fc["mean"]).all() and (fc["mean"] <= fc["hi95"]).all()
+    assert (fc["mean"] > 0).all() and (fc["lo80"] == 0).all()
+    res = forecast_series_many([x], [d / e * 1e5], unit="1/10万", counts=[d], exposures=[e],
+                               target=tgt, table=True)
+    for c in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        np.testing.assert_allclose(res.table[c].to_numpy(), fc[c].to_numpy(), rtol=1e-10)
+
+
+def test_a_share_at_100_percent_stays_there():
+    x = np.arange(2013, 2025)
+    fc = forecast_series(x, np.full(12, 100.0), unit="%", target=Target("at_least", 95.0))
+    assert (fc["mean"] == 100.0).all() and (fc["lo80"] > 99.5).all()
+    assert fc.attrs["p_meet"] > 0.99
+    zero = forecast_series(x, np.zeros(12), unit="%", target=Target("at_least", 95.0))
+    assert (zero["mean"] == 0.0).all()
+    res = forecast_series_many([x, x], [np.full(12, 100.0), np.zeros(12)], unit="%",
+                               target=Target("at_least", 95.0), table=True)
+    assert (res.table["mean"].to_numpy() == np.r_[fc["mean"], zero["mean"]]).all()
+
+
+def test_small_counts_get_the_pooled_three_year_rate():
+    x = np.arange(2017, 2025, dtype=float)
+    small_c = np.array([3, 1, 4, 0, 2, 5, 1, 3.0])
+    big_c = np.full(8, 60.0)
+    e = np.full(8, 4000.0)
+    b = SeriesBatch.from_lists([x, x], [small_c / e * 1e3, big_c / e * 1e3], [small_c, big_c],
+                               [e, e], rate_scale=[1e3, 1e3])
+    p = pooled_rates(b, [1e3, 1e3])
+    assert p["pooled_rate"][0] == pytest.approx((5 + 1 + 3) / 12000 * 1e3)
+    assert p["pooled_years"][0] == 3 and p["pooled_from"][0] == 2022
+    assert p["pooled_events"][0] == 9
+    assert np.isnan(p["pooled_rate"][1])          # 60 events a year: no pooling needed
+
+
+@pytest.mark.parametrize("unit,values,target,expect", [
+    ("小时", [1.0] * 8, Target("at_least", 1.0, direction="up"), "met"),
+    ("所", [2.0] * 8, Target("at_least", 2.0, direction="up"), "met"),
+    ("人/所", [3.0] * 8, Target("at_least", 4.0, direction="up"), "not"),
+    ("人/所", [2.0] * 8, Target("at_most", 2.0, direction="down"), "met"),
+])
+def test_small_whole_numbers_are_judged_as_whole_numbers(unit, values, target, expect):
+    """1 小时 a day against a target of ≥ 1 小时 has met it (p_meet near 1, not 50 %); both
+    paths give the same p_meet."""
+    x = np.arange(2017, 2025)
+    fc = forecast_series(x, values, unit=unit, target=target)
+    p = fc.attrs["p_meet"]
+    assert (p > 0.95) if expect == "met" else (p < 0.05), p
+    res = forecast_series_many([x], [values], unit=unit, target=target)
+    assert res.p_meet[0] == pytest.approx(p, rel=1e-9, abs=1e-12)
+
+
+def test_whole_number_rounding_applies_only_to_small_whole_number_series():
+    from wuwei_analysis.models.calibrate import whole_numbers
+
+    y = np.array([[1, 2, 3.0], [1.5, 2, 3], [150, 160, 170], [0, 0, 1]])
+    assert whole_numbers(y).tolist() == [True, False, False, True]

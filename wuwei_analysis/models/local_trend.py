@@ -1,0 +1,100 @@
+"""Local-trend models on the differences: ARIMA(1,1,0) with drift and a damped local trend.
+
+Both work on the family's modelling scale z (log for rates, logit for shares, identity for
+levels; see :mod:`.fit`) and on yearly series without gaps (a series with a missing year
+gets no local-trend fit: its differences would mix one- and two-year steps).
+
+``arima``  — ARIMA(1,1,0) with drift, the model AutoARIMA picks for most smooth published
+    series: the yearly change Δz_t follows an AR(1) around a drift μ::
+
+        Δz_t − μ = a · (Δz_{t−1} − μ) + ε_t,      ε_t ~ N(0, σ²)
+
+    estimated by conditional least squares (statsmodels OLS of Δz_t on [1, Δz_{t−1}], the
+    conditional maximum likelihood of ``AutoReg(Δz, 1, trend="c")``). ``a`` is held in
+    [AR_MIN, AR_MAX]: with a near 1 the model would extrapolate today's acceleration
+    for ever; with a held at a bound μ is re-estimated given a (CLS). Forecast h years
+    after the last year T::
+
+        z_{T+h} = z_T + h·μ + (Δz_T − μ) · a (1 − a^h) / (1 − a)
+
+    — a local trend that bends from the latest yearly change towards the long-run drift
+    (declines that slow, coverage that saturates on the logit scale). The textbook variance
+    is σ² Σ_{j<h} ψ_j², ψ_j = (1 − a^{j+1}) / (1 − a) (the random-walk weights of the
+    integrated AR(1)); honest intervals then come from :mod:`.calibrate` like for every model.
+
+The vectorised engine computes the same for many series at once
+(:mod:`wuwei_analysis.engine.local_trend`); ``tests/test_engine.py`` checks the two agree
+to 1e-8.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .fit import Fit, ForecastError, Scale, _check_xy, to_model_scale
+
+#: Bounds of the AR coefficient of the yearly changes (see the module docstring).
+AR_MIN = 0.0
+AR_MAX = 0.9
+#: Yearly changes that differ by less than this (relative) count as equal: an exact
+#: exponential trend then gets no AR term fitted to rounding noise.
+FLAT_TOL = 1e-9
+#: Fewest yearly points an ARIMA(1,1,0) fit uses (3 regression rows for 2 parameters).
+ARIMA_MIN_POINTS = 5
+
+
+def yearly(x: np.ndarray) -> bool:
+    """Every year present between the first and the last."""
+    return len(x) >= 2 and bool(np.all(np.diff(x) == 1.0))
+
+
+def arima_forecast(z_last: float, w: float, mu: float, a: float, s2: float, h: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and textbook sd h years ahead (h ≥ 0, whole years)."""
+    h = np.asarray(h, float)
+    ah = a ** h
+    geo = a * (1.0 - ah) / (1.0 - a)
+    # Σ_{j<h} ψ_j², ψ_j = (1 − a^{j+1})/(1 − a), in closed form
+    psi2 = (h - 2.0 * geo + a * a * (1.0 - ah * ah) / (1.0 - a * a)) / (1.0 - a) ** 2
+    m = z_last + h * mu + w * geo
+    return m, np.sqrt(np.maximum(s2 * psi2, 0.0))
+
+
+def fit_arima(years, values, scale: Scale, *, notes: list[str] | None = None) -> Fit:
+    """ARIMA(1,1,0) with drift by conditional least squares (statsmodels OLS)."""
+    from statsmodels.regression.linear_model import OLS
+
+    x, y = _check_xy(years, values)
+    notes = [] if notes is None else notes
+    if len(x) < ARIMA_MIN_POINTS:
+        raise ForecastError(f"ARIMA(1,1,0)至少需要{ARIMA_MIN_POINTS}年数据")
+    if not yearly(x):
+        raise ForecastError("ARIMA(1,1,0)需要逐年连续的数据")
+    z = to_model_scale(scale, y, notes)
+    dz = np.diff(z)
+    d0, d1 = dz[:-1], dz[1:]
+    k = len(d1)
+    if np.all(np.abs(d0 - d0[0]) <= FLAT_TOL * (1.0 + np.abs(d0[0]))):
+        a = 0.0          # (next to) no variation in the lagged change: no AR term
+    else:
+        res = OLS(d1, np.column_stack([np.ones(k), d0])).fit()
+        a = float(res.params[1])
+    a = min(max(a, AR_MIN), AR_MAX)
+    mu = float(np.mean(d1 - a * d0)) / (1.0 - a)
+    r = d1 - mu * (1.0 - a) - a * d0
+    dfree = max(k - 2, 1)
+    s2 = float(np.sum(r * r)) / dfree
+    if np.all(z == z[0]):
+        mu, s2 = 0.0, 0.0
+    z_last, x_last = float(z[-1]), float(x[-1])
+    w = float(dz[-1]) - mu
+
+    def predict(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return arima_forecast(z_last, w, mu, a, s2, np.maximum(xs - x_last, 0.0))
+
+    zfit = z.copy()     # a local trend's level is the observation itself
+    params = {"drift": mu, "ar": a, "last_change": float(dz[-1]), "resid_sd": math.sqrt(s2)}
+    slope = mu + w * a                   # the change to the next year
+    return Fit(model="arima", scale=scale, years=x, values=y, z=z, zfit=zfit, params=params,
+               slope=slope, df=dfree, predict_fn=predict, notes=notes)
