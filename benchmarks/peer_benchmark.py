@@ -343,14 +343,20 @@ def p_meet_map(p, o, key, keep, bins: int = P_BINS) -> dict:
                 j = max(j - 1, 0)
             else:
                 j += 1
+        # bins with the same mean p (ties) are one knot
+        bx, by, bw = (np.array([b[i] for b in blocks]) for i in range(3))
+        ux = np.unique(bx)
+        by = np.array([np.average(by[bx == v], weights=bw[bx == v]) for v in ux])
+        bx = ux
         # the pool's thresholds lie near the last value: below P_TAIL (above 1 − P_TAIL) the
         # map runs straight to (0, 0) ((1, 1)) instead of extending the extreme bin's frequency
-        # to a threshold far out of reach
-        bx, by = np.array([b[0] for b in blocks]), np.array([b[1] for b in blocks])
+        # to a threshold far out of reach; beyond the extreme bins' mean p (no data there) it
+        # runs straight from the last knot to (0, 0) / (1, 1)
         inner = (bx > P_TAIL) & (bx < 1 - P_TAIL)
-        ends = np.interp([P_TAIL, 1 - P_TAIL], bx, by)
-        out[str(k)] = (np.r_[0.0, P_TAIL, bx[inner], 1 - P_TAIL, 1.0],
-                       np.r_[0.0, ends[0], by[inner], ends[1], 1.0])
+        lo = [P_TAIL] if bx[0] <= P_TAIL else []
+        hi = [1 - P_TAIL] if bx[-1] >= 1 - P_TAIL else []
+        kx = np.r_[lo, bx[inner], hi]
+        out[str(k)] = (np.r_[0.0, kx, 1.0], np.r_[0.0, np.interp(kx, bx, by), 1.0])
     return out
 
 
@@ -578,8 +584,8 @@ def write_pmap(table: dict, a, n_tasks: int) -> None:
         "# (rolling origins %s, %d series x origins; at each origin the probability that the\n"
         "# value %d years later meets a threshold 5-30 %% better than the last value, under the\n"
         "# interval constants of intervals.yaml). Knots: mean p and observed frequency of %d\n"
-        "# equal-count bins, pooled where the frequency falls, read at %.2f and %.2f and joined\n"
-        "# to (0, 0) and (1, 1) (thresholds far out of reach); p_meet is\n"
+        "# equal-count bins, pooled where the frequency falls, read at %.2f and %.2f (or at the\n"
+        "# extreme bins) and joined to (0, 0) and (1, 1); p_meet is\n"
         "# mapped by linear interpolation (calibrate.recalibrate_p). Source of the pool: see\n"
         "# intervals.yaml (Gapminder systema_globalis, CC BY 4.0).\n"
         % (a.origins, n_tasks, H, P_BINS, P_TAIL, 1 - P_TAIL))
