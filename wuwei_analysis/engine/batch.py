@@ -27,7 +27,8 @@ Intervals and p_meet are :func:`~wuwei_analysis.models.calibrate.predictive` com
 series: the calibrated spread, the calibrated multipliers and t shape; for count models the
 exact count distribution of :mod:`wuwei_analysis.models.count_dist` (the same functions the
 per-series path calls). Every constant is read from the models' modules when used (never
-copied), so a recalibration changes both paths alike.
+copied), so a recalibration changes both paths alike. p_meet then goes through the pool's
+recalibration map (``calibrate.p_meet_key`` / ``recalibrate_p``), as in the per-series path.
 
 Agreement with the per-series statsmodels path (estimates, intervals, p_meet) is to about
 1e-12 relative, shown in ``tests/test_engine.py`` to 1e-8 on random series with zeros, gaps
