@@ -1156,6 +1156,33 @@ def pooled_rates(batch: SeriesBatch, rate_scale, min_events: float = SMALL_COUNT
             "pooled_events": np.where(small, ev, nan)}
 
 
+#: Models whose slope is an estimated trend (its test against zero is meaningful).
+SLOPE_MODELS = ("loglinear", "logit", "linear", "poisson", "quasi_poisson")
+
+
+def trend_p_values(res: "BatchForecast") -> np.ndarray:
+    """Two-sided p-value that each series' trend slope is zero (flat), column-wise — as
+    :func:`wuwei_analysis.models.summary.trend_significance`: a t test with n − 2 df for
+    loglinear / logit / linear, a z test for Poisson (quasi-Poisson: its widened SE); NaN
+    where the model has no estimated slope (naive, ARIMA, damped, a Poisson rate without
+    trend, no model)."""
+    from scipy import stats
+
+    S = len(res.model)
+    nan = np.full(S, np.nan)
+    b = np.asarray(res.params.get("slope", nan), float)
+    se = np.asarray(res.params.get("slope_se", nan), float)
+    count = np.isin(res.model, ("poisson", "quasi_poisson"))
+    dfree = np.asarray(res.n_points, float) - 2
+    ok = np.isin(res.model, SLOPE_MODELS) & np.isfinite(b) & np.isfinite(se) \
+        & (count | (dfree >= 1))
+    with np.errstate(all="ignore"):
+        t = np.abs(b) / se
+        p = np.where(count, 2 * stats.norm.sf(t), 2 * stats.t.sf(t, np.maximum(dfree, 1)))
+    p = np.where(se == 0, np.where(b == 0, 1.0, 0.0), p)
+    return np.where(ok, p, np.nan)
+
+
 def _subtargets(tg: Targets, rows) -> Targets:
     return Targets(tg.kind[rows], tg.threshold[rows], tg.year[rows], tg.tolerance[rows],
                    tg.change[rows], tg.good[rows])
