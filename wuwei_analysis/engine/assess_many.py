@@ -350,8 +350,9 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
         engine: "vectorized", "per-series" (every series by ``forecast_series``) or "auto"
             (vectorised from AUTO_MIN_SERIES series on).
         forecasts: if a dict is given, the forecast table behind each assessed total row
-            is put in it — ``{indicator id: DataFrame year, mean, lo80 … hi95}`` for one
-            region, ``{(region code, indicator id): …}`` for several — with attrs
+            is put in it — ``{indicator id: DataFrame year, median, mean, lo80 … hi95}``
+            for one region, ``{(region code, indicator id): …}`` for several (``median``
+            is the point forecast, ``mean`` its old name) — with attrs
             ``model``, ``model_zh``, ``p_meet``, ``target_year``, ``threshold``,
             ``illustrative`` (and, from the per-series path, everything
             ``forecast_series`` puts there), so a chart shows exactly the forecast the
@@ -600,7 +601,7 @@ def _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill,
         return
     by_series = {int(k): g for k, g in table.groupby("series", sort=False)}
     one = len(regs.code) == 1
-    cols = ["year", "mean", "lo80", "hi80", "lo95", "hi95"]
+    cols = ["year", "median", "mean", "lo80", "hi80", "lo95", "hi95"]
     for i, u in enumerate(todo):
         if units.sex[u] or units.urban_rural[u] or units.age_group[u]:
             continue

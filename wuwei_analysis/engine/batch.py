@@ -997,7 +997,7 @@ class BatchForecast:
     fits: Fits
     error: np.ndarray              # message where the explicit model could not be fitted
     per_series: np.ndarray         # handed to forecast_series
-    table: object = None           # long forecast table (series, year, mean, lo/hi 80/95)
+    table: object = None           # long forecast table (series, year, median, mean, lo/hi)
     eval_mean: np.ndarray | None = None   # mean at ``eval_year`` if asked
 
 
@@ -1190,8 +1190,10 @@ def _subtargets(tg: Targets, rows) -> Targets:
 
 def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
                    horizon: np.ndarray, target_year: np.ndarray) -> "pd.DataFrame":
-    """Long table: series, year, mean, lo80, hi80, lo95, hi95 — the years after the last
-    observation up to the horizon (the rows of each ``forecast_series`` frame)."""
+    """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 — the years after
+    the last observation up to the horizon (the rows of each ``forecast_series`` frame).
+    ``median`` is the point forecast (the median of the predictive distribution);
+    ``mean`` is the same numbers under its old name, kept as an alias for now."""
     import pandas as pd
 
     rows = np.nonzero(modelled)[0]
@@ -1208,7 +1210,8 @@ def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
     sel = valid.reshape(-1)
     return pd.DataFrame({
         "series": np.repeat(rows, K)[sel], "year": years.reshape(-1)[sel].astype(np.int64),
-        "mean": mean.reshape(-1)[sel], "lo80": lo80.reshape(-1)[sel],
+        "median": mean.reshape(-1)[sel], "mean": mean.reshape(-1)[sel],
+        "lo80": lo80.reshape(-1)[sel],
         "hi80": hi80.reshape(-1)[sel], "lo95": lo95.reshape(-1)[sel],
         "hi95": hi95.reshape(-1)[sel]})
 
@@ -1231,13 +1234,13 @@ def _merge_per_series(res: BatchForecast, rows, fn, targets: Targets, eval_year,
         ty = int(targets.year[i])
         hit = fc[fc["year"] == ty]
         if len(hit):
-            res.target_mean[i] = float(hit["mean"].iloc[0])
+            res.target_mean[i] = float(hit["median"].iloc[0])
             res.target_lo80[i] = float(hit["lo80"].iloc[0])
             res.target_hi80[i] = float(hit["hi80"].iloc[0])
         if eval_year and res.eval_mean is not None:
             hit = fc[fc["year"] == int(eval_year)]
             if len(hit):
-                res.eval_mean[i] = float(hit["mean"].iloc[0])
+                res.eval_mean[i] = float(hit["median"].iloc[0])
         for k, v in (a.get("params") or {}).items():
             if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
                 if k not in res.params:
