@@ -1,6 +1,6 @@
 """Benchmark: roll-up of the synthetic nation, counties → provinces → nation (issue #16).
 
-The synthetic long table of ``wuwei_analysis.scale`` (2,850 county-level units in 31
+The synthetic long table of ``wuwei_analysis.synthetic`` (2,850 county-level units in 31
 provinces, every monitorable indicator, 10 years, breakdown groups: about 3.4 million rows)
 is rolled up with the catalogue's rules by ``wuwei_analysis.rollup.rollup_table``: every
 indicator with a roll-up rule (counts summed and divided, levels summed, averages

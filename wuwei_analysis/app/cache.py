@@ -32,7 +32,7 @@ STALE_CLAIM_S = 120.0
 #: Sources whose change invalidates cached results.
 _CODE_GLOBS = ("assess.py", "assessment.py", "assessment/*.py", "targets.py", "indicator_catalog.py",
                "models/*.py", "engine/*.py", "vocab/*.py", "app/data.py", "app/cache.py",
-               "data/catalog/*.yaml",
+               "data/catalog/*.yaml", "data/calibration/*",
                "data/units.yaml", "data/regions.yaml")
 
 

@@ -188,10 +188,12 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def _cmd_rollup(args: argparse.Namespace) -> int:
     """``wuwei db check`` and ``wuwei db derive`` (wuwei_analysis.rollup)."""
-    from .. import store
+    from .. import database, store
     from ..indicator_catalog import indicator
     from ..rollup import checks
     from ..rollup import derived as derive_mod
+
+    database.open_db(args.db).close()  # a new default database gets the default dataset first
 
     inds = None if not args.indicator else [indicator(i).data_id for i in args.indicator]
     if args.action == "derive":
