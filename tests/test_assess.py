@@ -157,6 +157,16 @@ def test_a_small_count_rate_whose_pooled_rate_meets_the_target_is_met():
     assert "small_numbers" in r.warning_codes.split(",")
 
 
+def test_a_coverage_share_on_few_cases_is_a_state_judged_on_its_latest_year():
+    # 治疗率 ≥95%: 2, 3, 4 of 4 cases treated — the latest year (100 %) is the state now
+    rows = obs_rows("w_hiv_infected_pregnant_women_treatment_rate", [2022, 2023, 2024],
+                    [50.0, 75.0, 100.0], numerator=[2, 3, 4], denominator=[4, 4, 4])
+    r = assess_frame(pd.DataFrame(rows), "古浪县", 2024,
+                     indicators="w_hiv_infected_pregnant_women_treatment_rate").iloc[0]
+    assert r.current_code == "met" and r.pooled_years == "" and np.isnan(r.pooled_value)
+    assert "合并率" not in r.reason
+
+
 def test_a_trend_not_distinguishable_from_flat_is_said_so():
     """Issue #17 item 2: the trend's two-sided p ≥ STATUS_RULES["flat_trend_p"] — the
     reason says the forecast's trend cannot be told from flat."""

@@ -565,6 +565,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
     # small counts: the pooled rate of the last pool_years calendar years (现状 rests on it)
     pool = pooled_rates(batch, rs, min_events=STATUS_RULES["small_events"],
                         years=STATUS_RULES["pool_years"])
+    pool["last_events"] = _last(batch.c, M)     # the events of the latest year
     fscale = np.where(F["model"] == "none", scale, spread(fcb.scale, "", object))
 
     # ---- required change
@@ -1014,8 +1015,13 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
     chg = per_ind(lambda i: np.nan if i.target.change is None else
                   float(i.target.change)).astype(float)
     no_thr = np.isnan(thr)
-    # a rate on few events: 现状 from the pooled rate of its last years (≥ 2 of them)
-    pooled = is_thr & ~no_thr & np.isfinite(pool["pooled_rate"]) \
+    # a rate on few events: 现状 from the pooled rate of its last years (≥ 2 of them).
+    # Event rates only (‰, 1/10万…, and shares of adverse events such as 母婴传播率); a
+    # coverage or service share (治疗率, 开通比例) or a per-capita stock is a state, judged
+    # on its latest year.
+    lib = per_ind(lambda i: i.target.lower_is_better is True).astype(bool)
+    events_kind = (ukind == "rate") | ((ukind == "percent") & lib)
+    pooled = is_thr & ~no_thr & events_kind & np.isfinite(pool["pooled_rate"]) \
         & (pool["pooled_years"] >= 2)
     meets_now = np.where(pooled, meets(tkind, pool["pooled_rate"], thr, tol, chg),
                          meets(tkind, latest, thr, tol, chg))
@@ -1070,8 +1076,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
         threshold=col(thr, has), base_value=col(base, has),
         path_value=np.full(U, np.nan), progress_ratio=np.full(U, np.nan),
         pooled_value=col(pool["pooled_rate"], pooled),
-        pooled_years=np.array([f"{int(a)}—{int(b)}" if ok else "" for a, b, ok in zip(
-            pool["pooled_from"], latest_year, pooled)], object),
+        pooled_years=_year_spans(pool["pooled_from"], latest_year, pooled),
         pooled_events=col(pool["pooled_events"], pooled),
         trend_p=col(F["trend_p"], has),
     )
@@ -1131,7 +1136,7 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
                 txt = say("too_old", year=ly, max_age=R_["max_age_years"])
             else:
                 if texts:
-                    basis = _pool_basis(pool, u, cols["pooled_years"][u], W, name, unit,
+                    basis = _pool_basis(pool, u, cols["pooled_years"][u], name, unit,
                                         ttext[u], ly, lv, meets_now[u]) if pooled[u] else ""
                     txt = _threshold_text(st, name, unit, ttext[u], ly, lv, nn, int(ty[u]),
                                           pm, F, u, basis)
@@ -1217,11 +1222,19 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
     return out
 
 
-def _pool_basis(pool, u, years, W, name, unit, tt, latest_year, latest, met) -> str:
+def _year_spans(first, last, mask) -> np.ndarray:
+    """"2022—2024" where ``mask``, "" elsewhere."""
+    out = np.full(len(mask), "", object)
+    rows = np.nonzero(mask)[0]
+    out[rows] = [f"{int(a)}—{int(b)}" for a, b in zip(first[rows], last[rows])]
+    return out
+
+
+def _pool_basis(pool, u, years, name, unit, tt, latest_year, latest, met) -> str:
     """The 现状 sentence of a rate judged on its pooled years (few events)."""
-    ev_last = float(W["events"][u])
     return say("pooled", year=latest_year, name=name, value=format_value(latest, unit),
-               events=format_number(ev_last, 0), min_events=STATUS_RULES["small_events"],
+               events=format_number(float(pool["last_events"][u]), 0),
+               min_events=STATUS_RULES["small_events"],
                years=years, pooled=format_value(float(pool["pooled_rate"][u]), unit),
                k=int(pool["pooled_years"][u]),
                total=format_number(float(pool["pooled_events"][u]), 0),

@@ -9,7 +9,8 @@ explains the same rules to officials in Chinese.
 The two columns and the combined status
 ---------------------------------------
 现状 ``current_code``: met (已达标) / not_met (未达标) — the latest value against the
-target's threshold (a rate whose latest year rests on fewer than ``small_events`` events:
+target's threshold (an event rate — unit kind rate, or a percentage that should fall —
+whose latest year rests on fewer than ``small_events`` events:
 the pooled rate of its last ``pool_years`` calendar years, columns ``pooled_value``,
 ``pooled_years``, ``pooled_events``); no_target (无量化目标) — a qualitative goal, or a direction / gap target
 (逐步提高, 差距缩小) that has no number to meet (except a direction target already at its
