@@ -55,7 +55,10 @@ def test_the_index_links_every_brief_with_its_headline_counts(batch):
     for r in results:
         assert r.region in index
         assert Path(r.html).relative_to(out).as_posix() in index
-        assert set(r.headline) >= {"achieved", "on_track", "at_risk", "off_track", "insufficient"}
+        assert set(r.headline) >= {"achieved", "may_slip", "on_track", "at_risk", "off_track",
+                                   "insufficient", "not_assessed", "total"}
+        for f in r.files.values():   # the PDF and Word beside the HTML are linked too
+            assert Path(f).relative_to(out).as_posix() in index
     assert "示意数据" in index
     meta = json.loads((out / "index.json").read_text(encoding="utf-8"))
     assert len(meta["results"]) == len(results)
@@ -67,18 +70,24 @@ def test_progress_is_reported_per_region(batch):
         assert any(r.region in m and "完成" in m for m in messages)
 
 
-def test_a_brief_shows_headline_status_table_warnings_comparison_and_gaps(batch):
+def test_a_brief_has_summary_domains_comparison_quality_and_a_chart_appendix(batch):
     _, results, _ = batch
     page = Path(results[2].html).read_text(encoding="utf-8")
-    for heading in ["总体情况", "分领域监测状态", "预警指标", "数据缺口"]:
+    for heading in ["目录", "领导摘要", "妇女与健康", "儿童与健康", "数据缺口", "附录：预警指标图表"]:
         assert heading in page
+    assert page.index("领导摘要") < page.index("妇女与健康") < page.index("附录：预警指标图表")
     assert "示意数据" in page  # the default dataset is illustrative and the page says so
-    # every warned indicator has its own section with a sentence and a chart
+    assert "../index.html" in page   # the way back to the index
+    # every warned indicator has one chart in the appendix, linked from its table row
     warned = results[2].headline["warned"]
     assert warned > 0
     assert len(re.findall(r"class=[\"']warned-item[\"']", page)) == warned
     assert len(re.findall(r"class=[\"']wuwei-forecast-svg[\"']", page)) == warned
-    assert "实现“" in page or "把握约为" in page   # the plain-Chinese sentences
+    for fig in re.findall(r"href=[\"']#(fig-[\w]+)[\"']", page):
+        assert f"id='{fig}'" in page or f'id="{fig}"' in page
+    # the statistics office's sentences, with the two status columns
+    assert "比上年" in page and ("已实现规划目标" in page or "距目标" in page)
+    assert "现状" in page and "2030年展望" in page
 
 
 def test_a_brief_contains_no_code_and_no_external_url(batch):
@@ -130,11 +139,12 @@ def test_a_batch_with_one_broken_region_finishes_the_others(workbench, tmp_path)
     assert not list(folder.glob(".*tmp*"))
 
 
-def test_the_cli_exits_non_zero_when_a_region_fails(workbench, tmp_path):
+def test_the_cli_exits_2_for_an_unknown_region(workbench, tmp_path, capsys):
     from wuwei_analysis.cli import main
 
     code = main(["briefs", "--year", str(YEAR), "--regions", "火星县", "--out", str(tmp_path)])
-    assert code == 1
+    assert code == 2
+    assert "火星县" in capsys.readouterr().err
 
 
 def _chromium() -> str:
@@ -172,7 +182,7 @@ def test_a_brief_opened_offline_in_a_browser_draws_every_chart(batch):
         charts = [d for d in drawn if d[1] > 3]
         assert len(charts) >= 2
         # one drawn forecast chart per warned indicator (history line, fan, axes)
-        per_item = page.evaluate("""() => Array.from(document.querySelectorAll('section.warned-item'))
+        per_item = page.evaluate("""() => Array.from(document.querySelectorAll('.warned-item'))
               .map(s => { const g = s.querySelector('svg');
                           return g ? [g.getBoundingClientRect().width,
                                       g.querySelectorAll('path,polygon,line,circle').length] : [0, 0]; })""")
@@ -206,7 +216,7 @@ def test_the_brief_is_the_same_whichever_engine_computes_it(workbench, region, k
 
     vec = report.prepare(region, YEAR, kind, engine="vectorized")
     per = report.prepare(region, YEAR, kind, engine="per-series")
-    for section in (report.headline_html, report.status_table_html, report.comparison_html,
+    for section in (report.summary_html, report.domains_html, report.comparison_html,
                     report.gaps_html):
         assert section(vec) == section(per), section.__name__
     wv, wp = report.warned_html(vec), report.warned_html(per)

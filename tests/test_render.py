@@ -211,3 +211,24 @@ def test_offline_template_extends_lab():
     for block in ("html_head_js", "jupyter_widgets", "html_head_js_mathjax",
                   "html_head_js_mermaidjs"):
         assert f"block {block}" in tpl
+
+
+def test_a_brief_drops_what_the_kernel_printed(tmp_path):
+    """A brief shows its sections only: a stray kernel message on stdout (e.g. IPython's
+    history warning) never reaches the page; the page title is the one given."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout",
+                               text="ERROR! Session/line number was not unique in database."),
+        nbformat.v4.new_output("display_data", data={"text/html": "<h2>领导摘要</h2>"}),
+    ]
+    nb.cells = [cell]
+    src = tmp_path / ".620622.123.tmp.ipynb"
+    nbformat.write(nb, src)
+    page = R.notebook_to_html(src, tmp_path / "b.html", title="古浪县2024年妇女儿童发展规划监测报告",
+                              keep_stdout=False).read_text(encoding="utf-8")
+    assert "领导摘要" in page and "ERROR" not in page
+    assert "<title>古浪县2024年妇女儿童发展规划监测报告</title>" in page and ".tmp" not in page

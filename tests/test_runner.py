@@ -93,3 +93,17 @@ def test_shutdown_kernels_leaves_no_kernel_process(tmp_path, clean_kernels):
 
 def test_warm_kernel_is_started_once(clean_kernels):
     assert warm_kernel() is warm_kernel()
+
+
+def test_the_kernel_keeps_no_history_and_logs_no_warnings(tmp_path, clean_kernels, capfd):
+    """IPython's history database, shared by every kernel of the user, printed "ERROR!
+    Session/line number was not unique in database…" into briefs run in parallel; the
+    kernel's TCP warning reached the batch's output. Neither exists in a warm kernel."""
+    src = _notebook(tmp_path / "nb.ipynb",
+                    "print(get_ipython().history_manager.enabled)")
+    nb = _run(src, tmp_path / "1.ipynb")
+    nb = _run(src, tmp_path / "2.ipynb")   # the reset between notebooks starts no session
+    assert _stdout(nb, 2).strip() == "False"
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not any("ERROR" in o.get("text", "") for o in outputs)
+    assert "without encryption" not in capfd.readouterr().err

@@ -24,6 +24,8 @@ as wa`` stays fast)::
     wa.convert_values(values, "1/10万", "‰")
     # 评估 assessment
     wa.assess(region=, year=)               # status and early warnings per indicator
+    wa.goal_counts(assessment)              # headline counts over the plans' 主要目标
+                                            # (brief, index, app and CLI: one rule)
     # 图表 charts (Altair; shown offline in notebooks: SVG + PNG, no CDN)
     wa.forecast_chart(history, fc, target=) / wa.county_comparison_chart(latest)
     wa.status_overview_chart(assessment) / wa.domain_small_multiples(history, forecasts)
@@ -68,6 +70,8 @@ _API = {
     "convert_values": "models.inputs",
     # assessment
     "assess": "assessment",
+    "goal_counts": "goals",
+    "goal_status": "goals",
     # charts (Altair; displayed offline, see display.enable_offline_renderer)
     "forecast_chart": "charts",
     "county_comparison_chart": "charts",

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import WuweiError
+from .formats import FORMATS
 from .geography import monitored, region as find_region
 from .settings import PACKAGE_DIR
-from .vocab.labels import STATUS_CODES, STATUS_LABELS
 
 #: The brief notebook (thin: it calls ``wuwei_analysis.brief``).
 NOTEBOOK = PACKAGE_DIR.parent / "notebooks" / "county_brief.ipynb"
@@ -46,6 +46,8 @@ class BriefResult:
     seconds: float
     html: str | None = None
     notebook: str | None = None
+    #: the other formats written beside the HTML: {"pdf": path, "docx": path}
+    files: dict = field(default_factory=dict)
     error: str | None = None
     headline: dict = field(default_factory=dict)
     #: seconds spent in: kernel (start-up and papermill overhead), imports, compute
@@ -53,6 +55,25 @@ class BriefResult:
     timings: dict = field(default_factory=dict)
     #: the process that produced it ("host:pid"; a Dask worker's when run on Dask)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+def check_year(year: int, *, db: str | None = None, data: str | None = None) -> None:
+    """Raise BriefError (one Chinese line) when no region has data for ``year``."""
+    if data:
+        from .report import read_table
+
+        years = read_table(data).frame["year"]
+        lo, hi, has = int(years.min()), int(years.max()), bool((years == int(year)).any())
+    else:
+        from .store import connect
+
+        with connect(db) as conn:
+            lo, hi = conn.execute("SELECT MIN(year), MAX(year) FROM observations").fetchone()
+            has = conn.execute("SELECT 1 FROM observations WHERE year = ? LIMIT 1",
+                               (int(year),)).fetchone() is not None
+    if not has:
+        span = f"{lo}—{hi}年" if lo is not None else "无"
+        raise BriefError(f"{year}年没有监测数据（已有数据的年份：{span}），无法生成简报")
 
 
 def brief_dir(out: Path, year: int, kind: str) -> Path:
@@ -83,8 +104,9 @@ def check_parameters(params: dict, path: Path = NOTEBOOK) -> None:
 
 def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path = "outputs",
               db: str | None = None, data: str | None = None, notebook: str | Path = NOTEBOOK,
-              timeout: int = CELL_TIMEOUT) -> BriefResult:
-    """Execute the brief for one region and convert it to HTML. Never raises: failures are
+              timeout: int = CELL_TIMEOUT, formats: Iterable[str] = FORMATS) -> BriefResult:
+    """Execute the brief for one region and convert it to HTML, and to the other
+    ``formats`` ("docx", "pdf") beside it with the same stem. Never raises: failures are
     returned in the result. ``data``: a long table file read instead of the database."""
     started = time.perf_counter()
     try:
@@ -108,6 +130,7 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
         import papermill as pm
 
         from .render import notebook_to_html
+        from .report import brief_title
         from .runner import ENGINE_NAME
 
         check_parameters(params, Path(notebook))
@@ -119,15 +142,29 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
                             # when complete anyway): saves rewriting it after every cell
                             request_save_on_cell_execute=False)
         t1 = time.perf_counter()
-        notebook_to_html(tmp_nb, tmp_html, hide_code=True)
+        title = brief_title(reg.name, year, kind)
+        notebook_to_html(tmp_nb, tmp_html, hide_code=True, title=title, keep_stdout=False)
         timings = {**cell_timings(tmp_nb, t1 - t0), "html": time.perf_counter() - t1}
         headline = json.loads(summary.read_text(encoding="utf-8")) if summary.exists() else {}
+        files = {}
+        if "docx" in formats:
+            from .formats.word import notebook_to_docx
+
+            t2 = time.perf_counter()
+            files["docx"] = str(notebook_to_docx(tmp_nb, folder / f"{reg.code}.docx", title))
+            timings["docx"] = time.perf_counter() - t2
         os.replace(tmp_nb, final_nb)
         os.replace(tmp_html, final_html)
+        if "pdf" in formats:   # printed from the HTML in place (its links resolve there)
+            from .formats.pdf import html_to_pdf
+
+            t2 = time.perf_counter()
+            files["pdf"] = str(html_to_pdf(final_html, folder / f"{reg.code}.pdf"))
+            timings["pdf"] = time.perf_counter() - t2
         (folder / f"{reg.code}.failed.ipynb").unlink(missing_ok=True)
         return BriefResult(reg.name, reg.code, True, time.perf_counter() - started,
                            html=str(final_html), notebook=str(final_nb), headline=headline,
-                           timings=timings)
+                           timings=timings, files=files)
     except Exception as exc:  # noqa: BLE001 — one region's failure is reported, not raised
         if tmp_nb.exists():
             os.replace(tmp_nb, folder / f"{reg.code}.failed.ipynb")
@@ -168,6 +205,7 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
                out: str | Path = "outputs", db: str | None = None, data: str | None = None,
                jobs: int = 2, executor: str = "local", address: str | None = None,
                client=None, notebook: str | Path = NOTEBOOK, timeout: int = CELL_TIMEOUT,
+               formats: Iterable[str] = FORMATS,
                progress: Callable[[str], None] | None = None) -> list[BriefResult]:
     """Run the briefs for ``regions`` in parallel, then write ``out/index.html``.
 
@@ -178,6 +216,7 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
         jobs: worker processes (each keeps one warm kernel for all its briefs).
         executor: "local" (processes on this machine) or "dask" (a Dask cluster: the one at
             ``address``, the given ``client``, or a LocalCluster of ``jobs`` workers).
+        formats: which of "html", "docx", "pdf" to write (HTML always; default all three).
     Returns:
         One result per region, in the order asked for. A region that fails is reported in
         its result (and in the index); the others still run.
@@ -214,11 +253,12 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
         except WuweiError as exc:  # an unknown region fails alone; the others still run
             results.append(BriefResult(str(key), "", False, 0.0, error=str(exc)))
             order[str(key)] = i
-            say(f"{key} 失败：{exc}")
+            say(f"错误：{exc}")
     where = "Dask 集群" if executor == "dask" or address or client is not None else "本机"
     say(f"生成 {year} 年{KINDS[kind]}：{len(names)} 个地区，{where} {jobs} 个并行进程")
+    formats = tuple(formats)
     task = partial(run_brief, year=year, kind=kind, out=out, db=db, data=data,
-                   notebook=notebook, timeout=timeout)
+                   notebook=notebook, timeout=timeout, formats=formats)
     done = 0
     try:
         for _, res in as_completed_tasks(task, names, executor=executor, address=address,
@@ -237,29 +277,40 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
 
 def _progress_line(res: BriefResult, i: int, n: int) -> str:
     if res.ok:
-        return f"[{i}/{n}] {res.region} 完成（{res.seconds:.1f} 秒）→ {res.html}"
+        more = "".join(f"、.{k}" for k in res.files)
+        return f"[{i}/{n}] {res.region} 完成（{res.seconds:.1f} 秒）→ {res.html}{more}"
     return f"[{i}/{n}] {res.region} 失败（{res.seconds:.1f} 秒）：{res.error}"
 
 
-STATUS_KEYS = [(c, STATUS_LABELS[c]) for c in STATUS_CODES if c != "not_applicable"]
+def _status_keys() -> list[tuple[str, str]]:
+    """The index's columns: the goal statuses of :func:`wuwei_analysis.goals.goal_counts`."""
+    from .goals import GOAL_STATUS_ORDER, GOAL_STATUS_ZH
+
+    return [(k, GOAL_STATUS_ZH[k]) for k in GOAL_STATUS_ORDER]
 
 
 def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> Path:
-    """Write ``out/index.html`` (self-contained, offline) linking every brief with its
-    headline counts, and ``out/index.json`` with the same facts. Atomic."""
+    """Write ``out/index.html`` (self-contained, offline) linking every brief (HTML, and
+    its PDF / Word beside it) with its headline counts over the plans' 主要目标, and
+    ``out/index.json`` with the same facts. Atomic."""
+    status_keys = _status_keys()
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for r in results:
         if r.ok:
             rel = os.path.relpath(r.html, out)
-            counts = "".join(f"<td class='n {k}'>{r.headline.get(k, '–')}</td>" for k, _ in STATUS_KEYS)
+            counts = "".join(f"<td class='n {k}'>{r.headline.get(k, '–')}</td>" for k, _ in status_keys)
+            total = f"<td class='n'>{r.headline.get('total', '–')}</td>"
+            other = " ".join(f"<a href='{html.escape(os.path.relpath(f, out))}'>{label}</a>"
+                             for fmt, label in (("pdf", "PDF"), ("docx", "Word"))
+                             if (f := r.files.get(fmt)))
             note = ("合成数据" if r.headline.get("synthetic")
                     else "示意数据" if r.headline.get("illustrative") else "")
             rows.append(f"<tr><td><a href='{html.escape(rel)}'>{html.escape(r.region)}</a></td>"
-                        f"{counts}<td>{note}</td></tr>")
+                        f"{total}{counts}<td>{other}</td><td>{note}</td></tr>")
         else:
             rows.append(f"<tr class='failed'><td>{html.escape(r.region)}</td>"
-                        f"<td colspan='{len(STATUS_KEYS) + 1}'>生成失败：{html.escape(r.error or '')}"
+                        f"<td colspan='{len(status_keys) + 3}'>生成失败：{html.escape(r.error or '')}"
                         "</td></tr>")
     any_illustrative = any(r.headline.get("illustrative") for r in results if r.ok)
     any_synthetic = any(r.headline.get("synthetic") for r in results if r.ok)
@@ -269,7 +320,7 @@ def write_index(results: list[BriefResult], out: Path, year: int, kind: str) -> 
         "并非官方统计数据。</p>") if any_illustrative else ""
     wuwei = {r.name for r in monitored()}
     owner = "武威市" if all(r.region in wuwei for r in results) else ""
-    head = "".join(f"<th>{zh}</th>" for _, zh in STATUS_KEYS)
+    head = "<th>主要目标</th>" + "".join(f"<th>{zh}</th>" for _, zh in status_keys)
     from .vocab.labels import CSS_FONT_FAMILY, STATUS_COLORS
 
     status_css = " ".join(f"td.{k} {{ color: {c}; }}" for k, c in STATUS_COLORS.items())
@@ -289,7 +340,8 @@ tr.failed td {{ color: {STATUS_COLORS["off_track"]}; }}
 <body>
 <h1>{owner}妇女儿童发展规划（2021—2030年）{year}年{KINDS[kind]}</h1>
 {banner}
-<table><thead><tr><th>地区</th>{head}<th>备注</th></tr></thead>
+<p>各地区两个规划的主要目标（同时列入两个规划的目标计一次），按状态计数；一个目标含多项指标时取其中最差的状态。</p>
+<table><thead><tr><th>地区</th>{head}<th>其他格式</th><th>备注</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
 <p>生成时间：{datetime.now().strftime('%Y-%m-%d %H:%M')}。
 成功 {sum(r.ok for r in results)} 个，失败 {sum(not r.ok for r in results)} 个。</p>

@@ -29,7 +29,7 @@ SECTIONS = ("主要目标", "策略措施")
 _INDICATOR_FIELDS = {
     "id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source",
     "levels", "breakdowns", "age_groups", "monitorable", "reporter", "reporter_inferred",
-    "counts", "baselines", "definition", "aliases", "notes", "same_as", "aggregate",
+    "counts", "baselines", "definition", "aliases", "notes", "same_as", "aggregate", "goal",
 }
 _REQUIRED = ("id", "domain", "name_zh", "name_en", "unit", "direction", "target", "source")
 
@@ -64,6 +64,9 @@ class Indicator:
     notes: str = ""
     same_as: str | None = None  # another entry measuring the same quantity: data are shared
     aggregate: dict | None = None  # roll-up rule as declared (see wuwei_analysis.rollup.methods)
+    #: the 主要目标 this indicator measures ("C1.3" = domain C1, goal 3); None for an
+    #: indicator from a 策略措施 paragraph (see wuwei_analysis.goals)
+    goal: str | None = None
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -167,7 +170,19 @@ def _build(raw: dict, plan: str, where: str) -> Indicator:
         definition=str(raw.get("definition", "")).strip(),
         aliases=tuple(raw.get("aliases", ())), notes=str(raw.get("notes", "")).strip(),
         same_as=raw.get("same_as"), aggregate=raw.get("aggregate"),
+        goal=_goal(raw, src, where, iid),
     )
+
+
+def _goal(raw: dict, src: dict, where: str, iid: str) -> str | None:
+    """The entry's ``goal``: "<domain>.<goal number>" for a 主要目标 entry, null for a
+    策略措施 one (default: derived from ``source``)."""
+    derived = f"{raw['domain']}.{int(src['number'])}" if src["section"] == "主要目标" else None
+    goal = raw.get("goal", derived)
+    if goal != derived:
+        raise CatalogError(f"goal 应为 {derived!r}（由 domain 和 source 决定），而不是 {goal!r}",
+                           file=where, indicator=iid)
+    return goal
 
 
 @lru_cache(maxsize=1)

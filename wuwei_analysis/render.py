@@ -311,15 +311,16 @@ def _exporter(hide_code: bool) -> Any:
     return exporter
 
 
-def _strip_outputs(nb: Any, keep_stderr: bool) -> None:
+def _strip_outputs(nb: Any, keep_stderr: bool, keep_stdout: bool = True) -> None:
     widget_mime = "application/vnd.jupyter.widget-view+json"
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
         kept = []
         for out in cell.get("outputs", []):
-            if not keep_stderr and out.get("output_type") == "stream" \
-                    and out.get("name") == "stderr":
+            if out.get("output_type") == "stream" and (
+                    (not keep_stderr and out.get("name") == "stderr")
+                    or (not keep_stdout and out.get("name") == "stdout")):
                 continue
             data = out.get("data")
             if data and widget_mime in data:  # widget views cannot render offline
@@ -338,6 +339,7 @@ def notebook_to_html(
     hide_code: bool = True,
     title: str | None = None,
     keep_stderr: bool = False,
+    keep_stdout: bool = True,
     strict: bool = True,
 ) -> Path:
     """Convert an executed notebook to an offline HTML brief, written atomically.
@@ -350,6 +352,8 @@ def notebook_to_html(
             lose their input, ``remove_output`` their outputs.
         title: the page ``<title>`` (default: notebook metadata ``title`` or file name).
         keep_stderr: keep stderr streams (warnings); dropped by default in briefs.
+        keep_stdout: keep stdout streams (briefs drop them: a brief shows its sections
+            only, never what the kernel printed).
         strict: raise if the page would still fetch anything from the internet.
 
     Returns:
@@ -366,7 +370,7 @@ def notebook_to_html(
         nb = nbformat.read(src, as_version=4)
     except Exception as exc:
         raise RenderError(f"无法读取笔记本：{exc}", file=str(src)) from exc
-    _strip_outputs(nb, keep_stderr)
+    _strip_outputs(nb, keep_stderr, keep_stdout)
     if title:
         nb.metadata["title"] = title
     try:

@@ -42,6 +42,13 @@ _PID = os.getpid()
 _LOCK = threading.Lock()
 _FINALIZER_SET = False
 
+#: Kernel options: no IPython history (its SQLite database, shared by every kernel of the
+#: user, printed "ERROR! Session/line number was not unique in database…" into briefs when
+#: kernels ran in parallel), and only errors logged (no "Kernel is running over TCP without
+#: encryption" warning in the batch's output).
+KERNEL_ARGS = ["--HistoryManager.enabled=False", "--HistoryManager.hist_file=:memory:",
+               "--Application.log_level=ERROR"]
+
 _RESET_CODE = ("get_ipython().reset(new_session=False, aggressive=False)\n"
                "get_ipython().execution_count = 1")
 
@@ -68,7 +75,7 @@ def warm_kernel(kernel_name: str = "python3", startup_timeout: float = 60):
             km = None
         if km is None:
             km = AsyncKernelManager(kernel_name=kernel_name)
-            _run(km.start_kernel)
+            _run(km.start_kernel, extra_arguments=list(KERNEL_ARGS))
             _KERNELS[kernel_name] = km
             if not _FINALIZER_SET:
                 # pool workers leave through multiprocessing's exit path (no atexit)

@@ -1,4 +1,5 @@
-"""``wuwei briefs``: run the yearly brief notebook for each region and publish offline HTML."""
+"""``wuwei briefs``: run the yearly brief notebook for each region and publish it as offline
+HTML, Word and PDF."""
 from __future__ import annotations
 
 import argparse
@@ -6,14 +7,18 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("briefs", help="为市及各县（区）生成监测简报（papermill → 离线 HTML）",
+    p = sub.add_parser("briefs", help="为市及各县（区）生成监测简报（papermill → 离线 HTML、Word、PDF）",
                        description="逐地区运行 notebooks/county_brief.ipynb，转为不含代码的离线 HTML，"
-                                   "并生成汇总页 index.html。某一地区失败不影响其他地区。")
+                                   "并在同一目录写出同名的 Word（.docx）和 PDF；生成汇总页 index.html。"
+                                   "某一地区失败不影响其他地区。")
     p.add_argument("--year", type=int, default=None, help="报告年份（默认：数据库中最新的数据年份）")
-    p.add_argument("--kind", choices=["annual", "midterm", "final"], default="annual",
+    # checked by the command (one Chinese line, exit 2), not by argparse's English message
+    p.add_argument("--kind", default="annual", metavar="{annual,midterm,final}",
                    help="报告类型：annual 年度监测、midterm 中期评估（2025）、final 终期评估（2030）")
     p.add_argument("--regions", nargs="+", metavar="地区", help="只生成这些地区（名称、简称或代码）")
     p.add_argument("--out", default="outputs", help="输出目录（默认 outputs/）")
+    p.add_argument("--formats", default="html,docx,pdf", metavar="html,docx,pdf",
+                   help="输出格式，逗号分隔（默认三种都生成；HTML 总会生成，PDF 由它打印）")
     p.add_argument("--jobs", type=int, default=2,
                    help="并行进程数（默认 2；每个进程保留一个预热的内核，依次生成多份简报）")
     p.add_argument("--data", metavar="文件",
@@ -27,9 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..briefs import run_briefs
+def _progress(msg: str) -> None:
+    """Progress on stdout; an error about the input (e.g. an unknown region) on stderr."""
+    print(msg, file=sys.stderr if msg.startswith("错误：") else sys.stdout, flush=True)
 
+
+def _fail(msg: str) -> int:
+    print(f"错误：{msg}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..briefs import KINDS, check_year, run_briefs
+    from ..formats import parse_formats
+
+    if args.kind not in KINDS:
+        return _fail(f"未知的报告类型 {args.kind!r}，应为 annual（年度）、midterm（中期）或 final（终期）")
+    try:
+        formats = parse_formats(args.formats)
+    except ValueError as exc:
+        return _fail(str(exc))
     year = args.year
     if year is None and args.data:
         from ..report import read_table
@@ -39,14 +61,19 @@ def run(args: argparse.Namespace) -> int:
         from ..database import latest_year
 
         year = latest_year(db=args.db)
+    check_year(year, db=args.db, data=args.data)   # BriefError → one line, exit 2
     executor = "dask" if args.scheduler else args.executor
     results = run_briefs(year, args.kind, args.regions, out=args.out, db=args.db,
                          data=args.data, jobs=args.jobs, executor=executor,
-                         address=args.scheduler, progress=lambda m: print(m, flush=True))
+                         address=args.scheduler, formats=formats,
+                         progress=_progress)
     failed = [r for r in results if not r.ok]
     print(f"汇总页：{args.out}/index.html")
     if failed:
-        print(f"{len(failed)} 个地区失败：{'、'.join(r.region for r in failed)}", file=sys.stderr)
-        return 1
+        unknown = [r for r in failed if not r.code]   # bad input: no such region (said already)
+        others = [r for r in failed if r.code]
+        if others:
+            print(f"{len(others)} 个地区失败：{'、'.join(r.region for r in others)}", file=sys.stderr)
+        return 2 if unknown else 1
     print(f"全部 {len(results)} 份简报已生成。")
     return 0

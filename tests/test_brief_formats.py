@@ -1,0 +1,192 @@
+"""A brief as officials file it: the same stem as HTML, Word (.docx) and PDF; the leaders'
+summary on the first page with the illustrative-data notice; counts over the plans'
+主要目标 from the one counting function; nothing from the kernel on any page; bad input
+refused in one Chinese line with exit code 2."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from wuwei_analysis.briefs import run_briefs
+
+pytestmark = pytest.mark.slow
+YEAR = 2024
+REGIONS = ["古浪县", "天祝藏族自治县"]
+#: What must never reach a page.
+FORBIDDEN = re.compile(r"\bnan\b|\bNone\b|ERROR|Traceback|Session/line number|without encryption",
+                       re.I)
+
+
+@pytest.fixture(scope="module")
+def workbench(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WUWEI_HOME", str(home))
+    mp.delenv("WUWEI_DB", raising=False)
+    from wuwei_analysis.database import open_db
+
+    open_db().close()
+    yield home
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def batch(workbench, tmp_path_factory):
+    out = tmp_path_factory.mktemp("outputs")
+    messages: list[str] = []
+    results = run_briefs(YEAR, "annual", REGIONS, out=out, jobs=2, progress=messages.append)
+    assert all(r.ok for r in results), [(r.region, r.error) for r in results]
+    return out, results, messages
+
+
+def _pdf_pages(path: str) -> list[str]:
+    """The text of each page. Chromium's PDF text layer maps some ideographs to their
+    Kangxi radical twins (⼥ for 女: Noto CJK draws both with one glyph); NFKC undoes it."""
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    return [unicodedata.normalize("NFKC", p.extract_text() or "") for p in PdfReader(path).pages]
+
+
+def test_each_brief_has_html_docx_and_pdf_with_the_same_stem(batch):
+    _, results, _ = batch
+    for r in results:
+        html = Path(r.html)
+        assert Path(r.files["docx"]) == html.with_suffix(".docx")
+        assert Path(r.files["pdf"]) == html.with_suffix(".pdf")
+        assert html.with_suffix(".docx").stat().st_size > 10_000
+        assert html.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_page_title_names_region_and_year(batch):
+    _, results, _ = batch
+    for r in results:
+        title = f"{r.region}{YEAR}年妇女儿童发展规划监测报告"
+        page = Path(r.html).read_text(encoding="utf-8")
+        assert f"<title>{title}</title>" in page
+        import docx
+
+        doc = docx.Document(r.files["docx"])
+        assert doc.core_properties.title == title
+        assert doc.paragraphs[0].text == title
+        assert title in _pdf_pages(r.files["pdf"])[0].replace(" ", "").replace("\n", "")
+
+
+def test_the_pdf_is_at_most_15_a4_pages_and_names_the_region(batch):
+    from pypdf import PdfReader
+
+    _, results, _ = batch
+    for r in results:
+        reader = PdfReader(r.files["pdf"])
+        assert 3 <= len(reader.pages) <= 15, (r.region, len(reader.pages))
+        box = reader.pages[0].mediabox
+        assert abs(float(box.width) - 595) < 3 and abs(float(box.height) - 842) < 3   # A4
+        text = "".join(_pdf_pages(r.files["pdf"]))
+        assert r.region in text
+        assert re.search(r"第\s*2\s*\S\s*/\s*共", text)   # page numbers
+
+
+def test_the_leaders_summary_fits_the_first_pdf_page_with_the_notice(batch):
+    _, results, _ = batch
+    for r in results:
+        pages = [re.sub(r"\s+", "", p) for p in _pdf_pages(r.files["pdf"])]
+        first, second = pages[0], pages[1]
+        assert "示意数据" in first
+        for part in ("领导摘要", "最需关注", "与上年相比", "数据缺口(按报送单位)"):
+            assert part in first, part
+        assert "领导摘要" not in second   # the summary ends on page 1; domains start on page 2
+
+
+def test_the_summary_counts_are_the_shared_goal_counts(batch):
+    from wuwei_analysis import report
+    from wuwei_analysis.goals import GOAL_STATUS_ORDER, goal_counts
+
+    _, results, _ = batch
+    for r in results:
+        ctx = report.prepare(r.region, YEAR)
+        counts = goal_counts(ctx.assessment)
+        assert counts["total"] == 143
+        assert {k: r.headline[k] for k in counts} == counts
+        page = Path(r.html).read_text(encoding="utf-8")
+        row = re.search(r"<th>2024年</th>(.*?)</tr>", page, re.S).group(1)
+        shown = [int(x) for x in re.findall(r"<td class=[\"']n[\"']>(\d+)</td>", row)]
+        assert shown == [counts[k] for k in GOAL_STATUS_ORDER]
+        assert f"共有主要目标 {counts['total']} 项" in page
+
+
+def test_the_word_document_uses_word_styles_a4_page_numbers_and_chart_images(batch):
+    import docx
+    from docx.shared import Cm
+
+    _, results, _ = batch
+    for r in results:
+        doc = docx.Document(r.files["docx"])
+        sec = doc.sections[0]
+        assert abs(sec.page_width - Cm(21)) < Cm(0.1) and abs(sec.page_height - Cm(29.7)) < Cm(0.1)
+        styles = {p.style.name for p in doc.paragraphs}
+        assert {"Title", "Heading 1", "Heading 2"} <= styles
+        assert sum(t.style.name == "Table Grid" for t in doc.tables) >= 10
+        assert len(doc.inline_shapes) == r.headline["warned"] > 0   # charts, two to a row
+        footer = sec.footer._element.xml
+        assert "PAGE" in footer and "NUMPAGES" in footer
+        head = "".join(p.text for p in doc.paragraphs[:6])
+        assert "示意数据" in head   # the notice on the first page
+        fonts = doc.styles["Normal"].element.xml
+        assert "eastAsia" in fonts
+        # status words are coloured like the badges, never white on the white page
+        colours = {str(run.font.color.rgb) for t in doc.tables for row in t.rows
+                   for c in row.cells for p in c.paragraphs for run in p.runs
+                   if run.font.color is not None and run.font.color.type is not None}
+        assert colours and "FFFFFF" not in colours
+
+
+def test_no_page_shows_nan_none_or_kernel_messages(batch):
+    import docx
+
+    _, results, messages = batch
+    for r in results:
+        page = Path(r.html).read_text(encoding="utf-8")
+        body = re.sub(r"<style.*?</style>|<script.*?</script>|<[^>]+>", " ", page, flags=re.S)
+        assert not FORBIDDEN.search(body), FORBIDDEN.search(body).group(0)
+        doc = docx.Document(r.files["docx"])
+        text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
+            c.text for t in doc.tables for row in t.rows for c in row.cells)
+        assert not FORBIDDEN.search(text)
+        assert not FORBIDDEN.search("".join(_pdf_pages(r.files["pdf"])))
+    assert all(FORBIDDEN.search(m) is None for m in messages)
+
+
+def _cli(args: list[str], capsys) -> tuple[int, str]:
+    from wuwei_analysis.cli import main
+
+    code = main(["briefs", *args])
+    return code, capsys.readouterr().err
+
+
+def test_bad_kind_year_or_format_is_one_chinese_line_and_exit_2(workbench, tmp_path, capsys):
+    for args, word in ((["--kind", "weekly"], "报告类型"), (["--year", "1990"], "1990年没有监测数据"),
+                       (["--formats", "html,odt"], "输出格式")):
+        code, err = _cli([*args, "--out", str(tmp_path)], capsys)
+        lines = [x for x in err.splitlines() if x.strip()]
+        assert code == 2 and len(lines) == 1 and word in lines[0], (args, err)
+        assert "Traceback" not in err
+
+
+def test_an_unknown_region_fails_alone_with_exit_2(workbench, tmp_path, capsys):
+    code, err = _cli(["--year", str(YEAR), "--regions", "古浪县", "火星县", "--formats", "html",
+                      "--out", str(tmp_path)], capsys)
+    assert code == 2 and "火星县" in err
+    assert (tmp_path / f"{YEAR}_annual" / "620622.html").exists()
+    assert not (tmp_path / f"{YEAR}_annual" / "620622.pdf").exists()   # --formats html
+
+
+def test_the_midterm_brief_has_the_same_structure(workbench, tmp_path):
+    res = run_briefs(YEAR, "midterm", ["古浪县"], out=tmp_path, jobs=1, formats=("html",))[0]
+    assert res.ok, res.error
+    page = Path(res.html).read_text(encoding="utf-8")
+    assert f"<title>古浪县{YEAR}年妇女儿童发展规划中期评估报告</title>" in page
+    for heading in ("领导摘要", "妇女与健康", "数据缺口", "附录：预警指标图表"):
+        assert heading in page
