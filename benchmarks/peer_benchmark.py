@@ -60,7 +60,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wuwei_analysis.engine.batch import SeriesBatch, Targets, forecast_batch, intervals, \
+from wuwei_analysis.engine.vector_models import SeriesBatch, Targets, forecast_batch, intervals, \
     p_meet_threshold, _subfits
 from wuwei_analysis.models import calibrate as cal
 from wuwei_analysis.models.core import resolve_spec

@@ -158,7 +158,7 @@ def per_series_run(df):
     """forecast_series for every series (the statsmodels path), frames as the engine's."""
     import pandas as pd
 
-    from wuwei_analysis.engine.forecast_many import SUMMARY_COLUMNS, series_inputs
+    from wuwei_analysis.engine.table_forecasts import SUMMARY_COLUMNS, series_inputs
     from wuwei_analysis.models import forecast_series
 
     inputs = series_inputs(df)
@@ -198,8 +198,8 @@ def main(argv=None) -> int:
     warnings.simplefilter("ignore")
 
     from wuwei_analysis import synthetic, tables
-    from wuwei_analysis.engine.assess_many import _warm, assess_all
-    from wuwei_analysis.engine.forecast_many import forecast_many
+    from wuwei_analysis.engine.table_assessment import _warm, assess_all
+    from wuwei_analysis.engine.table_forecasts import forecast_many
 
     print(f"机器 / machine: {os.cpu_count()} CPU, python {sys.version.split()[0]}, "
           f"numpy {np.__version__}")

@@ -312,10 +312,9 @@ def test_a_worse_than_trend_result_is_never_green():
 
 
 def test_what_the_page_says_agrees_with_the_assessment(app, small_db):
-    from wuwei_analysis.app.data import assessment_module
+    import wuwei_analysis as wa
 
-    row = assessment_module().assess(region="武威市", db=small_db,
-                                     indicators=["c_infant_mortality"]).iloc[0]
+    row = wa.assess(region="武威市", db=small_db, indicators=["c_infant_mortality"]).iloc[0]
     view = app.data.view("c_infant_mortality", "武威市")
     assert view.status["status"] == row["status"]
     assert view.status["p_meet"] == pytest.approx(row["p_meet"])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from wuwei_analysis.models import backtest, summarise_backtest
-from wuwei_analysis.models.backtest import BACKTEST_COLUMNS
+from wuwei_analysis.models.rolling_origin import BACKTEST_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -56,7 +56,7 @@ def table():
 
 @pytest.fixture(scope="module")
 def local_result(table):
-    from wuwei_analysis.engine.assess_many import assess_all
+    from wuwei_analysis.engine.table_assessment import assess_all
 
     return assess_all(table, workers=1)
 
@@ -77,7 +77,7 @@ def test_map_tasks_keeps_the_order_locally_and_on_dask(cluster):
 
 
 def test_assess_all_partitioned_on_dask_equals_the_local_run(cluster, table, local_result):
-    from wuwei_analysis.engine.assess_many import assess_all
+    from wuwei_analysis.engine.table_assessment import assess_all
 
     with distributed.Client(cluster) as client:
         got = assess_all(table, client=client, chunks=4)
@@ -88,7 +88,7 @@ def test_assess_all_partitioned_on_dask_equals_the_local_run(cluster, table, loc
 
 
 def test_local_processes_give_the_same(table, local_result):
-    from wuwei_analysis.engine.assess_many import assess_all
+    from wuwei_analysis.engine.table_assessment import assess_all
 
     got = assess_all(table, workers=2, chunks=3)
     pd.testing.assert_frame_equal(got, local_result)

@@ -18,8 +18,8 @@ import pytest
 
 from fixtures_store import seeded_db, seeded_template, wuwei_env  # noqa: F401
 from wuwei_analysis.assessment import ASSESS_COLUMNS, assess_frame
-from wuwei_analysis.engine.assess_many import assess_many
-from wuwei_analysis.engine.batch import forecast_series_many
+from wuwei_analysis.engine.table_assessment import assess_many
+from wuwei_analysis.engine.vector_models import forecast_series_many
 from wuwei_analysis.models import forecast_series
 from wuwei_analysis.models.count_dist import count_cdf, count_quantile, rate_interval
 from wuwei_analysis.targets import Target
@@ -124,7 +124,7 @@ def random_series(S: int, seed: int) -> list[dict]:
 
 def compare(series, res, refs, model="auto") -> list:
     """Mismatches between the engine's result and the per-series frames."""
-    from wuwei_analysis.engine.batch import trend_p_values
+    from wuwei_analysis.engine.vector_models import trend_p_values
     from wuwei_analysis.models.summary import trend_significance
 
     bad = []
@@ -712,7 +712,7 @@ def test_every_sentence_is_a_template_of_the_message_catalogue():
     cjk = re.compile(r"[\u4e00-\u9fff]")
     data_values = {"农村", "城镇", "城市", "女", "男", "武威市"}
     found = []
-    for rel in ("assessment.py", "engine/assess_many.py", "engine/rules.py",
+    for rel in ("assessment.py", "engine/table_assessment.py", "engine/rules.py",
                 "engine/forecast_one.py"):
         tree = ast.parse((root / rel).read_text(encoding="utf-8"))
         docs = {id(n.body[0].value) for n in ast.walk(tree)
@@ -781,4 +781,4 @@ def test_nothing_below_the_engine_imports_it():
                 for m in mods):
             bad.append(rel)
     assert bad == []
-    assert imports(root / "engine" / "batch.py") >= {"wuwei_analysis.models.calibrate"}
+    assert imports(root / "engine" / "vector_models.py") >= {"wuwei_analysis.models.calibrate"}

@@ -143,24 +143,10 @@ def test_the_graph_reader_sees_imports_inside_functions_and_skips_type_checking(
                    "d": frozenset({"a"})}) == [["a", "b", "c"]]
 
 
-#: Cycles known when this test was written, each with its owner; the test fails on any other
-#: cycle and is an expected failure while one of these remains.
-KNOWN_CYCLES = {
-    frozenset({"wuwei_analysis.models.fit", "wuwei_analysis.models.local_trend"}):
-        "models.fit ↔ models.local_trend (i14models' local-trend model)",
-    frozenset({"wuwei_analysis.engine.batch", "wuwei_analysis.engine.local_trend"}):
-        "engine.batch ↔ engine.local_trend (i14models' local-trend model)",
-}
-
-
 def test_no_import_cycle_among_the_package_modules():
     g = graph()
     found = cycles(g)
-    new = [c for c in found if frozenset(c) not in KNOWN_CYCLES]
-    assert not new, "import cycles:\n" + "\n".join(describe(c, g) for c in new)
-    if found:
-        pytest.xfail("known import cycles remain: "
-                     + "; ".join(KNOWN_CYCLES[frozenset(c)] for c in found))
+    assert not found, "import cycles:\n" + "\n".join(describe(c, g) for c in found)
 
 
 #: What the store may import: the layer below it (and that layer's own imports; the
@@ -226,17 +212,7 @@ def _hidden(package: str) -> list[str]:
     return sorted((_names_bound_in(package) - _own_submodule_imports(package)) & subs)
 
 
-#: Functions still named like their module: the coordinator renames these modules last.
-RENAMED_LATER = {"wuwei_analysis.engine": ["assess_many", "forecast_many"],
-                 "wuwei_analysis.models": ["backtest", "forecast"]}
-
-
-@pytest.mark.parametrize("package", [
-    pytest.param(p, marks=pytest.mark.xfail(
-        strict=True, reason=f"{RENAMED_LATER[p]} are renamed by the coordinator at the end "
-                            "(issue 11); remove this mark then"))
-    if p in RENAMED_LATER else p
-    for p in _packages()])
+@pytest.mark.parametrize("package", _packages())
 def test_no_package_attribute_hides_a_submodule(package):
     assert _hidden(package) == [], (
         f"{package} binds {_hidden(package)}, the names of its submodules: "

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from wuwei_analysis.engine.batch import SeriesBatch, forecast_series_many, pooled_rates
+from wuwei_analysis.engine.vector_models import SeriesBatch, forecast_series_many, pooled_rates
 from wuwei_analysis.models import forecast_series
 from wuwei_analysis.models.fit import Scale
 from wuwei_analysis.models.local_trend import AR_MAX, fit_arima

@@ -8,7 +8,7 @@ status decisions, warning signals and sentences:
 
 - the thresholds and the decision (现状 ``current_code``, 2030年展望 ``outlook_code``, the
   combined ``status_code``): :mod:`wuwei_analysis.engine.rules` (``STATUS_RULES``);
-- warning signals and the mid-term / final progress rule: :mod:`wuwei_analysis.engine.assess_many`;
+- warning signals and the mid-term / final progress rule: :mod:`wuwei_analysis.engine.table_assessment`;
 - every sentence (``reason``, ``warnings``): :mod:`wuwei_analysis.vocab.messages`;
 - labels, colours: :mod:`wuwei_analysis.vocab.labels`; numbers: :mod:`wuwei_analysis.vocab.numbers`.
 
@@ -59,7 +59,7 @@ def assess_frame(obs: "pd.DataFrame", region: str = "武威市", year: int | Non
     Returns:
         One row per indicator, columns ASSESS_COLUMNS; ``attrs``: region, year, kind, rules.
     """
-    from .engine.assess_many import assess_many
+    from .engine.table_assessment import assess_many
     from .geography import region as find_region
 
     reg = find_region(region)

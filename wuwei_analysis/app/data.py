@@ -38,18 +38,6 @@ log = logging.getLogger(__name__)
 DEFAULT_INDICATOR = "c_infant_mortality"
 
 
-def assessment_module():
-    """``wuwei_analysis.assessment`` (or, before its rename, ``wuwei_analysis.assess``)."""
-    import importlib
-
-    try:
-        return importlib.import_module("wuwei_analysis.assessment")
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while it is being renamed
-        if not (exc.name or "").endswith("assessment"):
-            raise
-        return importlib.import_module("wuwei_analysis.assess")
-
-
 def _clean(v: Any) -> Any:
     """NaN / NA / NaT -> None; numpy scalars -> Python scalars."""
     if v is None:
@@ -226,21 +214,23 @@ class AppData:
                 h["value"] = h["value"].astype(float)
                 return h.sort_values("year").reset_index(drop=True), ""
         if ind.target.kind == "gap":
-            gap = getattr(assessment_module(), "_gap_series", None)
-            if gap is not None:
-                known = {i.id for i in _indicators()}
-                try:
-                    years, values, note, ill = gap(self.observations(), ind,
-                                                   _region(region).code, None, known)
-                except Exception:  # pragma: no cover - defensive: show "no data"
-                    years, values, note, ill = [], [], "", False
-                if len(years):
-                    h = pd.DataFrame({"year": [int(y) for y in years],
-                                      "value": [float(v) for v in values]})
-                    h["source"] = note
-                    h["illustrative"] = bool(ill)
-                    h["provisional"] = False
-                    return h, note
+            # no rows of its own: the gap the assessment computed (from breakdowns or counties)
+            from .. import assessment
+
+            fcs: dict = {}
+            try:
+                assessment.assess_frame(self.observations(), region, indicators=[ind.id],
+                                        forecasts=fcs)
+            except Exception:  # pragma: no cover - defensive: show "no data"
+                log.exception("gap series of %s in %s failed", ind.id, region)
+            fc = fcs.get(ind.id)
+            hist = (fc.attrs.get("history") if fc is not None else None) or {}
+            if hist.get("year"):
+                h = pd.DataFrame({"year": hist["year"], "value": hist["value"]})
+                h["source"] = ""
+                h["illustrative"] = bool(fc.attrs.get("illustrative"))
+                h["provisional"] = False
+                return h, ""
         empty = pd.DataFrame({"year": pd.Series(dtype="int64"),
                               "value": pd.Series(dtype="float64"),
                               "source": pd.Series(dtype=object),
@@ -293,8 +283,10 @@ class AppData:
         t = ind.target
         forecasts: dict = {}
         try:
-            df = assessment_module().assess_frame(self.observations(), region,
-                                                  indicators=[ind.id], forecasts=forecasts)
+            from .. import assessment
+
+            df = assessment.assess_frame(self.observations(), region, indicators=[ind.id],
+                                         forecasts=forecasts)
             row = {k: _clean(v) for k, v in df.iloc[0].to_dict().items()}
         except Exception as exc:
             log.exception("assessing %s in %s failed", ind.id, region)

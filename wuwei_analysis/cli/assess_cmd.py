@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or "table"
     synthetic = False
     if args.input or args.engine == "vectorized" or args.breakdowns:
-        from ..engine.assess_many import assess_many
+        from ..engine.table_assessment import assess_many
 
         obs, lookup = _observations(args)
         synthetic = is_synthetic(obs)
@@ -144,7 +144,7 @@ def run_all(args: argparse.Namespace) -> int:
     """``--all``: every region, vectorised, partitioned over local processes or Dask."""
     import time
 
-    from ..engine.assess_many import assess_all
+    from ..engine.table_assessment import assess_all
     from ..vocab.labels import STATUS_LABELS
 
     t0 = time.perf_counter()

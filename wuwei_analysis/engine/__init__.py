@@ -1,7 +1,7 @@
 """The vectorised model engine: many series at once, the same results as one at a time.
 
 Layer: engine — above models; the one implementation of the assessment (status rules in
-:mod:`.rules`, warnings and the progress rule in :mod:`.assess_many`, sentences from
+:mod:`.rules`, warnings and the progress rule in :mod:`.table_assessment`, sentences from
 :mod:`wuwei_analysis.vocab.messages`). ``assessment`` (``wa.assess``) is its one-region
 facade above it; the engine never imports ``assessment``.
 
@@ -24,22 +24,22 @@ Public API::
     batch.forecast_series_many(years, values, *, unit, target, counts, exposures, ...)
         forecast_series for lists of series (same arguments, one per series)
 
-How it works (:mod:`.batch`): series are padded arrays; log-linear / logit / linear trends
+How it works (:mod:`.vector_models`): series are padded arrays; log-linear / logit / linear trends
 are closed-form least squares, the Poisson / quasi-Poisson GLM is statsmodels' IRLS run for
 all series together, naive is arithmetic, the ARIMA(1,1,0)+drift local trend is closed-form
-conditional least squares (:mod:`.local_trend`); the AUTO RULE of ``models.core``
+conditional least squares (:func:`.vector_models.fit_arima`); the AUTO RULE of ``models.core``
 (rolling-origin comparison of the primary model, ``naive`` and ``arima``) is run for all
 series at once, one pass per training length. The one model not vectorised — ``damped``,
 only on request — sends its series to ``forecast_series`` unchanged, so every series gets
 the per-series result. Intervals and p_meet use the calibration constants read from ``models.calibrate``
 at call time and, for count models, the same deterministic count distribution
 (``models.count_dist``) as the per-series path. ``engine="auto"`` uses the per-series path
-below ``assess_many.AUTO_MIN_SERIES`` (50) series, where it is faster.
+below ``table_assessment.AUTO_MIN_SERIES`` (50) series, where it is faster.
 """
-from .assess_many import AUTO_MIN_SERIES, assess_all, assess_many, partition
-from .batch import forecast_series_many
+from .table_assessment import AUTO_MIN_SERIES, assess_all, assess_many, partition
+from .vector_models import forecast_series_many
 from .forecast_one import forecast_series
-from .forecast_many import forecast_many
+from .table_forecasts import forecast_many
 
 __all__ = ["AUTO_MIN_SERIES", "assess_all", "assess_many", "forecast_many",
            "forecast_series", "forecast_series_many", "partition"]

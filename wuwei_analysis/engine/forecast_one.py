@@ -3,7 +3,7 @@
 The same arguments and the same frame as :func:`wuwei_analysis.models.forecast_series`
 (columns year, median, mean, lo80, hi80, lo95, hi95; attrs model, model_zh, params, aarr,
 annual_change, p_meet, target_year, threshold, unit, scale, n_points, interval_method),
-computed by the vectorised models of :mod:`.batch` for a batch of one — so a researcher's
+computed by the vectorised models of :mod:`.vector_models` for a batch of one — so a researcher's
 forecast, the assessment's and the brief's chart are one computation. The statsmodels
 function stays in :mod:`wuwei_analysis.models` as the reference the engine is tested
 against (``tests/test_engine.py``, 1e-8) and for what only it gives: ``interval="model"``
@@ -63,10 +63,10 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     """
     import pandas as pd
 
-    from ..models.forecast import _prepare, _resolve_target, forecast_series as reference
+    from ..models.forecasting import _prepare, _resolve_target, forecast_series as reference
     from ..models.core import resolve_spec
     from ..models.fit import MODEL_LABELS_ZH, ForecastError
-    from .batch import forecast_series_many
+    from .vector_models import forecast_series_many
 
     if interval != "calibrated" or (unit is None and target is None):
         # textbook intervals: the statsmodels path only (and its error for a missing unit)

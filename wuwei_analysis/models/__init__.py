@@ -19,11 +19,11 @@ assess, charts or app.
 """
 from __future__ import annotations
 
-from .backtest import backtest, summarise_backtest
+from .rolling_origin import backtest, summarise_backtest
 from .calibrate import CALIBRATION
 from .core import choose_model, resolve_spec
 from .fit import MODEL_LABELS_ZH, ForecastError
-from .forecast import FORECAST_COLUMNS, direction_confidence, forecast, forecast_series
+from .forecasting import FORECAST_COLUMNS, direction_confidence, forecast, forecast_series
 
 __all__ = [
     "CALIBRATION", "FORECAST_COLUMNS", "MODEL_LABELS_ZH", "ForecastError", "backtest",

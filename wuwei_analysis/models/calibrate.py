@@ -422,7 +422,7 @@ def calibrate_rows(rows) -> dict[str, dict[str, float]]:
     """Calibration constants per model from backtest rows of fixed-model runs.
 
     ``rows`` needs columns model, z_error, z_sd_model, pace_u, h (as returned by
-    :func:`~wuwei_analysis.models.backtest.backtest`, ``interval="model"``). A model with
+    :func:`~wuwei_analysis.models.rolling_origin.backtest`, ``interval="model"``). A model with
     fewer than MIN_POOL errors gets the constants of all trend models pooled.
     """
     rows = rows[np.isfinite(rows["z_error"])]

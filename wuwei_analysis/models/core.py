@@ -57,8 +57,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .fit import MIN_POINTS, Fit, ForecastError, Scale, fit_model, to_model_scale
-from .local_trend import yearly
+from .fit import (MIN_POINTS, MODEL_NAMES, Fit, ForecastError, Scale, fit_damped, fit_naive,
+                  fit_poisson, fit_trend, to_model_scale)
+from .local_trend import fit_arima, yearly
 
 AUTO_MIN_POINTS = 8
 DAMPED_MIN_POINTS = 12
@@ -208,3 +209,23 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
 @lru_cache(maxsize=512)
 def _cached_scores(spec, years, values, counts, exposures, cands) -> dict[str, float]:
     return selection_scores(spec, years, values, counts, exposures, cands)
+
+
+def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures=None,
+              rate_scale: float = 1.0, notes: list[str] | None = None) -> Fit:
+    """Fit one model by name (``poisson`` covers quasi-Poisson)."""
+    if model in ("poisson", "quasi_poisson"):
+        if counts is None or exposures is None:
+            raise ForecastError("泊松模型需要事件数和分母")
+        return fit_poisson(years, counts, exposures, rate_scale=rate_scale, values=values,
+                           notes=notes)
+    if model in ("loglinear", "logit", "linear"):
+        return fit_trend(years, values, scale, model, counts=counts if model == "logit" else None,
+                         exposures=exposures if model == "logit" else None, notes=notes)
+    if model == "naive":
+        return fit_naive(years, values, scale, notes=notes)
+    if model == "damped":
+        return fit_damped(years, values, scale, notes=notes)
+    if model == "arima":
+        return fit_arima(years, values, scale, notes=notes)
+    raise ForecastError(f"未知模型 {model!r}，可选：{', '.join(MODEL_NAMES)}")

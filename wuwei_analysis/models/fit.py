@@ -433,25 +433,3 @@ def fit_poisson(years, counts, exposures, *, rate_scale: float, values=None,
     return Fit(model=model, scale=Scale("log"), years=x, values=y, z=zobs, zfit=zfit,
                params=params, slope=b, df=max(dfree, 1), predict_fn=predict, notes=notes,
                exposure_future=e_future, phi=phi, rate_scale=rate_scale)
-
-
-def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures=None,
-              rate_scale: float = 1.0, notes: list[str] | None = None) -> Fit:
-    """Fit one model by name (``poisson`` covers quasi-Poisson)."""
-    if model in ("poisson", "quasi_poisson"):
-        if counts is None or exposures is None:
-            raise ForecastError("泊松模型需要事件数和分母")
-        return fit_poisson(years, counts, exposures, rate_scale=rate_scale, values=values,
-                           notes=notes)
-    if model in ("loglinear", "logit", "linear"):
-        return fit_trend(years, values, scale, model, counts=counts if model == "logit" else None,
-                         exposures=exposures if model == "logit" else None, notes=notes)
-    if model == "naive":
-        return fit_naive(years, values, scale, notes=notes)
-    if model == "damped":
-        return fit_damped(years, values, scale, notes=notes)
-    if model == "arima":
-        from .local_trend import fit_arima
-
-        return fit_arima(years, values, scale, notes=notes)
-    raise ForecastError(f"未知模型 {model!r}，可选：{', '.join(MODEL_NAMES)}")

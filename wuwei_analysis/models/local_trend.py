@@ -23,7 +23,7 @@ gets no local-trend fit: its differences would mix one- and two-year steps).
     integrated AR(1)); honest intervals then come from :mod:`.calibrate` like for every model.
 
 The vectorised engine computes the same for many series at once
-(:mod:`wuwei_analysis.engine.local_trend`); ``tests/test_engine.py`` checks the two agree
+(:func:`wuwei_analysis.engine.vector_models.fit_arima`); ``tests/test_engine.py`` checks the two agree
 to 1e-8.
 """
 from __future__ import annotations

@@ -455,7 +455,7 @@ def fit(years, values, *, unit: str | None = None, target=None, counts=None, exp
         ``.conf_int()``, ``.aic``, ``.resid``. Its design matrix is [1, year − centre year]
         on the modelling scale. :func:`summary` gives the same with Chinese labels.
     """
-    from .forecast import forecast_series
+    from .forecasting import forecast_series
 
     fc = forecast_series(years, values, unit=unit, target=target, counts=counts,
                          exposures=exposures, model=model, direction=direction)

@@ -1,7 +1,7 @@
 """The message catalogue: every Chinese sentence of the assessment (reasons and warnings) as
 one template, filled from the numbers.
 
-The engine (:mod:`wuwei_analysis.engine.assess_many`) is the only writer of the ``reason``
+The engine (:mod:`wuwei_analysis.engine.table_assessment`) is the only writer of the ``reason``
 and ``warnings`` columns and fills them with :func:`say`; briefs, app and CLI print those
 columns, so the same indicator says the same thing everywhere. Numbers are formatted by
 :mod:`.numbers` before they go into a template (``value`` = ``format_value(v, unit)``).

@@ -12,7 +12,7 @@ quasi_poisson  deviance stopping rule, covariance from the last weights); a seri
                fewer than ``MIN_EVENTS_FOR_TREND`` events gets the pooled constant rate
 naive          last value carried forward, random-walk variance per year
 arima          ARIMA(1,1,0) with drift, a local trend on the yearly changes, by conditional
-               least squares in closed form (:mod:`.local_trend`)
+               least squares in closed form (:func:`fit_arima`, the local-trend section below)
 =============  ===========================================================================
 
 ``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
@@ -46,6 +46,7 @@ import numpy as np
 from ..models import calibrate as _cal
 from ..models import core as _core
 from ..models import fit as _fit
+from ..models import local_trend as _lt
 from ..models.count_dist import rate_ge, rate_intervals, rate_le
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class SeriesBatch:
                    ) -> "SeriesBatch":
         """From per-series sequences, prepared exactly as ``forecast_series`` prepares one
         series (NaN values dropped, years sorted, counts derived where missing)."""
-        from ..models.forecast import _prepare
+        from ..models.forecasting import _prepare
 
         S = len(years)
         rs = np.broadcast_to(np.asarray(rate_scale, float), (S,))
@@ -202,7 +203,7 @@ class Fits:
     e_future: np.ndarray
     rate_scale: np.ndarray
     params: dict = field(default_factory=dict)   # name → array (NaN where not defined)
-    # ARIMA(1,1,0) rows (:mod:`.local_trend`): AR coefficient (NaN on other rows), last
+    # ARIMA(1,1,0) rows (:func:`fit_arima`): AR coefficient (NaN on other rows), last
     # change minus drift, innovation variance; there A = last z, B = drift, C = last year
     ar: np.ndarray | None = None
     ar_w: np.ndarray | None = None
@@ -221,7 +222,6 @@ class Fits:
         s = np.sqrt(np.maximum(v, 0.0))
         ar = np.isfinite(self.ar)
         if ar.any():
-            from .local_trend import arima_predict
 
             m[ar], s[ar] = arima_predict(self.A[ar], self.ar_w[ar], self.B[ar], self.ar[ar],
                                          self.ar_s2[ar], np.maximum(d[ar], 0.0))
@@ -526,7 +526,6 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
         if name == "naive":
             out.put(sel, fit_naive(x[sel], y[sel], M[sel], kind))
         elif name == "arima":
-            from .local_trend import fit_arima
 
             out.put(sel, fit_arima(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
@@ -640,8 +639,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
             m_p[g] = a[:, None] + b[:, None] * (xs[g] - xbar[:, None])
             ga = g[cand_ar[gr]]
             if len(ga):
-                from .local_trend import fit_arima
-
+    
                 fa = fit_arima(xw[ga], y[sub[ga], :L], ones[ga], kind)
                 failed[ga] |= fa.fail
                 m_a[ga] = fa.predict(xs[ga])[0]
@@ -930,9 +928,8 @@ def direction_p(x: np.ndarray, y: np.ndarray, M: np.ndarray, good: np.ndarray,
     ``window`` points; the arithmetic follows ``targets.trend_slope_confidence`` in the same
     order (sequential sums), so exact zeros (a constant series) come out alike.
     """
-    import importlib
+    from ..models import forecasting as _fc
 
-    _fc = importlib.import_module("wuwei_analysis.models.forecast")
     base_year = _fc.DIRECTION_BASE_YEAR if base_year is None else base_year
     window = _fc.DIRECTION_MIN_WINDOW if window is None else window
     yy = np.where(absolute[:, None], np.abs(y), y)
@@ -1282,7 +1279,7 @@ def forecast_series_many(years, values, *, unit, target=None, counts=None, expos
     ``forecast_series`` itself.
     """
     from ..models.core import resolve_spec
-    from ..models.forecast import forecast_series
+    from ..models.forecasting import forecast_series
 
     S = len(years)
 
@@ -1335,3 +1332,70 @@ def _dir(t, direction):
     if t is not None and t.lower_is_better is not None:
         return "down" if t.lower_is_better else "up"
     return None
+
+
+# ============================================================================ local trend
+# ARIMA(1,1,0) with drift for every row of a padded batch: :func:`fit_arima` is
+# :func:`wuwei_analysis.models.local_trend.fit_arima` by conditional least squares on the
+# modelling scale — the OLS of Δz_t on [1, Δz_{t−1}] is two sums per row. Rows that the
+# per-series path refuses (fewer than ARIMA_MIN_POINTS points, a missing year, a log-scale
+# series with a negative value or only zeros) are marked ``fail``.
+
+def arima_predict(z_last, w, mu, a, s2, h) -> tuple[np.ndarray, np.ndarray]:
+    """``local_trend.arima_forecast`` per row (arrays of rows; h: rows × k)."""
+    a_ = a[:, None]
+    ah = a_ ** h
+    geo = a_ * (1.0 - ah) / (1.0 - a_)
+    psi2 = (h - 2.0 * geo + a_ * a_ * (1.0 - ah * ah) / (1.0 - a_ * a_)) / (1.0 - a_) ** 2
+    m = z_last[:, None] + h * mu[:, None] + w[:, None] * geo
+    return m, np.sqrt(np.maximum(s2[:, None] * psi2, 0.0))
+
+
+def fit_arima(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
+    """ARIMA(1,1,0) + drift for every row (points in M, on ``kind``'s scale) → Fits."""
+    S = x.shape[0]
+    n = M.sum(axis=1)
+    z, fail = to_scale(kind, y, M)
+    T = x.shape[1]
+    D = M[:, 1:] & M[:, :-1]
+    with np.errstate(invalid="ignore"):
+        gaps = np.where(D, x[:, 1:] - x[:, :-1], 1.0)
+        dz = np.where(D, z[:, 1:] - z[:, :-1], 0.0)
+    fail = fail | (n < _lt.ARIMA_MIN_POINTS) | (gaps != 1.0).any(axis=1)
+    # regression rows: Δz at positions 1..n−2 (d1) on Δz at 0..n−3 (d0)
+    R = (np.arange(T - 2)[None, :] < (n - 2)[:, None]) if T > 2 else np.zeros((S, 0), bool)
+    d0, d1 = dz[:, :-1], dz[:, 1:]
+    k = np.maximum(R.sum(axis=1), 1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m0 = np.where(R, d0, 0.0).sum(axis=1) / k
+        m1 = np.where(R, d1, 0.0).sum(axis=1) / k
+        c0 = np.where(R, d0 - m0[:, None], 0.0)
+        sxx = (c0 * c0).sum(axis=1)
+        sxy = (c0 * np.where(R, d1 - m1[:, None], 0.0)).sum(axis=1)
+        first = d0[:, :1] if d0.shape[1] else np.zeros((S, 1))
+        flat = np.where(R, np.abs(d0 - first) <= _lt.FLAT_TOL * (1.0 + np.abs(first)),
+                        True).all(axis=1)
+        a = np.where(flat, 0.0, sxy / np.where(sxx > 0, sxx, 1.0))
+    a = np.clip(np.where(np.isfinite(a), a, 0.0), _lt.AR_MIN, _lt.AR_MAX)
+    with np.errstate(invalid="ignore"):
+        mu = np.where(R, d1 - a[:, None] * d0, 0.0).sum(axis=1) / k / (1.0 - a)
+        r = np.where(R, d1 - mu[:, None] * (1.0 - a[:, None]) - a[:, None] * d0, 0.0)
+    dfree = np.maximum(k - 2, 1)
+    s2 = (r * r).sum(axis=1) / dfree
+    z0 = z[:, :1]
+    const = np.where(M, z == z0, True).all(axis=1)
+    mu = np.where(const, 0.0, mu)
+    s2 = np.where(const, 0.0, s2)
+    z_last = _last(z, M)
+    x_last = _last(x, M)
+    last_change = dz[np.arange(S), np.maximum(n - 2, 0)] if T > 1 else np.zeros(S)
+    w = last_change - mu
+    b = _ols_slope(x, z, M)[0]
+    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
+    f = Fits(model=np.full(S, "arima", object), kind=np.full(S, kind, object), A=z_last,
+             B=mu, C=x_last, V0=np.zeros(S), V1=np.zeros(S), V2=np.zeros(S),
+             df=dfree.astype(np.int64), u=u, slope=mu + w * a, x_last=x_last,
+             fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool), phi=np.ones(S),
+             e_future=np.full(S, np.nan), rate_scale=np.ones(S), ar=a, ar_w=w, ar_s2=s2)
+    f.params = {"drift": mu, "ar": a, "last_change": last_change, "resid_sd": np.sqrt(s2)}
+    return f

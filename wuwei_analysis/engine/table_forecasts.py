@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .assess_many import _index, _normalise
-from .batch import SeriesBatch, Targets, forecast_batch, pooled_rates
+from .table_assessment import _index, _normalise
+from .vector_models import SeriesBatch, Targets, forecast_batch, pooled_rates
 
 if TYPE_CHECKING:
     import pandas as pd

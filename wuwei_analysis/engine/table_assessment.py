@@ -7,7 +7,7 @@ Chinese reason.
 are in :mod:`.rules`, the sentences in :mod:`wuwei_analysis.vocab.messages`; the warning
 signals (stale, small numbers, volatile, moving away, outliers) and the mid-term / final
 progress rule are computed here, column-wise. Forecasts come from the vectorised models of
-:mod:`.batch` or (``engine="per-series"``, and ``"auto"`` for few series) from
+:mod:`.vector_models` or (``engine="per-series"``, and ``"auto"`` for few series) from
 ``models.forecast_series`` one series at a time — the statsmodels reference, equal to 1e-8
 (``tests/test_engine.py``). With ``breakdowns=True`` each sex / urban–rural / age-group
 series of an indicator is assessed too, against the indicator's target, as a row of its own
@@ -39,7 +39,7 @@ from .rules import (
     ASSESS_COLUMNS, KINDS, STATUS_RULES, decide, labels, status_for_progress, threshold_status,
     trend_status,
 )
-from .batch import (
+from .vector_models import (
     SeriesBatch, Targets, _last, forecast_batch, meets, pack_long, pooled_rates, to_scale,
     trend_confidence, trend_p_values,
 )
@@ -530,7 +530,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
                 reference_value=None if np.isnan(ref[u]) else float(ref[u]))
         except ForecastError as exc:        # e.g. a negative value on a log scale
             ps_error[int(i)] = exc.message
-            from ..models.forecast import _empty
+            from ..models.forecasting import _empty
 
             fc = _empty([], int(n[u]), int(ind.target.year), None)
         if forecasts is not None:
@@ -589,12 +589,17 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
                      engine={"rows": int(U), "modelled": int(len(todo)),
                              "per_series": int(fcb.per_series.sum()), "engine": engine})
     if forecasts is not None:
-        _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill, out)
+        _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill, out,
+                        (x, y, n))
     return out
 
 
-def _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill, out):
-    """Split the long forecast table into one frame per assessed total row."""
+def _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill, out,
+                    observed):
+    """Split the long forecast table into one frame per assessed total row; each keeps the
+    series it was fitted on in ``attrs["history"]`` (years and values: the observations,
+    or the gap computed from breakdowns or counties for a gap indicator)."""
+    ox, oy, on = observed
     from ..models import MODEL_LABELS_ZH
 
     table = fcb.table
@@ -618,7 +623,9 @@ def _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill,
                      float(out["p_meet"].iat[u]),
                      threshold=None if np.isnan(thr[u]) else float(thr[u]),
                      target_year=int(ind.target.year), illustrative=bool(ill[u]),
-                     unit=ind.unit)
+                     unit=ind.unit,
+                     history={"year": [int(v) for v in ox[u, :on[u]]],
+                              "value": [float(v) for v in oy[u, :on[u]]]})
         fc.attrs = attrs
         forecasts[ind.id if one else (regs.code[units.region[u]], ind.id)] = fc
 

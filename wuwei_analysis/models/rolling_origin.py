@@ -63,7 +63,7 @@ def backtest(years, values, *, unit: str | None = None, counts=None, exposures=N
     """
     import pandas as pd
 
-    from .forecast import _prepare, _resolve_target
+    from .forecasting import _prepare, _resolve_target
     from .inputs import check_series  # refuses unusable input; converts units (1/10万 → ‰)
 
     chk = check_series(years, values, unit=unit, target=target, counts=counts,
