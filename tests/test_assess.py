@@ -37,7 +37,8 @@ def frame():
     rows += obs_rows("c_neonatal_mortality", YEARS, [3.4, 3.6, 3.7, 3.9, 4.1, 4.3])
     # ≤6.0‰ — latest value already meets it: achieved
     rows += obs_rows("c_under5_mortality", YEARS, [7.5, 7.0, 6.6, 6.3, 6.1, 5.9])
-    # ≤12/10万 with 0–1 deaths a year: achieved now, small numbers
+    # ≤12/10万 with 0–1 deaths a year: 0 in 2024 meets it, but the pooled 2022–2024 rate
+    # (1 death in 7,380 births: 13.6/10万) does not — small numbers, not met
     rows += obs_rows("w_maternal_mortality", YEARS[1:], [0.0, 38.2, 0.0, 40.3, 0.0],
                      numerator=[0, 1, 0, 1, 0], denominator=[2600, 2620, 2500, 2480, 2400])
     # ≥95% — only two values, not yet met: insufficient
@@ -85,7 +86,7 @@ def test_expected_statuses_on_a_hand_made_county(result):
         "c_infant_mortality": "on_track",
         "c_neonatal_mortality": "off_track",
         "c_under5_mortality": "achieved",
-        "w_maternal_mortality": "may_slip",     # 0 deaths now; 1 death a year would miss
+        "w_maternal_mortality": "at_risk",      # 0 deaths now, but pooled 13.6/10万
         "c_high_school_gross_enrolment": "insufficient",
         "c_child_injury_mortality": "on_track",
         "w_employed_persons_female_share": "achieved",
@@ -103,8 +104,7 @@ def test_status_answers_two_questions_now_and_in_2030(result):
     cols = ["current_code", "outlook_code", "status_code"]
     assert tuple(result.loc["c_under5_mortality", cols]) == ("met", "on_track", "achieved")
     mmr = result.loc["w_maternal_mortality"]
-    assert (mmr.current, mmr.status) == ("已达标", "已达标但可能回落")
-    assert mmr.outlook_code in ("at_risk", "off_track") and mmr.p_meet < STATUS_RULES["on_track_p"]
+    assert (mmr.current, mmr.status) == ("未达标", "有风险")       # on the pooled rate
     assert tuple(result.loc["c_infant_mortality", cols]) == ("not_met", "on_track", "on_track")
     assert tuple(result.loc["c_high_school_gross_enrolment", cols]) == (
         "not_met", "insufficient", "insufficient")
@@ -118,6 +118,71 @@ def test_status_answers_two_questions_now_and_in_2030(result):
     assert (slip.status_code == "may_slip").all()
     nodata = result[(result.n_points == 0) & (result.target_kind != "qualitative")]
     assert set(nodata.current_code) == {"no_data"}
+
+
+def test_met_now_but_heading_away_is_may_slip_never_achieved():
+    rows = obs_rows("c_under5_mortality", YEARS, [4.0, 4.4, 4.8, 5.2, 5.6, 5.9])   # ≤6.0‰
+    r = assess_frame(pd.DataFrame(rows), "古浪县", 2024, indicators="c_under5_mortality").iloc[0]
+    assert (r.current, r.status) == ("已达标", "已达标但可能回落")
+    assert r.outlook_code in ("at_risk", "off_track") and r.p_meet < STATUS_RULES["on_track_p"]
+    assert "may_slip" in r.warning_codes.split(",")
+
+
+def test_a_rate_on_few_events_is_judged_on_its_pooled_three_years(result):
+    """Issue #14 item 4: < 20 events in the latest year — 现状 from the pooled rate of the
+    last three years, and the reason says so; the single lucky year does not count."""
+    mmr = result.loc["w_maternal_mortality"]
+    assert mmr.latest_value == 0.0 and mmr.threshold == 12.0      # the last year alone meets it
+    assert mmr.pooled_years == "2022—2024"
+    assert mmr.pooled_events == 1.0
+    assert mmr.pooled_value == pytest.approx(1 / (2500 + 2480 + 2400) * 1e5)
+    assert (mmr.current_code, mmr.current) == ("not_met", "未达标")
+    assert mmr.status_code != "achieved"
+    assert "仅基于0例（少于20例）；按2022—2024年合并率13.6/10万（3年共1例）判断现状，" \
+           "尚未达到“≤12/10万”" in mmr.reason
+    assert "按当前趋势" in mmr.reason                    # the outlook sentence follows
+    # a rate on many events, and a rate without counts, have no pooled columns
+    imr = result.loc["c_infant_mortality"]
+    assert np.isnan(imr.pooled_value) and imr.pooled_years == "" and "合并率" not in imr.reason
+
+
+def test_a_small_count_rate_whose_pooled_rate_meets_the_target_is_met():
+    # 3, 2, 1 deaths in ~30,000 births: 2024 alone 3.4/10万, pooled 2022–2024 6.8/10万 ≤ 12
+    rows = obs_rows("w_maternal_mortality", YEARS, [13.0, 10.2, 9.9, 10.1, 6.7, 3.4],
+                    numerator=[4, 3, 3, 3, 2, 1],
+                    denominator=[30800, 29400, 30300, 29700, 29900, 29500])
+    r = assess_frame(pd.DataFrame(rows), "古浪县", 2024, indicators="w_maternal_mortality").iloc[0]
+    assert r.current_code == "met" and r.pooled_years == "2022—2024" and r.pooled_events == 6
+    assert "判断现状，已达到“≤12/10万”的目标" in r.reason
+    assert "small_numbers" in r.warning_codes.split(",")
+
+
+def test_a_coverage_share_on_few_cases_is_a_state_judged_on_its_latest_year():
+    # 治疗率 ≥95%: 2, 3, 4 of 4 cases treated — the latest year (100 %) is the state now
+    rows = obs_rows("w_hiv_infected_pregnant_women_treatment_rate", [2022, 2023, 2024],
+                    [50.0, 75.0, 100.0], numerator=[2, 3, 4], denominator=[4, 4, 4])
+    r = assess_frame(pd.DataFrame(rows), "古浪县", 2024,
+                     indicators="w_hiv_infected_pregnant_women_treatment_rate").iloc[0]
+    assert r.current_code == "met" and r.pooled_years == "" and np.isnan(r.pooled_value)
+    assert "合并率" not in r.reason
+
+
+def test_a_trend_not_distinguishable_from_flat_is_said_so():
+    """Issue #17 item 2: the trend's two-sided p ≥ STATUS_RULES["flat_trend_p"] — the
+    reason says the forecast's trend cannot be told from flat."""
+    from scipy import stats
+
+    flat = obs_rows("c_infant_mortality", YEARS, [6.0, 5.6, 6.3, 5.7, 6.1, 5.8])    # ≤5.0‰
+    clear = obs_rows("c_neonatal_mortality", YEARS, [3.4, 3.6, 3.7, 3.9, 4.1, 4.3])
+    df = assess_frame(pd.DataFrame(flat + clear), "古浪县", 2024,
+                      indicators=["c_infant_mortality", "c_neonatal_mortality"])
+    f, c = df.iloc[0], df.iloc[1]
+    assert f.model == c.model == "loglinear"
+    fit = stats.linregress(YEARS, np.log([6.0, 5.6, 6.3, 5.7, 6.1, 5.8]))
+    assert f.trend_p == pytest.approx(fit.pvalue, rel=1e-8)      # the engine's own numbers
+    assert f.trend_p >= STATUS_RULES["flat_trend_p"]
+    assert f"近年趋势与持平无法区分（p={f.trend_p:.2f}）" in f.reason
+    assert c.trend_p < STATUS_RULES["flat_trend_p"] and "持平无法区分" not in c.reason
 
 
 def test_qualitative_goals_and_indicators_without_data_are_listed_not_judged(result):
@@ -297,5 +362,6 @@ def test_the_forecast_behind_each_row_comes_with_it(frame, engine):
             fc.attrs["p_meet"] == pytest.approx(r.p_meet)
         at = fc[fc.year == r.target_year]
         if pd.notna(r.forecast_value):
-            assert at["mean"].iloc[0] == pytest.approx(r.forecast_value)
+            assert at["median"].iloc[0] == pytest.approx(r.forecast_value)   # point forecast
+            assert at["mean"].iloc[0] == at["median"].iloc[0]                   # its old name
             assert at["lo80"].iloc[0] == pytest.approx(r.forecast_lo80)

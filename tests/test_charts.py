@@ -49,7 +49,7 @@ def forecast() -> pd.DataFrame:
     years = np.arange(2024, 2031)
     mean = 5.5 * 0.95 ** (years - 2023)
     sd = 0.25 * np.sqrt(years - 2023)
-    fc = pd.DataFrame({"year": years, "mean": mean, "lo80": mean - 1.28 * sd,
+    fc = pd.DataFrame({"year": years, "median": mean, "mean": mean, "lo80": mean - 1.28 * sd,
                        "hi80": mean + 1.28 * sd, "lo95": mean - 1.96 * sd,
                        "hi95": mean + 1.96 * sd})
     fc.attrs.update(model_zh="对数线性趋势", p_meet=0.72, target_year=2030,
@@ -299,3 +299,25 @@ def test_theme_names_a_cjk_font_chain():
         assert name in cfg["font"]
     themed = C.themed(C.forecast_chart(history())).to_dict()
     assert themed["config"]["font"] == C.FONT_FAMILY
+
+
+def test_svg_chart_draws_the_median_as_the_point_forecast():
+    """The brief's / app's SVG chart reads ``median`` (the point forecast) from the engine's
+    forecast table; a frame with only the old ``mean`` name still draws."""
+    import wuwei_analysis as wa
+    from wuwei_analysis.indicator_catalog import indicator
+    from wuwei_analysis.svgchart import chart_data, render_svg
+    from wuwei_analysis.vocab.numbers import format_value
+
+    ind = indicator("c_infant_mortality")
+    hist = pd.DataFrame({"year": [2019, 2020, 2021, 2022, 2023],
+                         "value": [7.6, 7.1, 6.8, 6.2, 5.9]})
+    fc = wa.forecast_series(hist["year"], hist["value"], target=ind.id)
+    assert (fc["median"] == fc["mean"]).all()
+    d = chart_data(ind, "古浪县", hist, fc, threshold=5.0)
+    assert [r["median"] for r in d.forecast] == fc["median"].tolist()
+    end = f"{int(fc['year'].iloc[-1])}年：{format_value(fc['median'].iloc[-1], '‰')}"
+    svg = render_svg(d)
+    assert 'class="forecast"' in svg and end in svg
+    old = render_svg(chart_data(ind, "古浪县", hist, fc.drop(columns="median"), threshold=5.0))
+    assert old == svg

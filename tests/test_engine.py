@@ -124,13 +124,19 @@ def random_series(S: int, seed: int) -> list[dict]:
 
 def compare(series, res, refs, model="auto") -> list:
     """Mismatches between the engine's result and the per-series frames."""
+    from wuwei_analysis.engine.batch import trend_p_values
+    from wuwei_analysis.models.summary import trend_significance
+
     bad = []
     tab = res.table
+    trend_p = trend_p_values(res)
     for i, fc in enumerate(refs):
         a = fc.attrs
         probs = []
         if a["model"] != res.model[i]:
             probs.append(("model", a["model"], res.model[i]))
+        if not close(trend_significance(fc), trend_p[i], rtol=1e-6):
+            probs.append(("trend_p", trend_significance(fc), trend_p[i]))
         for key, got in (("p_meet", res.p_meet[i]), ("aarr", res.aarr[i]),
                          ("annual_change", res.annual_change[i])):
             if not close(a[key], got):
@@ -151,7 +157,7 @@ def compare(series, res, refs, model="auto") -> list:
         if len(rows) != len(fc):
             probs.append(("rows", len(fc), len(rows)))
         else:
-            for c in ("year", "mean", "lo80", "hi80", "lo95", "hi95"):
+            for c in ("year", "median", "mean", "lo80", "hi80", "lo95", "hi95"):
                 for p, q in zip(fc[c].to_numpy(float), rows[c].to_numpy(float)):
                     if not close(p, q):
                         probs.append((c, p, q))
@@ -308,7 +314,7 @@ def test_wa_forecast_series_is_the_engine_and_equals_statsmodels(seed):
         got = wa.forecast_series(sp["years"], sp["values"], **kw)
         assert list(got.columns) == list(ref.columns) and len(got) == len(ref)
         assert list(got["year"]) == list(ref["year"])
-        for c in ("mean", "lo80", "hi80", "lo95", "hi95"):
+        for c in ("median", "mean", "lo80", "hi80", "lo95", "hi95"):
             assert all(close(a, b) for a, b in zip(got[c], ref[c])), c
         for k in ("model", "model_zh", "target_year", "n_points", "unit", "scale"):
             assert got.attrs[k] == ref.attrs[k], k

@@ -473,3 +473,19 @@ def test_the_catalogue_refuses_an_entry_with_a_wrong_aggregate():
         catalog._build(raw, "children", "children.yaml")
     raw["aggregate"] = {"method": "weighted", "weight": "denominator"}
     assert catalog._build(raw, "children", "children.yaml").aggregate["method"] == "weighted"
+
+
+def test_an_import_checks_only_the_indicator_years_it_changes(empty_db, tmp_path):
+    """A disagreement warned of when it came in is not warned of again by a later file that
+    leaves that indicator-year alone (the roll-up reads back only the file's pairs)."""
+    first = _import(tmp_path, "c.csv", COUNTIES_2025 + [
+        ["婴儿死亡率", "武威市", 2025, "", 5.2, 64, 12310]], empty_db)
+    assert [w.rule for w in first.warnings] == ["consistency"]
+    # 婴儿死亡率 for 2024 and another indicator for 2025: neither touches 婴儿死亡率 2025
+    later = _import(tmp_path, "l.csv", [
+        ["婴儿死亡率", "凉州区", 2024, "", 4.2, 21, 5000],
+        ["5岁以下儿童死亡率", "凉州区", 2025, "", 6.0, 30, 5000]], empty_db)
+    assert later.rows_accepted == 2, later.summary_zh()
+    assert not [w for w in later.warnings if w.rule == "consistency"], later.summary_zh()
+    # the disagreement is still there for `wuwei db check`
+    assert len(checks.check(empty_db, years=[2025])) == 2

@@ -92,7 +92,7 @@ def test_damped_and_naive_have_statsmodels_results_too():
 def test_auto_selection_scores_are_in_the_summary():
     fc = wa.forecast_series(YEARS, IMR, target="c_infant_mortality")   # 14 points: selection
     s = wa.summary(fc)
-    assert set(s.selection.model) >= {"loglinear", "naive", "damped"}
+    assert set(s.selection.model) >= {"loglinear", "naive", "arima"}
     assert s.selection.chosen.sum() == 1
     assert s.selection.loc[s.selection.chosen, "model"].item() == fc.attrs["model"]
 
@@ -140,3 +140,11 @@ def test_summary_of_a_database_forecast_and_its_html():
     assert s.model in ("poisson", "quasi_poisson", "loglinear")
     html = s._repr_html_()
     assert "<table" in html and "slope" in html
+
+
+def test_the_local_trend_model_has_a_summary_too():
+    fc = wa.forecast_series(YEARS, IMR, target="c_infant_mortality", model="arima")
+    s = wa.summary(fc)
+    assert list(s.coefficients.term) == ["const", "ar.L1"]
+    assert s.results.nobs == len(YEARS) - 2
+    assert len(s.residuals) == len(YEARS) and s.residuals.resid.iloc[:2].eq(0).all()

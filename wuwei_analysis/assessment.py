@@ -94,7 +94,10 @@ def assess(region: str = "武威市", year: int | None = None, *, db=None, indic
         forecast_value (point forecast, the median, in the target year), forecast_lo80,
         forecast_hi80, required_annual_change, observed_annual_change, required_aarr,
         observed_aarr, model, warnings, warning_codes, illustrative, n_points, reason
-        (Chinese), threshold, base_value, path_value, progress_ratio, eval_year.
+        (Chinese), threshold, base_value, path_value, progress_ratio, eval_year,
+        pooled_value / pooled_years / pooled_events (a rate on < 20 events in its latest
+        year: its pooled rate of the last 3 years, on which 现状 rests), trend_p (two-sided
+        p of the trend slope; ≥ 0.05: the reason says it cannot be told from flat).
         ``attrs``: region, year, kind, rules.
     """
     from .database import observations

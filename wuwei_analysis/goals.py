@@ -113,9 +113,17 @@ def with_two_columns(a: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ goal status
 def goal_status(a: pd.DataFrame) -> pd.DataFrame:
-    """One row per counted goal of an assessment (one region, one year): key, ids, domains,
-    status_code, status (Chinese), p_meet (lowest of its indicators), partial (some
-    indicators without data), n_indicators, worst (the indicator that sets the status)."""
+    """各主要目标的状态 — one row per counted goal of an assessment (one region, one year).
+
+    Args:
+        a: the rows of ``wa.assess`` for one region and year.
+
+    Returns:
+        A DataFrame with columns key, ids, domains, status_code, status (Chinese), p_meet
+        (lowest of its indicators), partial (some indicators without data), n_indicators,
+        worst (the indicator that sets the status). A goal takes the worst status of its
+        indicators (rule: docs/status_rules.md §四).
+    """
     a = with_two_columns(a)
     by_ind = a.set_index("indicator")
     rows = []
@@ -141,8 +149,15 @@ def goal_status(a: pd.DataFrame) -> pd.DataFrame:
 
 
 def goal_counts(a: pd.DataFrame) -> dict[str, int]:
-    """Headline counts over the counted 主要目标: ``{status: n}`` in GOAL_STATUS_ORDER,
-    plus ``total``. The one function the brief, the index, the app and the CLI use."""
+    """主要目标按状态计数 — headline counts over the counted 主要目标.
+
+    Args:
+        a: the rows of ``wa.assess`` for one region and year.
+
+    Returns:
+        ``{status_code: n}`` in GOAL_STATUS_ORDER, plus ``total``. The one function the
+        brief, the index, the app and the CLI use.
+    """
     g = goal_status(a)
     c = g.status_code.value_counts()
     out = {k: int(c.get(k, 0)) for k in GOAL_STATUS_ORDER}

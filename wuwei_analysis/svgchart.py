@@ -39,7 +39,7 @@ class ChartData:
     history: list[Point] = field(default_factory=list)
     history_labels: list[str] = field(default_factory=list)   # tooltip extra per point
     benchmarks: dict[str, list[Point]] = field(default_factory=dict)
-    forecast: list[dict] = field(default_factory=list)        # year, mean, lo80..hi95
+    forecast: list[dict] = field(default_factory=list)        # year, median, lo80..hi95
     target_value: float | None = None
     target_year: int | None = None
     target_label: str = ""
@@ -60,8 +60,9 @@ def chart_data(ind, region: str, history, forecast=None, *, benchmarks=None,
         region: the region's name (title and legend).
         history: the region's total observations (columns year, value; optional source,
             provisional), sorted by year.
-        forecast: ``year, mean, lo80, hi80, lo95, hi95`` with attrs ``model_zh`` and
-            ``p_meet`` (as ``forecast_series`` returns), or None.
+        forecast: ``year, median, lo80, hi80, lo95, hi95`` with attrs ``model_zh`` and
+            ``p_meet`` (as ``forecast_series`` returns; ``median`` is the point forecast —
+            a frame with only the old name ``mean`` is read too), or None.
         benchmarks: ``{"甘肃省": frame, "全国": frame}`` (columns year, value), drawn from
             the region's first year (from 2015 when the region has no data).
         threshold: the target as a number on the indicator's scale (the assessment's
@@ -115,7 +116,10 @@ def chart_data(ind, region: str, history, forecast=None, *, benchmarks=None,
     first_year = int(history["year"].min()) if len(history) else 2015
     rows = []
     if forecast is not None and len(forecast):
-        cols = {k: forecast[k].tolist() for k in ("year", "mean", "lo80", "hi80", "lo95", "hi95")}
+        point = "median" if "median" in forecast else "mean"
+        cols = {k: forecast[c].tolist() for k, c in (
+            ("year", "year"), ("median", point), ("lo80", "lo80"), ("hi80", "hi80"),
+            ("lo95", "lo95"), ("hi95", "hi95"))}
         rows = [{k: (int(cols[k][j]) if k == "year" else finite(cols[k][j])) for k in cols}
                 for j in range(len(forecast))]
     return ChartData(
@@ -210,19 +214,26 @@ def _legend_layout(d: ChartData, *, has_forecast: bool, x0: float, width: float
     return out, (row + 1 if items else 0)
 
 
+def _point(r: dict):
+    """The point forecast of a forecast row: ``median`` (or its old name ``mean``)."""
+    v = r.get("median")
+    return r.get("mean") if v is None else v
+
+
 def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
     """The chart as an ``<svg>`` element (scales to its container's width)."""
     ml, mr = 62, 118
-    fc = [r for r in d.forecast if r.get("mean") is not None and math.isfinite(r["mean"])]
+    fc = [{**r, "median": _point(r)} for r in d.forecast]
+    fc = [r for r in fc if r["median"] is not None and math.isfinite(r["median"])]
     last = d.history[-1] if d.history else None
     legend, legend_rows = _legend_layout(d, has_forecast=len(fc) >= 1, x0=ml, width=width)
     mt = 30 + 16 * len(d.subtitle) + 10
     mb = 54 + 17 * legend_rows
     pw, ph = width - ml - mr, height - mt - mb
 
-    # fans and mean anchored at the last observation
+    # fans and median anchored at the last observation
     if fc and last is not None and fc[0]["year"] > last[0]:
-        anchor = {"year": last[0], "mean": last[1], "lo80": last[1], "hi80": last[1],
+        anchor = {"year": last[0], "median": last[1], "lo80": last[1], "hi80": last[1],
                   "lo95": last[1], "hi95": last[1]}
         fc = [anchor, *fc]
 
@@ -236,7 +247,7 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
     for pts in d.benchmarks.values():
         ys += [p[1] for p in pts]
     for r in fc:
-        ys += [v for k in ("mean", "lo80", "hi80", "lo95", "hi95")
+        ys += [v for k in ("median", "lo80", "hi80", "lo95", "hi95")
                if (v := r.get(k)) is not None and math.isfinite(v)]
     if d.target_value is not None:
         ys.append(d.target_value)
@@ -373,15 +384,15 @@ def render_svg(d: ChartData, *, width: int = 760, height: int = 400) -> str:
         parts.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="10.5" fill="{color}">'
                      f'{_esc(name)}</text>')
 
-    # forecast mean
+    # forecast (the median: the point forecast)
     if len(fc) >= 2:
-        parts.append(f'<path class="forecast" d="{_path([(r["year"], r["mean"]) for r in fc], sx, sy)}" '
+        parts.append(f'<path class="forecast" d="{_path([(r["year"], r["median"]) for r in fc], sx, sy)}" '
                      f'fill="none" stroke="{MAIN_COLOR}" stroke-width="2.2" '
                      f'stroke-dasharray="6,4"/>')
         end = fc[-1]
-        parts.append(f'<circle cx="{sx(end["year"]):.1f}" cy="{sy(end["mean"]):.1f}" r="3" '
+        parts.append(f'<circle cx="{sx(end["year"]):.1f}" cy="{sy(end["median"]):.1f}" r="3" '
                      f'fill="white" stroke="{MAIN_COLOR}" stroke-width="1.5"><title>预测 '
-                     f'{int(end["year"])}年：{_esc(format_value(end["mean"], unit))}'
+                     f'{int(end["year"])}年：{_esc(format_value(end["median"], unit))}'
                      f'</title></circle>')
 
     # what-if path

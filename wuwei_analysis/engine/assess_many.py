@@ -40,8 +40,8 @@ from .rules import (
     trend_status,
 )
 from .batch import (
-    SeriesBatch, Targets, _last, forecast_batch, meets, pack_long, to_scale,
-    trend_confidence,
+    SeriesBatch, Targets, _last, forecast_batch, meets, pack_long, pooled_rates, to_scale,
+    trend_confidence, trend_p_values,
 )
 
 if TYPE_CHECKING:
@@ -350,8 +350,9 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
         engine: "vectorized", "per-series" (every series by ``forecast_series``) or "auto"
             (vectorised from AUTO_MIN_SERIES series on).
         forecasts: if a dict is given, the forecast table behind each assessed total row
-            is put in it — ``{indicator id: DataFrame year, mean, lo80 … hi95}`` for one
-            region, ``{(region code, indicator id): …}`` for several — with attrs
+            is put in it — ``{indicator id: DataFrame year, median, mean, lo80 … hi95}``
+            for one region, ``{(region code, indicator id): …}`` for several (``median``
+            is the point forecast, ``mean`` its old name) — with attrs
             ``model``, ``model_zh``, ``p_meet``, ``target_year``, ``threshold``,
             ``illustrative`` (and, from the per-series path, everything
             ``forecast_series`` puts there), so a chart shows exactly the forecast the
@@ -558,8 +559,13 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
              aarr=spread(fcb.aarr), slope_dir=spread(fcb.slope_direction),
              eval_mean=spread(fcb.eval_mean) if fcb.eval_mean is not None
              else np.full(U, np.nan), error=np.full(U, "", object))
+    F["trend_p"] = spread(trend_p_values(fcb))
     for i, msg in ps_error.items():
         F["error"][todo[i]] = msg
+    # small counts: the pooled rate of the last pool_years calendar years (现状 rests on it)
+    pool = pooled_rates(batch, rs, min_events=STATUS_RULES["small_events"],
+                        years=STATUS_RULES["pool_years"])
+    pool["last_events"] = _last(batch.c, M)     # the events of the latest year
     fscale = np.where(F["model"] == "none", scale, spread(fcb.scale, "", object))
 
     # ---- required change
@@ -577,7 +583,7 @@ def assess_many(obs: "pd.DataFrame", regions=None, year: int | None = None, *,
                          num_last, den_last, has_num, has_den)
 
     out = _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base, ref,
-                 F, W, ill, lt, prov, x, y, M, texts, wscale_ind)
+                 F, W, ill, lt, prov, x, y, M, texts, wscale_ind, pool)
     out.attrs.update(kind=kind, rules=dict(STATUS_RULES),
                      years={regs.code[k]: int(years[k]) for k in range(R)},
                      engine={"rows": int(U), "modelled": int(len(todo)),
@@ -596,7 +602,7 @@ def _keep_forecasts(forecasts, fcb, todo, ps_attrs, units, inds, regs, thr, ill,
         return
     by_series = {int(k): g for k, g in table.groupby("series", sort=False)}
     one = len(regs.code) == 1
-    cols = ["year", "mean", "lo80", "hi80", "lo95", "hi95"]
+    cols = ["year", "median", "mean", "lo80", "hi80", "lo95", "hi95"]
     for i, u in enumerate(todo):
         if units.sex[u] or units.urban_rural[u] or units.age_group[u]:
             continue
@@ -955,7 +961,7 @@ def _warning_numbers(x, y, M, n, wscale, tkind, targets, thr, inds, I, units, nu
 
 # =============================================================================== rows
 def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base, ref, F, W,
-           ill, lt, prov, x, y, M, texts, wscale_ind):
+           ill, lt, prov, x, y, M, texts, wscale_ind, pool):
     """The output table: ASSESS_COLUMNS (+ region code, breakdowns), statuses by the rules
     of ``assessment._assess_one`` computed column-wise, texts row by row."""
     import pandas as pd
@@ -1008,8 +1014,17 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
                   float(i.target.tolerance)).astype(float)
     chg = per_ind(lambda i: np.nan if i.target.change is None else
                   float(i.target.change)).astype(float)
-    meets_now = meets(tkind, latest, thr, tol, chg)
     no_thr = np.isnan(thr)
+    # a rate on few events: 现状 from the pooled rate of its last years (≥ 2 of them).
+    # Event rates only (‰, 1/10万…, and shares of adverse events such as 母婴传播率); a
+    # coverage or service share (治疗率, 开通比例) or a per-capita stock is a state, judged
+    # on its latest year.
+    lib = per_ind(lambda i: i.target.lower_is_better is True).astype(bool)
+    events_kind = (ukind == "rate") | ((ukind == "percent") & lib)
+    pooled = is_thr & ~no_thr & events_kind & np.isfinite(pool["pooled_rate"]) \
+        & (pool["pooled_years"] >= 2)
+    meets_now = np.where(pooled, meets(tkind, pool["pooled_rate"], thr, tol, chg),
+                         meets(tkind, latest, thr, tol, chg))
     st_thr = threshold_status(meets_now, n, p)
     branch = np.where(no_thr, 0, np.where(old & ~meets_now, 1, 2))
     status[is_thr] = np.where(branch == 2, st_thr, "insufficient")[is_thr]
@@ -1060,6 +1075,10 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
         n_points=np.where(preset, 0, n),
         threshold=col(thr, has), base_value=col(base, has),
         path_value=np.full(U, np.nan), progress_ratio=np.full(U, np.nan),
+        pooled_value=col(pool["pooled_rate"], pooled),
+        pooled_years=_year_spans(pool["pooled_from"], latest_year, pooled),
+        pooled_events=col(pool["pooled_events"], pooled),
+        trend_p=col(F["trend_p"], has),
     )
     reason = np.full(U, "", object)
     reason[preset] = units.reason[preset]
@@ -1117,8 +1136,10 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
                 txt = say("too_old", year=ly, max_age=R_["max_age_years"])
             else:
                 if texts:
+                    basis = _pool_basis(pool, u, cols["pooled_years"][u], name, unit,
+                                        ttext[u], ly, lv, meets_now[u]) if pooled[u] else ""
                     txt = _threshold_text(st, name, unit, ttext[u], ly, lv, nn, int(ty[u]),
-                                          pm, F, u)
+                                          pm, F, u, basis)
                 if progress[u]:
                     rv = None if math.isnan(ref[u]) else float(ref[u])
                     bv = None if math.isnan(base[u]) else float(base[u])
@@ -1195,18 +1216,41 @@ def _frame(inds, I, regs, units, years, kind, n, latest_year, latest, thr, base,
     for c in ("latest_value", "target_value", "p_meet", "forecast_value", "forecast_lo80",
               "forecast_hi80", "required_annual_change", "observed_annual_change",
               "required_aarr", "observed_aarr", "threshold", "base_value", "path_value",
-              "progress_ratio"):
+              "progress_ratio", "pooled_value", "pooled_events", "trend_p"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     out["illustrative"] = out["illustrative"].astype(bool)
     return out
 
 
-def _threshold_text(status, name, unit, tt, latest_year, latest, n, ty, p_meet, F, u):
-    """The reason of a threshold target (met / too few values / the forecast)."""
+def _year_spans(first, last, mask) -> np.ndarray:
+    """"2022—2024" where ``mask``, "" elsewhere."""
+    out = np.full(len(mask), "", object)
+    rows = np.nonzero(mask)[0]
+    out[rows] = [f"{int(a)}—{int(b)}" for a, b in zip(first[rows], last[rows])]
+    return out
+
+
+def _pool_basis(pool, u, years, name, unit, tt, latest_year, latest, met) -> str:
+    """The 现状 sentence of a rate judged on its pooled years (few events)."""
+    return say("pooled", year=latest_year, name=name, value=format_value(latest, unit),
+               events=format_number(float(pool["last_events"][u]), 0),
+               min_events=STATUS_RULES["small_events"],
+               years=years, pooled=format_value(float(pool["pooled_rate"][u]), unit),
+               k=int(pool["pooled_years"][u]),
+               total=format_number(float(pool["pooled_events"][u]), 0),
+               verdict=say("pooled_met" if met else "pooled_not_met", target=tt))
+
+
+def _threshold_text(status, name, unit, tt, latest_year, latest, n, ty, p_meet, F, u,
+                    basis: str = ""):
+    """The reason of a threshold target (met / too few values / the forecast); ``basis``
+    (a small-count rate): the pooled-rate sentence, which then says whether it is met."""
     if status == "achieved":
-        return say("met", year=latest_year, name=name, value=format_value(latest, unit),
-                   target=tt)
+        return basis or say("met", year=latest_year, name=name,
+                            value=format_value(latest, unit), target=tt)
     if status == "insufficient":
+        if basis:
+            return basis + say("pooled_too_few", n=n)
         return say("too_few", n=n, year=latest_year, value=format_value(latest, unit),
                    target=tt)
     text = say("forecast", year=ty, name=name, value=format_value(F["f_val"][u], unit),
@@ -1216,7 +1260,10 @@ def _threshold_text(status, name, unit, tt, latest_year, latest, n, ty, p_meet, 
     if not math.isnan(req) and not math.isnan(ann):
         text += say("required_change", required=format_change(float(req), unit, extra=1),
                     observed=format_change(float(ann), unit, extra=1))
-    return text
+    tp = F["trend_p"][u]
+    if np.isfinite(tp) and tp >= STATUS_RULES["flat_trend_p"]:
+        text += say("flat_trend", p=format_number(float(tp), 2))
+    return basis + say("then", text=text) if basis else text
 
 
 def _progress(row, ind, xs, ys, eval_mean, status, reason, eval_year, baseline_year,

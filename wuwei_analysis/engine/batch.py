@@ -997,7 +997,7 @@ class BatchForecast:
     fits: Fits
     error: np.ndarray              # message where the explicit model could not be fitted
     per_series: np.ndarray         # handed to forecast_series
-    table: object = None           # long forecast table (series, year, mean, lo/hi 80/95)
+    table: object = None           # long forecast table (series, year, median, mean, lo/hi)
     eval_mean: np.ndarray | None = None   # mean at ``eval_year`` if asked
 
 
@@ -1156,6 +1156,33 @@ def pooled_rates(batch: SeriesBatch, rate_scale, min_events: float = SMALL_COUNT
             "pooled_events": np.where(small, ev, nan)}
 
 
+#: Models whose slope is an estimated trend (its test against zero is meaningful).
+SLOPE_MODELS = ("loglinear", "logit", "linear", "poisson", "quasi_poisson")
+
+
+def trend_p_values(res: "BatchForecast") -> np.ndarray:
+    """Two-sided p-value that each series' trend slope is zero (flat), column-wise — as
+    :func:`wuwei_analysis.models.summary.trend_significance`: a t test with n − 2 df for
+    loglinear / logit / linear, a z test for Poisson (quasi-Poisson: its widened SE); NaN
+    where the model has no estimated slope (naive, ARIMA, damped, a Poisson rate without
+    trend, no model)."""
+    from scipy import stats
+
+    S = len(res.model)
+    nan = np.full(S, np.nan)
+    b = np.asarray(res.params.get("slope", nan), float)
+    se = np.asarray(res.params.get("slope_se", nan), float)
+    count = np.isin(res.model, ("poisson", "quasi_poisson"))
+    dfree = np.asarray(res.n_points, float) - 2
+    ok = np.isin(res.model, SLOPE_MODELS) & np.isfinite(b) & np.isfinite(se) \
+        & (count | (dfree >= 1))
+    with np.errstate(all="ignore"):
+        t = np.abs(b) / se
+        p = np.where(count, 2 * stats.norm.sf(t), 2 * stats.t.sf(t, np.maximum(dfree, 1)))
+    p = np.where(se == 0, np.where(b == 0, 1.0, 0.0), p)
+    return np.where(ok, p, np.nan)
+
+
 def _subtargets(tg: Targets, rows) -> Targets:
     return Targets(tg.kind[rows], tg.threshold[rows], tg.year[rows], tg.tolerance[rows],
                    tg.change[rows], tg.good[rows])
@@ -1163,8 +1190,10 @@ def _subtargets(tg: Targets, rows) -> Targets:
 
 def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
                    horizon: np.ndarray, target_year: np.ndarray) -> "pd.DataFrame":
-    """Long table: series, year, mean, lo80, hi80, lo95, hi95 — the years after the last
-    observation up to the horizon (the rows of each ``forecast_series`` frame)."""
+    """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 — the years after
+    the last observation up to the horizon (the rows of each ``forecast_series`` frame).
+    ``median`` is the point forecast (the median of the predictive distribution);
+    ``mean`` is the same numbers under its old name, kept as an alias for now."""
     import pandas as pd
 
     rows = np.nonzero(modelled)[0]
@@ -1181,7 +1210,8 @@ def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
     sel = valid.reshape(-1)
     return pd.DataFrame({
         "series": np.repeat(rows, K)[sel], "year": years.reshape(-1)[sel].astype(np.int64),
-        "mean": mean.reshape(-1)[sel], "lo80": lo80.reshape(-1)[sel],
+        "median": mean.reshape(-1)[sel], "mean": mean.reshape(-1)[sel],
+        "lo80": lo80.reshape(-1)[sel],
         "hi80": hi80.reshape(-1)[sel], "lo95": lo95.reshape(-1)[sel],
         "hi95": hi95.reshape(-1)[sel]})
 
@@ -1204,13 +1234,13 @@ def _merge_per_series(res: BatchForecast, rows, fn, targets: Targets, eval_year,
         ty = int(targets.year[i])
         hit = fc[fc["year"] == ty]
         if len(hit):
-            res.target_mean[i] = float(hit["mean"].iloc[0])
+            res.target_mean[i] = float(hit["median"].iloc[0])
             res.target_lo80[i] = float(hit["lo80"].iloc[0])
             res.target_hi80[i] = float(hit["hi80"].iloc[0])
         if eval_year and res.eval_mean is not None:
             hit = fc[fc["year"] == int(eval_year)]
             if len(hit):
-                res.eval_mean[i] = float(hit["mean"].iloc[0])
+                res.eval_mean[i] = float(hit["median"].iloc[0])
         for k, v in (a.get("params") or {}).items():
             if isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
                 if k not in res.params:

@@ -3,8 +3,8 @@
 ``forecast_many(obs)`` gives, for each series of ``obs`` (indicator × region × breakdown),
 what :func:`wuwei_analysis.models.forecast_series` gives for it with the indicator's unit,
 target and direction (``model="auto"``, calibrated intervals, horizon 2030): a summary row
-per series and, with ``table=True``, the forecast table (every future year: mean, 80 % and
-95 % intervals). The series are built as :func:`wuwei_analysis.models.series.to_series`
+per series and, with ``table=True``, the forecast table (every future year: the median — the
+point forecast —, 80 % and 95 % intervals; ``mean`` the same numbers, its old name). The series are built as :func:`wuwei_analysis.models.series.to_series`
 builds them (one value per year; numerators and denominators used when every denominator
 is there). ``engine="per-series"`` computes the same with one ``forecast_series`` call per
 series (the statsmodels path: for comparisons and benchmarks).
@@ -34,7 +34,8 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
     """(summary, forecast table) for every series of ``obs`` (see the module docstring).
 
     ``summary``: SUMMARY_COLUMNS, one row per series (``series`` numbers them);
-    ``table``: series, year, mean, lo80, hi80, lo95, hi95 (None if ``table=False``).
+    ``table``: series, year, median, mean (alias of median), lo80, hi80, lo95, hi95 (None
+    if ``table=False``).
     ``year`` limits the data to that year and before.
     """
     import pandas as pd

@@ -21,7 +21,7 @@ from ..settings import FINAL_YEAR
 if TYPE_CHECKING:
     import pandas as pd
 
-COLUMNS = ["year", "mean", "lo80", "hi80", "lo95", "hi95"]
+COLUMNS = ["year", "median", "mean", "lo80", "hi80", "lo95", "hi95"]
 
 
 def forecast_series(years, values, *, unit: str | None = None, target=None, counts=None,
@@ -100,7 +100,6 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     df = tab[tab["series"] == 0][COLUMNS].reset_index(drop=True) if tab is not None \
         else pd.DataFrame({c_: pd.Series(dtype="float64") for c_ in COLUMNS})
     df["year"] = df["year"].astype("int64")
-    df.insert(1, "median", df["mean"])   # the point forecast; ``mean`` is its old name
 
     def num(a):
         v = float(a[0])

@@ -9,7 +9,10 @@ explains the same rules to officials in Chinese.
 The two columns and the combined status
 ---------------------------------------
 现状 ``current_code``: met (已达标) / not_met (未达标) — the latest value against the
-target's threshold; no_target (无量化目标) — a qualitative goal, or a direction / gap target
+target's threshold (an event rate — unit kind rate, or a percentage that should fall —
+whose latest year rests on fewer than ``small_events`` events:
+the pooled rate of its last ``pool_years`` calendar years, columns ``pooled_value``,
+``pooled_years``, ``pooled_events``); no_target (无量化目标) — a qualitative goal, or a direction / gap target
 (逐步提高, 差距缩小) that has no number to meet (except a direction target already at its
 bound, which is met); no_data (暂无数据) — no value for the region, the indicator not
 monitored at this level, or a threshold that cannot be set (no base-year / reference value).
@@ -50,7 +53,11 @@ STATUS_RULES: dict[str, Any] = {
     "progress_at_risk": 0.50,
     "baseline_year": PLAN_START - 1,   # 2020
     "stale_years": 2,             # latest value this many years older than report year
-    "small_events": 20,           # fewer events behind the latest rate: warning
+    "small_events": 20,           # fewer events behind the latest rate: warning; and
+                                  # 现状 from the pooled rate of the last pool_years years
+    "pool_years": 3,              # calendar years pooled for a small-count rate
+    "flat_trend_p": 0.05,         # two-sided p of the trend slope ≥ this: "indistinguishable
+                                  # from flat" said in the reason
     "volatile_sd": 0.15,          # residual sd on the log scale (rates, counts): ≈ 15 %
     "volatile_pp": 2.0,           # residual sd of a percentage, in percentage points
     "volatile_cv": 0.05,          # residual sd / mean level for other units
@@ -73,6 +80,7 @@ ASSESS_COLUMNS = [
     "forecast_hi80", "required_annual_change", "observed_annual_change", "required_aarr",
     "observed_aarr", "model", "warnings", "warning_codes", "illustrative", "n_points",
     "reason", "threshold", "base_value", "path_value", "progress_ratio", "eval_year",
+    "pooled_value", "pooled_years", "pooled_events", "trend_p",
 ]
 
 

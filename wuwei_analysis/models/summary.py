@@ -312,6 +312,35 @@ def _naive(s: SummaryInputs):
     return res, tab, stats, z, zfit, notes
 
 
+@register_summary("arima")
+def _arima(s: SummaryInputs):
+    """ARIMA(1,1,0) with drift as :mod:`.local_trend` fits it: OLS of Δz_t on [1, Δz_{t−1}]."""
+    from statsmodels.regression.linear_model import OLS
+
+    from .local_trend import AR_MAX, AR_MIN
+
+    if np.any(np.diff(s.years) != 1):
+        raise ForecastError("ARIMA(1,1,0)需要逐年连续的数据")
+    z = to_model_scale(s.scale, s.values)
+    dz = np.diff(z)
+    X = np.column_stack([np.ones(len(dz) - 1), dz[:-1]])
+    res = OLS(dz[1:], X).fit()
+    tab = _coef_table(["const", "ar.L1"], res.params, res.bse, res.tvalues, res.pvalues,
+                      res.conf_int(0.05))
+    c, a = (float(v) for v in res.params)
+    notes = ["年变化量的一阶自回归（ARIMA(1,1,0)带漂移），按条件最小二乘估计："
+             "Δz_t = c + a·Δz_{t−1} + ε_t，长期漂移 μ = c/(1−a)"]
+    if not AR_MIN <= a <= AR_MAX:
+        notes.append(f"预测时自回归系数限定在[{AR_MIN}, {AR_MAX}]内（估计值{a:.3g}），"
+                     "漂移按限定后的系数重新估计")
+    zfit = np.concatenate([z[:2], z[1:-1] + np.asarray(res.fittedvalues, float)])
+    stats = {"n": int(len(z)), "df_resid": int(res.df_resid),
+             "sigma": float(math.sqrt(res.scale)), "loglik": float(res.llf),
+             "aic": float(res.aic), "bic": float(res.bic), "scale": s.scale.kind,
+             "drift": c / (1.0 - a) if a != 1.0 else float("nan")}
+    return res, tab, stats, z, zfit, notes
+
+
 # --------------------------------------------------------------------------- public API
 def _inputs(fc: "pd.DataFrame") -> SummaryInputs:
     from .core import unit_info

@@ -69,6 +69,27 @@ def _unit_decimals(unit: str) -> int:
                                                                  "per_capita") else 0)
 
 
+def _maybe_beyond(both: pd.DataFrame, rules: dict[str, Rule], cfg: dict) -> np.ndarray:
+    """Rows of ``both`` (reported and ``_sum`` columns) where some part may be beyond its
+    tolerance: a vectorised superset of what :func:`parent_children` reports, so that only
+    these rows go through the exact test and the sentences."""
+    if both.empty:
+        return np.zeros(0, bool)
+
+    def over(part: str, tols: list[dict]) -> np.ndarray:
+        rep = pd.to_numeric(both[part], errors="coerce").to_numpy(float)
+        exp = pd.to_numeric(both[f"{part}_sum"], errors="coerce").to_numpy(float)
+        limit = np.min([np.maximum(float(t["absolute"]), float(t["relative"]) * np.abs(exp))
+                        for t in tols], axis=0)
+        with np.errstate(invalid="ignore"):
+            return np.abs(rep - exp) > limit + 1e-9
+
+    ratio = both["indicator"].map(lambda i: rules[i].method == "ratio").to_numpy(bool)
+    counts = over("numerator", [cfg["tolerance"]]) | over("denominator", [cfg["tolerance"]])
+    value = over("value", [cfg["tolerance"], cfg["value_tolerance"]])
+    return (ratio & counts) | value
+
+
 def parent_children(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule]) -> list[dict]:
     """Reported parent rows against the sum of all their children's reported rows."""
     out: list[dict] = []
@@ -87,6 +108,7 @@ def parent_children(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule]) ->
                           if "source_row" in rep else key + ["value", "numerator",
                                                              "denominator"]],
                       on=key, suffixes=("_sum", ""))
+    both = both[_maybe_beyond(both, rules, cfg)]
     for r in both.to_dict("records"):
         rule = rules[r["indicator"]]
         long, _ = h.child_label(r["region_code"])
@@ -152,12 +174,30 @@ def _groups(indicator: str, dim: str) -> list[str] | None:
     return list(cat._meta()["breakdowns"][dim]["values"])
 
 
+def _segments(gid: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(order, starts): rows stably sorted by group id, and where each group begins."""
+    order = np.argsort(gid, kind="stable")
+    counts = np.bincount(gid, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return order, starts
+
+
+def _reduce(ufunc: np.ufunc, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``ufunc`` over each group's values, in row order (as ``Series.sum`` of the group)."""
+    if not len(values):
+        return np.zeros(len(starts))
+    return ufunc.reduceat(values, starts)
+
+
 def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str],
                groups: dict[str, list[str]] | None = None) -> list[dict]:
     """Each complete breakdown (all groups present) against the total of its region-year.
 
     ``groups``: dimension -> its groups, overriding the catalogue's (``_meta.yaml`` for sex
     and urban_rural, an entry's ``age_groups`` for age).
+
+    Vectorised: the groups of every (indicator, region, year) are summed at once; only the
+    findings are turned into sentences.
     """
     out: list[dict] = []
     if rows.empty:
@@ -166,57 +206,113 @@ def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str]
     from ..geography import region as find_region
 
     bd = compute.BREAKDOWN_KEYS
-    is_total = (rows[bd] == "").all(axis=1)
-    totals = rows[is_total].set_index(["indicator", "region_code", "year"])
+    key3 = ["indicator", "region_code", "year"]
+    blank = {c: (rows[c] == "").to_numpy() for c in bd}
+    is_total = blank["sex"] & blank["urban_rural"] & blank["age_group"]
+    tcols = key3 + ["value", "numerator", "denominator"] + (
+        ["source_row"] if "source_row" in rows else [])
+    totals = rows.loc[is_total, tcols].drop_duplicates(key3, keep="first")
+    totals = totals.rename(columns={c: f"t_{c}" for c in tcols if c not in key3})
+    num_all = pd.to_numeric(rows["numerator"], errors="coerce").to_numpy(float)
+    den_all = pd.to_numeric(rows["denominator"], errors="coerce").to_numpy(float)
+    val_all = pd.to_numeric(rows["value"], errors="coerce").to_numpy(float)
+    keyed = rows[key3].notna().all(axis=1).to_numpy()
+    region_names: dict[str, str] = {}
+    count_names: dict[str, dict[str, str]] = {}
     for dim in bd:
         others = [d for d in bd if d != dim]
-        sel = rows[(rows[dim] != "") & (rows[others] == "").all(axis=1)]
-        for (iid, code, year), g in sel.groupby(["indicator", "region_code", "year"]):
+        mask = ~blank[dim] & blank[others[0]] & blank[others[1]]
+        mask &= keyed   # as groupby: no NaN keys
+        if not mask.any():
+            continue
+        sel = rows.loc[mask, key3 + [dim]].reset_index(drop=True)
+        num, den, val = num_all[mask], den_all[mask], val_all[mask]
+        # the groups each indicator must have, and whether each row is one of them
+        want_of: dict[str, list[str]] = {}
+        icode, inds = pd.factorize(sel["indicator"])
+        member = np.zeros(len(sel), bool)
+        dim_vals = sel[dim].to_numpy(object)
+        for k, iid in enumerate(inds):
             rule = rules.get(iid)
-            if rule is None or not rule.aggregable or (iid, code, year) not in totals.index:
+            if rule is None or not rule.aggregable:
                 continue
             want = (groups or {}).get(dim) or _groups(iid, dim)
-            if not want or sorted(g[dim]) != sorted(want):
+            if not want:
                 continue
-            tot = totals.loc[(iid, code, year)]
-            tot = tot.iloc[0] if isinstance(tot, pd.DataFrame) else tot
+            want_of[iid] = list(want)
+            at = icode == k
+            member[at] = np.isin(dim_vals[at].astype(str), np.asarray(want, dtype=str))
+        if not want_of:
+            continue
+        gid = sel.groupby(key3, sort=True).ngroup().to_numpy()
+        n_groups = int(gid.max()) + 1
+        order, starts = _segments(gid, n_groups)
+        n = np.bincount(gid, minlength=n_groups)
+        n_in = np.bincount(gid, weights=member.astype(float), minlength=n_groups)
+        distinct = pd.DataFrame({"g": gid, "v": dim_vals}).drop_duplicates()
+        n_distinct = np.bincount(distinct["g"].to_numpy(), minlength=n_groups)
+        first = order[starts]
+        g = sel.loc[first, key3].reset_index(drop=True)
+        want_n = np.array([len(want_of.get(i, ())) for i in g["indicator"]])
+        want_set_n = np.array([len(set(want_of.get(i, ()))) for i in g["indicator"]])
+        complete = (want_n > 0) & (n == want_n) & (n_in == n) & (n_distinct == want_set_n)
+        g["num_ok"] = np.bincount(gid, weights=np.isfinite(num).astype(float),
+                                  minlength=n_groups) == n
+        g["den_ok"] = np.bincount(gid, weights=np.isfinite(den).astype(float),
+                                  minlength=n_groups) == n
+        g["num_sum"] = _reduce(np.add, num[order], starts)
+        g["den_sum"] = _reduce(np.add, den[order], starts)
+        v = val[order]
+        g["v_sum"] = _reduce(np.add, np.nan_to_num(v, nan=0.0), starts)
+        g["v_min"] = _reduce(np.fmin, v, starts)
+        g["v_max"] = _reduce(np.fmax, v, starts)
+        g = g[complete].merge(totals, on=key3, how="inner", sort=False)
+        if g.empty:
+            continue
+        for r in g.to_dict("records"):
+            iid, code, year = r["indicator"], r["region_code"], r["year"]
+            rule = rules[iid]
+            want = want_of[iid]
             label = "+".join(want)
             dec = _unit_decimals(rule.unit)
             parts = []
-            counts_ok = g["numerator"].notna().all() and g["denominator"].notna().all() and \
-                np.isfinite(tot["numerator"]) and np.isfinite(tot["denominator"])
-            if rule.method in ("ratio", "weighted") and counts_ok and rule.method == "ratio":
-                for part in ("numerator", "denominator"):
-                    parts.append((part, float(tot[part]), float(g[part].sum()),
-                                  cfg["tolerance"], 0, "sum"))
+            t_num, t_den = float(r["t_numerator"]), float(r["t_denominator"])
+            counts_ok = r["num_ok"] and r["den_ok"] and np.isfinite(t_num) and \
+                np.isfinite(t_den)
+            if rule.method == "ratio" and counts_ok:
+                for part, tot, s in (("numerator", t_num, r["num_sum"]),
+                                     ("denominator", t_den, r["den_sum"])):
+                    parts.append((part, tot, float(s), cfg["tolerance"], 0, "sum"))
             elif rule.method == "sum":
-                parts.append(("value", float(tot["value"]), float(g["value"].sum()),
+                parts.append(("value", float(r["t_value"]), float(r["v_sum"]),
                               cfg["tolerance"], dec, "sum"))
             else:
-                lo, hi = float(g["value"].min()), float(g["value"].max())
-                v = float(tot["value"])
+                lo, hi = float(r["v_min"]), float(r["v_max"])
+                v = float(r["t_value"])
                 tol = cfg["value_tolerance"]
                 edge = lo if v < lo else hi if v > hi else v
                 if abs(v - edge) > max(tol["absolute"], tol["relative"] * abs(edge)) + 1e-9:
                     parts.append(("value", v, edge, tol, dec, "range"))
-            try:
-                rname = find_region(code).name
-            except Exception:  # noqa: BLE001
-                rname = code
-            where = f"{rname} {int(year)}年 {names.get(iid, iid)}"
-            cn = _count_names(iid)
+            parts = [p for p in parts if p[5] == "range" or _beyond(p[1], p[2], p[3])[0]]
+            if not parts:
+                continue
+            if code not in region_names:
+                try:
+                    region_names[code] = find_region(code).name
+                except Exception:  # noqa: BLE001
+                    region_names[code] = code
+            where = f"{region_names[code]} {int(year)}年 {names.get(iid, iid)}"
+            if iid not in count_names:
+                count_names[iid] = _count_names(iid)
+            cn = count_names[iid]
             for part, reported, expect, tol, d, how in parts:
+                diff = reported - expect
                 if how == "sum":
-                    beyond, _ = _beyond(reported, expect, tol)
-                    if not beyond:
-                        continue
-                    diff = reported - expect
                     rel = f"，{diff / expect * 100:+.1f}%" if expect else ""
                     text = (f"合计{cn[part]}{_fmt(reported, d)} 与{label}之和 "
                             f"{_fmt(expect, d)} 不一致，相差 {diff:+,.{d}f}{rel}"
                             f"（{_tol_text(tol, part == 'value')}）")
                 else:
-                    diff = reported - expect
                     text = (f"合计 {reported:.{d}f}{rule.unit} 不在{label}各组数值 "
                             f"{lo:.{d}f}—{hi:.{d}f}{rule.unit} 之间（相差 {diff:+.{d}f}，"
                             f"{_tol_text(tol, True)}）")
@@ -226,7 +322,7 @@ def breakdowns(rows: pd.DataFrame, rules: dict[str, Rule], names: dict[str, str]
                             "expected": expect, "difference": diff,
                             "tolerance": _tol_text(tol, part == "value"),
                             "where": where, "text": text, "dimension": dim,
-                            "source_row": tot.get("source_row")})
+                            "source_row": r.get("t_source_row")})
     return out
 
 

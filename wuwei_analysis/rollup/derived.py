@@ -146,18 +146,88 @@ def compute_derived(rows: pd.DataFrame, h: Hierarchy, rules: dict[str, Rule], *,
     return derived, problems
 
 
-def _load(conn: sqlite3.Connection, indicators: Iterable[str] | None,
-          years: Iterable[int] | None, derived: bool = False) -> pd.DataFrame:
-    cur = store.current_rows(conn, indicators, derived=derived)
-    df = pd.DataFrame(list(cur.values()))
+_KEY = ["indicator", "region_code", "year", *compute.BREAKDOWN_KEYS]
+#: What derivation and the checks read of an observation (not its flags and note).
+_COLUMNS = ", ".join(f"o.{c}" for c in [
+    "id", *_KEY, "value", "numerator", "denominator", "unit", "source", "illustrative",
+    "provisional", "low_trust", "derived", "submission_id", "source_row", "recorded_at"])
+
+
+def _frame(cur: sqlite3.Cursor) -> pd.DataFrame:
+    """The current row of each key and kind (reported / derived) among a query's rows of
+    observations, as a DataFrame: numbers as floats (NaN for NULL), in key order.
+
+    The newest row (``recorded_at``, then ``id``) of each key wins, as in
+    ``store.current_rows``; picked here rather than by a window function in SQL (which
+    sorts every row in SQLite: twice the time).
+    """
+    cols = [d[0] for d in cur.description]
+    df = pd.DataFrame.from_records(cur.fetchall(), columns=cols)
     if df.empty:
-        return df
-    if years is not None:
-        df = df[df["year"].isin([int(y) for y in years])]
+        return pd.DataFrame()
     df["region_code"] = df["region_code"].astype(str)
+    keys = ["derived", *_KEY]
+    if df.duplicated(keys).any():   # revisions: keep the newest of each key
+        df = df.sort_values(["recorded_at", "id"], ascending=False, kind="stable")
+        df = df.drop_duplicates(keys, keep="first")
+    df = df.sort_values(keys, kind="stable")
     for c in ("numerator", "denominator", "value"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    return df.drop(columns=["rn"], errors="ignore").reset_index(drop=True)
+    return df.reset_index(drop=True)
+
+
+def _load(conn: sqlite3.Connection, indicators: Iterable[str] | None,
+          years: Iterable[int] | None, derived: bool = False) -> pd.DataFrame:
+    """The current reported (or ``derived``) rows of some indicators and years."""
+    where, params = [f"o.derived = {int(bool(derived))}"], []
+    if indicators is not None:
+        inds = sorted(set(indicators))
+        if not inds:
+            return pd.DataFrame()
+        where.append(f"o.indicator IN ({','.join('?' * len(inds))})")
+        params += inds
+    if years is not None:
+        yrs = sorted({int(y) for y in years})
+        if not yrs:
+            return pd.DataFrame()
+        where.append(f"o.year IN ({','.join('?' * len(yrs))})")
+        params += yrs
+    sql = f"SELECT {_COLUMNS} FROM observations o WHERE {' AND '.join(where)}"
+    return _frame(conn.execute(sql, params))
+
+
+def load_pairs(conn: sqlite3.Connection, pairs: Iterable[tuple[str, int]]
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(reported, derived) current rows of the given (indicator, year) pairs only, in one
+    query: the pairs go into a temporary table joined to the observations."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS rollup_pairs (indicator TEXT NOT NULL, "
+                 "year INTEGER NOT NULL, PRIMARY KEY (indicator, year)) WITHOUT ROWID")
+    conn.execute("DELETE FROM temp.rollup_pairs")
+    try:
+        conn.executemany("INSERT OR IGNORE INTO temp.rollup_pairs VALUES (?, ?)",
+                         [(str(i), int(y)) for i, y in pairs])
+        df = _frame(conn.execute(
+            f"SELECT {_COLUMNS} FROM observations o JOIN temp.rollup_pairs p "
+            "ON o.indicator = p.indicator AND o.year = p.year"))
+    finally:
+        conn.execute("DELETE FROM temp.rollup_pairs")
+    if df.empty:
+        return df, df
+    is_derived = df["derived"].astype(bool).to_numpy()
+    return (df[~is_derived].reset_index(drop=True), df[is_derived].reset_index(drop=True))
+
+
+def _by_key(df: pd.DataFrame) -> dict[tuple, dict]:
+    """Rows keyed by ``store.KEY_COLUMNS`` (as ``store.current_rows``)."""
+    if df.empty:
+        return {}
+    recs = df.to_dict("records")
+    for r in recs:   # NULL numbers as None, as sqlite gives them
+        for c in ("numerator", "denominator"):
+            if r[c] != r[c]:
+                r[c] = None
+    return {(r["indicator"], r["region_code"], int(r["year"]), r["sex"], r["urban_rural"],
+             r["age_group"]): r for r in recs}
 
 
 def derive(db: Any = None, *, indicators: Iterable[str] | None = None,
@@ -180,74 +250,88 @@ def derive(db: Any = None, *, indicators: Iterable[str] | None = None,
     rules = all_rules() if rules is None else rules
     wanted = [i for i in (indicators if indicators is not None else rules)
               if i in rules and rules[i].aggregable]
-    result = DeriveResult()
     with store.connect(db) as conn:
         rows = _load(conn, wanted, years)
         if rows.empty or not wanted:
-            return result
-        derived, problems = compute_derived(rows, h, rules)
-        names = _names()
-        stale = store.current_rows(conn, wanted, derived=True)
-        result.problems = []
-        for p in problems.to_dict("records"):
-            msg = problem_message(h, p, names)
-            old_row = stale.get((p["indicator"], p["region_code"], int(p["year"]), p["sex"],
-                                 p["urban_rural"], p["age_group"]))
-            if old_row is not None:   # derived earlier, no longer supported: say so
-                msg += f"；库中此前的汇总值 {old_row['value']:g} 依据的数据已有变化，请核实"
-            result.problems.append({**p, "message": msg})
-        if derived.empty:
-            result.rows = derived
-            return result
-        derived["source"] = [
-            source_label(h, r.region_code, int(r.children_used), int(r.children_expected),
-                         [k for k in h.children(r.region_code) if k not in set(r.children)])
-            for r in derived.itertuples(index=False)]
+            return DeriveResult()
+        stale = _load(conn, wanted, years, derived=True)
+        return derive_rows(conn, rows, stale, h, rules, write=write)
+
+
+def derive_rows(conn: sqlite3.Connection, rows: pd.DataFrame, stale: pd.DataFrame,
+                h: Hierarchy, rules: dict[str, Rule], *, write: bool = True) -> DeriveResult:
+    """:func:`derive` on rows already loaded: ``rows`` the current reported rows (of the
+    indicators with a rule), ``stale`` the current derived rows of the same keys."""
+    result = DeriveResult()
+    if rows.empty:
+        return result
+    derived, problems = compute_derived(rows, h, rules)
+    names = _names()
+    old = _by_key(stale)
+    result.problems = []
+    for p in problems.to_dict("records"):
+        msg = problem_message(h, p, names)
+        old_row = old.get((p["indicator"], p["region_code"], int(p["year"]), p["sex"],
+                           p["urban_rural"], p["age_group"]))
+        if old_row is not None:   # derived earlier, no longer supported: say so
+            msg += f"；库中此前的汇总值 {old_row['value']:g} 依据的数据已有变化，请核实"
+        result.problems.append({**p, "message": msg})
+    if derived.empty:
         result.rows = derived
-        if not write:
-            return result
-        old = store.current_rows(conn, wanted, derived=True)
-        with store.transaction(conn):
-            for r in derived.to_dict("records"):
-                k = (r["indicator"], r["region_code"], int(r["year"]), r["sex"],
-                     r["urban_rural"], r["age_group"])
-                prev = old.get(k)
-                num = None if not np.isfinite(r["numerator"]) else float(r["numerator"])
-                den = None if not np.isfinite(r["denominator"]) else float(r["denominator"])
-                if prev is not None and store._same(prev["value"], r["value"]) and \
-                        store._same(prev["numerator"], num) and \
-                        store._same(prev["denominator"], den) and \
-                        prev["source"] == r["source"] and \
-                        bool(prev["illustrative"]) == bool(r["illustrative"]):
-                    result.unchanged += 1
-                    continue
-                flags = ["derived"] + (["partial_coverage"] if r["partial"] else []) + \
-                    (["revised"] if prev is not None else [])
-                subs = r.get("submissions") or []
-                sub = max(subs) if subs else int(conn.execute(
-                    "SELECT MAX(id) FROM submissions").fetchone()[0])
-                cur = conn.execute(
-                    "INSERT INTO observations(indicator, region_code, year, sex, urban_rural, "
-                    "age_group, value, numerator, denominator, unit, source, illustrative, "
-                    "provisional, low_trust, derived, flags, note, submission_id, recorded_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-                    (*k, float(r["value"]), num, den, rules[k[0]].unit, r["source"],
-                     int(bool(r["illustrative"])), int(bool(r["provisional"])),
-                     int(bool(r["low_trust"])), ";".join(flags),
-                     f"汇总方法：{METHOD_ZH[r['method']]}", sub, store.now_iso()))
-                missing = [c for c in h.children(k[1]) if c not in set(r.get("children") or [])]
-                conn.execute(
-                    "INSERT INTO derivations(observation_id, method, children_used, "
-                    "children_expected, missing, inputs, submissions, note) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (cur.lastrowid, r["method"], int(r["children_used"]),
-                     int(r["children_expected"]), ",".join(missing),
-                     ",".join(map(str, r.get("inputs") or [])), ",".join(map(str, subs)),
-                     r["source"]))
-                if prev is None:
-                    result.new += 1
-                else:
-                    result.revised += 1
+        return result
+    kids = {p: h.children(p) for p in set(derived["region_code"])}
+    derived["source"] = [
+        source_label(h, r.region_code, int(r.children_used), int(r.children_expected),
+                     [k for k in kids[r.region_code] if k not in set(r.children)])
+        for r in derived.itertuples(index=False)]
+    result.rows = derived
+    if not write:
+        return result
+    latest_sub: list[int] = []
+    with store.transaction(conn):
+        for r in derived.to_dict("records"):
+            k = (r["indicator"], r["region_code"], int(r["year"]), r["sex"],
+                 r["urban_rural"], r["age_group"])
+            prev = old.get(k)
+            num = None if not np.isfinite(r["numerator"]) else float(r["numerator"])
+            den = None if not np.isfinite(r["denominator"]) else float(r["denominator"])
+            if prev is not None and store._same(prev["value"], r["value"]) and \
+                    store._same(prev["numerator"], num) and \
+                    store._same(prev["denominator"], den) and \
+                    prev["source"] == r["source"] and \
+                    bool(prev["illustrative"]) == bool(r["illustrative"]):
+                result.unchanged += 1
+                continue
+            flags = ["derived"] + (["partial_coverage"] if r["partial"] else []) + \
+                (["revised"] if prev is not None else [])
+            subs = r.get("submissions") or []
+            if not subs and not latest_sub:
+                latest_sub.append(int(conn.execute(
+                    "SELECT MAX(id) FROM submissions").fetchone()[0]))
+            sub = max(subs) if subs else latest_sub[0]
+            cur = conn.execute(
+                "INSERT INTO observations(indicator, region_code, year, sex, urban_rural, "
+                "age_group, value, numerator, denominator, unit, source, illustrative, "
+                "provisional, low_trust, derived, flags, note, submission_id, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                (*k, float(r["value"]), num, den, rules[k[0]].unit, r["source"],
+                 int(bool(r["illustrative"])), int(bool(r["provisional"])),
+                 int(bool(r["low_trust"])), ";".join(flags),
+                 f"汇总方法：{METHOD_ZH[r['method']]}", sub, store.now_iso()))
+            used = set(r.get("children") or [])
+            missing = [c for c in kids[k[1]] if c not in used]
+            conn.execute(
+                "INSERT INTO derivations(observation_id, method, children_used, "
+                "children_expected, missing, inputs, submissions, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cur.lastrowid, r["method"], int(r["children_used"]),
+                 int(r["children_expected"]), ",".join(missing),
+                 ",".join(map(str, r.get("inputs") or [])), ",".join(map(str, subs)),
+                 r["source"]))
+            if prev is None:
+                result.new += 1
+            else:
+                result.revised += 1
     return result
 
 

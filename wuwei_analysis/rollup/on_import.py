@@ -19,23 +19,27 @@ import sqlite3
 from typing import Any, Mapping, Sequence
 
 from .checks import run_checks
-from .derived import _load, derive
+from .derived import derive_rows, load_pairs
 from .hierarchy import from_regions
 from .methods import rules as all_rules
 
 
 def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],
                  file_name: str = "") -> tuple[int, list]:
-    """(derived values written, warnings) for the stored ``records`` of one import."""
+    """(derived values written, warnings) for the stored ``records`` of one import.
+
+    Only the (indicator, year) pairs of the records are read back from the database, in
+    one query; the same rows serve the derivation and the checks (derivation writes only
+    derived rows, which the checks do not read).
+    """
     from ..ingest.rules import Issue
 
     if not records:
         return 0, []
     rules = all_rules()
-    inds = sorted({r["indicator"] for r in records if r["indicator"] in rules})
-    if not inds:
+    pairs = {(r["indicator"], int(r["year"])) for r in records if r["indicator"] in rules}
+    if not pairs:
         return 0, []
-    years = sorted({int(r["year"]) for r in records})
     h = from_regions()
     here = {str(r["region_code"]) for r in records}
     touched = set(here)
@@ -43,10 +47,12 @@ def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],
         while code in h.parent:
             code = h.parent[code]
             touched.add(code)
-    rows_of = {(r["indicator"], str(r["region_code"]), int(r["year"]), r.get("sex") or "",
-                r.get("urban_rural") or "", r.get("age_group") or ""): r.get("source_row")
-               for r in records}
-    res = derive(conn, indicators=inds, years=years)
+    reported, stale = load_pairs(conn, sorted(pairs))
+    aggregable = {i for i, r in rules.items() if r.aggregable}
+    if reported.empty:
+        return 0, []
+    mine = reported["indicator"].isin(aggregable).to_numpy()
+    res = derive_rows(conn, reported[mine].reset_index(drop=True), stale, h, rules)
     issues: list = []
     for p in res.problems:
         unusable = p.get("unusable") or {}
@@ -59,9 +65,13 @@ def after_import(conn: sqlite3.Connection, records: Sequence[Mapping[str, Any]],
         if bad_here and p["region_code"] in touched:
             issues.append(Issue("rollup", "value", None, p["message"], severity="warn",
                                 file=file_name))
-    found = run_checks(_load(conn, inds, years), h, rules)
+    found = run_checks(reported, h, rules)
     if not found.empty:
         found = found[found["region_code"].isin(touched)]
+    if not found.empty:
+        rows_of = {(r["indicator"], str(r["region_code"]), int(r["year"]),
+                    r.get("sex") or "", r.get("urban_rural") or "", r.get("age_group") or ""):
+                   r.get("source_row") for r in records}
         for msg, g in found.groupby("message", sort=False):
             r = g.iloc[0]
             key = (r["indicator"], r["region_code"], int(r["year"]), r["sex"],

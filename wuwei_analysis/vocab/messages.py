@@ -43,6 +43,15 @@ MESSAGES: dict[str, str] = {
                 "实现“{target}”目标的概率约为{p}",
     "required_change": "；需年均变化{required}，当前趋势年均{observed}",
     "no_model": "无法建立趋势模型：{message}",
+    # small counts: 现状 from the pooled rate of the last years
+    "pooled": "{year}年{name}为{value}，仅基于{events}例（少于{min_events}例）；"
+              "按{years}年合并率{pooled}（{k}年共{total}例）判断现状，{verdict}",
+    "pooled_met": "已达到“{target}”的目标",
+    "pooled_not_met": "尚未达到“{target}”",
+    "pooled_too_few": "；仅有{n}个年度数据，不足以预测趋势",
+    "then": "；{text}",
+    # a trend slope not distinguishable from zero
+    "flat_trend": "；近年趋势与持平无法区分（p={p}），按趋势外推的预测把握不大",
     "no_forecast": "仅有{n}个年度数据（少于{min_points}个），不作趋势预测，状态只依据最新值判断",
     # ---- mid-term / final evaluation
     "final_met": "{year}年{name}为{value}，已实现“{target}”",
