@@ -4,9 +4,10 @@ PIP := $(PYTHON) -m pip
 
 .PHONY: run test test-fast install install-test system-deps slim
 
-## run: install the workbench and run the main job: the briefs of the city and its four
+## run: install the workbench (and Debian's chromium + CJK fonts: the PDF briefs are printed
+## with headless Chromium) and run the main job: the briefs of the city and its four
 ## counties from the embedded default dataset, in outputs/ (index.html links them)
-run: install
+run: install system-deps
 	wuwei briefs --out outputs
 
 ## test: install the test extra (and headless Chromium + CJK fonts), run the whole suite
@@ -32,7 +33,7 @@ install-test:
 slim:
 	-$(PIP) uninstall -y -q rfc3987-syntax 2>/dev/null
 
-# Debian's chromium (browser tests) and Noto CJK fonts (Chinese glyphs in screenshots/PNG).
+# Debian's chromium (PDF briefs, browser tests) and Noto CJK fonts (Chinese glyphs in PDF/PNG).
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -q "Noto Sans CJK"; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; \

@@ -574,3 +574,16 @@ def test_a_network_address_needs_a_password_or_token(tmp_path, monkeypatch, caps
                  "--print-command"]) == 0
     out = capsys.readouterr().out
     assert "--Voila.ip=0.0.0.0" in out and f"--WuweiVoila.auth_file={path}" in out
+
+
+def test_the_status_table_shows_the_regions_goal_counts_in_the_briefs_words(app, small_db):
+    """Above the indicator table: the counts over the plans' 主要目标 of the one counting
+    function (goals.goal_counts), in the sentence the CLI prints."""
+    import html as _html
+
+    from wuwei_analysis.assessment import assess
+    from wuwei_analysis.goals import counts_sentence, goal_counts
+
+    region = app.region.value
+    expected = counts_sentence(goal_counts(assess(region=region, db=str(small_db))))
+    assert expected in _html.unescape(app.table_title.value)

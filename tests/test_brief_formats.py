@@ -117,6 +117,69 @@ def test_the_summary_counts_are_the_shared_goal_counts(batch):
         assert f"共有主要目标 {counts['total']} 项" in page
 
 
+def _goal_counts_in(text: str) -> dict[str, int]:
+    """The goal counts a line shows with the brief's labels: "有风险 13 项" …, "主要目标 143 项"."""
+    from wuwei_analysis.goals import GOAL_STATUS_ORDER, GOAL_STATUS_ZH
+
+    out = {k: int(re.search(re.escape(GOAL_STATUS_ZH[k]) + r"\s*(\d+)\s*项", text).group(1))
+           for k in GOAL_STATUS_ORDER}
+    out["total"] = int(re.search(r"主要目标\s*(\d+)\s*项", text).group(1))
+    return out
+
+
+def test_the_brief_the_app_and_the_cli_show_the_same_goal_counts(batch, capsys):
+    """古浪县 2024: the counts on the brief's first page, in the app's status table and on
+    the closing line of ``wuwei status`` are the same numbers under the same labels."""
+    from wuwei_analysis.app import build_app
+    from wuwei_analysis.cli import main
+    from wuwei_analysis.goals import GOAL_STATUS_ORDER
+
+    _, results, _ = batch
+    r = next(r for r in results if r.region == "古浪县")
+    page = Path(r.html).read_text(encoding="utf-8")
+    row = re.search(r"<th>2024年</th>(.*?)</tr>", page, re.S).group(1)
+    brief = dict(zip(GOAL_STATUS_ORDER, map(int, re.findall(r"<td class=[\"']n[\"']>(\d+)</td>", row))))
+    brief["total"] = int(re.search(r"共有主要目标 (\d+) 项", page).group(1))
+    assert brief == {k: r.headline[k] for k in brief}          # and the index's
+    assert sum(brief[k] for k in GOAL_STATUS_ORDER) == brief["total"] == 143
+
+    app = build_app(region="古浪县", warm=False, safe=False)   # the same default database
+    assert _goal_counts_in(app.table_title.value) == brief
+
+    assert main(["status", "--region", "古浪县", "--year", str(YEAR)]) == 0
+    closing = capsys.readouterr().out.strip().splitlines()[-1]
+    assert _goal_counts_in(closing) == brief
+    assert main(["assess", "--region", "古浪县", "--year", str(YEAR)]) == 0
+    assert _goal_counts_in(capsys.readouterr().out.strip().splitlines()[-1]) == brief
+
+
+def test_without_chromium_the_pdf_is_skipped_in_one_line(workbench, tmp_path, capsys, monkeypatch):
+    """No browser (here: WUWEI_CHROMIUM names one that does not exist): HTML and Word are
+    still written, one Chinese line says PDF was skipped and how to install Chromium; exit 0
+    with the default formats, 1 when PDF was asked for by name."""
+    from wuwei_analysis.cli import main
+    from wuwei_analysis.formats.pdf import PdfError, browser
+
+    monkeypatch.setenv("WUWEI_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    with pytest.raises(PdfError, match="WUWEI_CHROMIUM"):
+        browser()
+    code = main(["briefs", "--year", str(YEAR), "--regions", "古浪县", "--out", str(tmp_path / "a")])
+    err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert code == 0
+    assert len(err) == 1 and "已跳过 PDF" in err[0] and "HTML 和 Word 照常生成" in err[0]
+    assert "make system-deps" in err[0] and "chromium" in err[0]
+    folder = tmp_path / "a" / f"{YEAR}_annual"
+    assert (folder / "620622.html").exists() and (folder / "620622.docx").exists()
+    assert not (folder / "620622.pdf").exists()
+    assert "620622.pdf" not in (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
+
+    code = main(["briefs", "--year", str(YEAR), "--regions", "古浪县", "--formats", "html,pdf",
+                 "--out", str(tmp_path / "b")])
+    cap = capsys.readouterr()
+    assert code == 1 and "已跳过 PDF" in cap.err and "没有 PDF" in cap.out
+    assert (tmp_path / "b" / f"{YEAR}_annual" / "620622.html").exists()
+
+
 def test_the_word_document_uses_word_styles_a4_page_numbers_and_chart_images(batch):
     import docx
     from docx.shared import Cm

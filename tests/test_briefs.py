@@ -107,6 +107,15 @@ def test_the_executed_notebooks_are_kept_for_audit(batch):
     assert params["region"] == "武威市" and params["year"] == YEAR
 
 
+def test_the_kept_notebooks_open_trusted(batch):
+    from nbformat.sign import NotebookNotary
+
+    _, results, _ = batch
+    notary = NotebookNotary()
+    for r in results:
+        assert notary.check_signature(nbformat.read(r.notebook, as_version=4)), r.region
+
+
 def test_unknown_parameters_are_rejected():
     with pytest.raises(BriefError, match="colour"):
         check_parameters({"region": "古浪县", "colour": "red"})

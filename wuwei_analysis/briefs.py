@@ -4,7 +4,8 @@ convert each to offline HTML, and write an ``index.html`` linking them.
 One region failing does not stop the others. Outputs are written atomically: a brief is
 first written to a temporary file and only renamed over the previous one when both the
 executed notebook and its HTML are complete. Executed notebooks are kept beside the HTML
-for audit (a failed run's notebook is kept as ``<code>.failed.ipynb``).
+for audit, signed for this user so JupyterLab opens them trusted (a failed run's notebook is
+kept as ``<code>.failed.ipynb``).
 """
 from __future__ import annotations
 
@@ -153,6 +154,9 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
             t2 = time.perf_counter()
             files["docx"] = str(notebook_to_docx(tmp_nb, folder / f"{reg.code}.docx", title))
             timings["docx"] = time.perf_counter() - t2
+        from .display import trust_notebook
+
+        trust_notebook(tmp_nb)   # opens trusted in JupyterLab (charts as SVG); never raises
         os.replace(tmp_nb, final_nb)
         os.replace(tmp_html, final_html)
         if "pdf" in formats:   # printed from the HTML in place (its links resolve there)
@@ -217,6 +221,8 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
         executor: "local" (processes on this machine) or "dask" (a Dask cluster: the one at
             ``address``, the given ``client``, or a LocalCluster of ``jobs`` workers).
         formats: which of "html", "docx", "pdf" to write (HTML always; default all three).
+            Without a headless Chromium the PDF is skipped (one "注意：" line to
+            ``progress`` says so and how to install it); the results then have no "pdf" file.
     Returns:
         One result per region, in the order asked for. A region that fails is reported in
         its result (and in the index); the others still run.
@@ -257,6 +263,13 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
     where = "Dask 集群" if executor == "dask" or address or client is not None else "本机"
     say(f"生成 {year} 年{KINDS[kind]}：{len(names)} 个地区，{where} {jobs} 个并行进程")
     formats = tuple(formats)
+    if "pdf" in formats:   # no browser: the HTML and Word briefs still, and one line why not PDF
+        from .formats.pdf import unavailable
+
+        why = unavailable()
+        if why:
+            formats = tuple(f for f in formats if f != "pdf")
+            say(f"注意：{why}")
     task = partial(run_brief, year=year, kind=kind, out=out, db=db, data=data,
                    notebook=notebook, timeout=timeout, formats=formats)
     done = 0

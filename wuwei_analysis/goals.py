@@ -29,7 +29,7 @@ import pandas as pd
 from .vocab.labels import STATUS_LABELS
 
 __all__ = ["Goal", "GOAL_STATUS_ORDER", "GOAL_STATUS_ZH", "goals", "goal_of", "goal_status",
-           "goal_counts", "with_two_columns"]
+           "goal_counts", "counts_sentence", "with_two_columns"]
 
 #: Headline statuses of a goal, best first (``not_assessed``: qualitative or not measured here).
 GOAL_STATUS_ORDER = ["achieved", "may_slip", "on_track", "at_risk", "off_track",
@@ -163,3 +163,10 @@ def goal_counts(a: pd.DataFrame) -> dict[str, int]:
     out = {k: int(c.get(k, 0)) for k in GOAL_STATUS_ORDER}
     out["total"] = int(len(g))
     return out
+
+
+def counts_sentence(c: dict[str, int]) -> str:
+    """The counts as the one Chinese line the app and the CLI show (the brief's labels):
+    "主要目标 143 项（同时列入两个规划的目标计一次）：已实现 5 项，……，定性或本级不评估 92 项"."""
+    parts = "，".join(f"{GOAL_STATUS_ZH[k]} {int(c.get(k, 0))} 项" for k in GOAL_STATUS_ORDER)
+    return f"主要目标 {int(c['total'])} 项（同时列入两个规划的目标计一次）：{parts}"

@@ -61,6 +61,8 @@ class BriefContext:
     peers: list = field(default_factory=list)
     #: last year's assessment of the same region (annual rule), for "change since last year"
     previous: pd.DataFrame | None = None
+    #: the long table file read instead of the database (``prepare(data=...)``), if any
+    table: str | None = None
     _totals: dict | None = field(default=None, repr=False)
 
     @property
@@ -222,6 +224,7 @@ def prepare(region: str, year: int, kind: str = "annual", db: str | None = None,
                        latest_values(obs_all, int(year), {r.code for r in group}),
                        illustrative, obs, forecasts)
     ctx.peers = group
+    ctx.table = str(data) if data else None
     ctx.previous = previous_assessment(obs, reg, int(year))
     return ctx
 
@@ -810,16 +813,34 @@ def _comparison_ranked(ctx: BriefContext, w: pd.DataFrame, regions: list) -> str
 
 
 def gaps_html(ctx: BriefContext) -> str:
-    """数据质量与数据缺口: consistency warnings (when a checker is wired in) and the
-    indicators without usable data, by reporting member unit."""
+    """数据质量与数据缺口: the roll-up's consistency warnings about this region (up to the
+    report year: the values the trends rest on), the values that were derived from the
+    counties' data rather than reported, and the indicators without usable data, by
+    reporting member unit."""
     rows = data_quality_rows(ctx)
     if rows is None:
-        dq = "<p class='muted'>本期未运行数据一致性检查。</p>"
-    elif not rows:
-        dq = "<p>未发现数据一致性问题。</p>"
+        why = "（数据取自长表文件，不是监测数据库）" if ctx.table else ""
+        dq = f"<p class='muted'>本期未运行数据一致性检查{why}。</p>"
     else:
-        items = "".join(f"<li>{_esc(_dq_text(r))}</li>" for r in rows)
-        dq = f"<p>数据一致性检查发现 {len(rows)} 处需核实：</p><ul>{items}</ul>"
+        warn = [r for r in rows if r.get("类别") != DERIVED_KIND]
+        derived = [r for r in rows if r.get("类别") == DERIVED_KIND]
+        if warn:
+            items = "".join(f"<li><b>{_esc(r.get('类别', ''))}</b>：{_esc(_dq_text(r))}</li>"
+                            for r in warn)
+            dq = (f"<p>上下级、分组与合计的一致性检查发现 {len(warn)} 处需核实（请报送单位核对后"
+                  f"重新报送）：</p><ul>{items}</ul>")
+        else:
+            dq = "<p>上下级、分组与合计的一致性检查未发现问题。</p>"
+        if derived:
+            by_ind: dict[str, list[int]] = {}
+            for r in derived:
+                by_ind.setdefault(str(r.get("指标", "")), []).append(int(r.get("年份", 0)))
+            items = "".join(f"<li>{_esc(n)}：{'、'.join(str(y) for y in sorted(set(ys)))}年</li>"
+                            for n, ys in by_ind.items())
+            dq += (f"<p>以下 {len(derived)} 个数值不是上报数，由各县（区）数据汇总"
+                   f"（按分子、分母或加权合计，规则见指标目录）：</p><ul>{items}</ul>")
+        else:
+            dq += "<p>本地区的数值均为上报数（没有由各县（区）数据汇总的数值）。</p>"
     gaps = data_gaps(ctx)
     if not gaps:
         gap = "<p>所有可监测指标均有数据。</p>"
@@ -833,24 +854,44 @@ def gaps_html(ctx: BriefContext) -> str:
             f"<h3>数据缺口</h3>{gap}</section>")
 
 
-#: The data-quality rows (consistency warnings) of a region and year: a function
-#: ``(region_code, year) -> list[dict | str]`` (i16rollup's checks), or None when not wired.
-DATA_QUALITY = None
+#: The 类别 of a data-quality row that is a derived (not reported) value.
+DERIVED_KIND = "汇总数（非上报）"
+
+
+def rollup_quality(region_code: str, year: int, db: str | None = None) -> list[dict]:
+    """The data-quality rows of a region up to ``year`` (:func:`wuwei_analysis.rollup.data_quality`
+    on the brief's database): consistency warnings and derived values, columns 类别 / 指标 /
+    年份 / 说明; the latest year first."""
+    from .database import connect
+    from .rollup import data_quality
+
+    with connect(db or None) as conn:     # a new default database gets its default data
+        dq = data_quality(region_code, None, db=conn)
+    dq = dq[dq["年份"] <= int(year)]
+    dq = dq.sort_values("年份", ascending=False, kind="stable")
+    return dq.to_dict("records")
+
+
+#: The data-quality rows of a brief: ``(region_code, year, db) -> list[dict | str]``
+#: (default: the roll-up's checks, :func:`rollup_quality`); None to leave them out.
+DATA_QUALITY = rollup_quality
 
 
 def data_quality_rows(ctx: BriefContext) -> list | None:
-    """Consistency warnings for the brief's region and year, or None when no checker is set."""
-    if DATA_QUALITY is None:
+    """Data-quality rows for the brief's region and year, or None when not checked (no
+    checker, or a brief from a long table file: the checks read the database)."""
+    if DATA_QUALITY is None or ctx.table:
         return None
     try:
-        return list(DATA_QUALITY(ctx.region_code, ctx.year))
-    except Exception:  # noqa: BLE001 — a failed check must not sink the brief
+        return list(DATA_QUALITY(ctx.region_code, ctx.year, ctx.db))
+    except Exception:  # noqa: BLE001 — a failed check must not sink the brief (nor print)
         return None
 
 
 def _dq_text(row) -> str:
     if isinstance(row, dict):
-        return str(row.get("message") or row.get("text") or "；".join(f"{k}：{v}" for k, v in row.items()))
+        return str(row.get("说明") or row.get("message") or row.get("text")
+                   or "；".join(f"{k}：{v}" for k, v in row.items()))
     return str(row)
 
 

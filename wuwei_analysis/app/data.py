@@ -124,6 +124,7 @@ class AppData:
         self._series: dict[tuple[str, str], tuple["pd.DataFrame", str]] = {}
         self._items: dict[tuple[str, str], Item] = {}
         self._views: dict[tuple[str, str], View] = {}
+        self._goal_counts: dict[str, dict[str, int]] = {}
         self.disk = DiskCache.for_db(self.db) if disk_cache else DiskCache(None)
         self.timings: dict[str, float] = {}
         self.computed = 0   # items computed by this process (not loaded)
@@ -333,6 +334,23 @@ class AppData:
         import pandas as pd
 
         return pd.DataFrame(self.rows(region))
+
+    def goal_counts(self, region: str) -> dict[str, int]:
+        """The region's counts over the plans' 主要目标 (:func:`wuwei_analysis.goals.goal_counts`
+        of one assessment of every indicator: the brief's and the CLI's numbers); cached."""
+        key = f"goals-{_region(region).code}"
+        with self._lock:
+            c = self._goal_counts.get(key)
+        if c is None:
+            c = self.disk.get(key)
+            if c is None:
+                from ..goals import goal_counts
+
+                c = goal_counts(assessment_module().assess_frame(self.observations(), region))
+                self.disk.put(key, c)
+            with self._lock:
+                c = self._goal_counts.setdefault(key, c)
+        return c
 
     # ------------------------------------------------------------------ views
     def view(self, indicator: str, region: str) -> View:

@@ -454,6 +454,15 @@ def table_html(rows: list[dict], *, sort_key: str = "status", descending: bool =
             f'<tbody>{"".join(body)}</tbody></table>')
 
 
+def goal_counts_html(region: str, counts: dict[str, int]) -> str:
+    """The region's counts over the plans' 主要目标, in the brief's and the CLI's words
+    (:func:`wuwei_analysis.goals.counts_sentence`)."""
+    from ..goals import counts_sentence
+
+    return (f'<div class="ww-goal-counts">{esc(region)}：{esc(counts_sentence(counts))}'
+            '；一个目标含多项指标时取其中最差的状态。</div>')
+
+
 # --------------------------------------------------------------------------- downloads
 def chart_frame(view: "View", w: WhatIf | None = None) -> "pd.DataFrame":
     """The shown chart's data, long form with Chinese headers."""

@@ -31,7 +31,8 @@ from ..vocab.labels import CSS_FONT_FAMILY
 from .data import AppData, View, Warmer
 from .present import (
     SORT_KEYS, STATUS_ORDER, STATUS_RULE_ZH, chart_svg, download_links, filter_rows,
-    illustrative_banner, scenario, summary_html, table_html, table_rows, whatif_html,
+    goal_counts_html, illustrative_banner, scenario, summary_html, table_html, table_rows,
+    whatif_html,
 )
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ CSS = """<style>
 .wuwei-app .ww-dl:hover{background:#eef5ff}
 .wuwei-app .ww-section{font-size:17px;font-weight:bold;margin:16px 0 4px 0;color:#1f3b63}
 .wuwei-app .ww-status-summary{margin:4px 0 8px 0;font-size:13px}
+.wuwei-app .ww-goal-counts{margin:2px 0 6px 0;font-size:13px;color:#24292f}
 .wuwei-app .ww-table-wrap{max-height:560px;overflow-y:auto;border:1px solid #e3e7ee;border-radius:4px}
 .wuwei-app .ww-table{border-collapse:collapse;width:100%;font-size:13px}
 .wuwei-app .ww-table th{background:#f1f4f8;text-align:left;padding:6px;border-bottom:2px solid #cfd6e0;
@@ -322,7 +324,8 @@ class ForecastApp(widgets.VBox):
             region, dom = self.region.value, self.domain.value
             dom_zh = dict(self.data.domains()).get(dom, "全部领域") if dom else "全部领域"
             title = (f'<div class="ww-section">各指标状态一览：{html.escape(region)}'
-                     f' · {html.escape(dom_zh)}</div>')
+                     f' · {html.escape(dom_zh)}</div>'
+                     + self._goal_counts_html(region))
             if self.table_title.value != title:
                 self.table_title.value = title
             value = ('<div class="ww-table-wrap">'
@@ -337,6 +340,13 @@ class ForecastApp(widgets.VBox):
             if self.table.value != value:
                 self.table.value = value
             self._table_rendered_at = time.monotonic()
+
+    def _goal_counts_html(self, region: str) -> str:
+        try:
+            return goal_counts_html(region, self.data.goal_counts(region))
+        except Exception:  # noqa: BLE001 — the indicator table still shows
+            log.exception("goal counts of %s failed", region)
+            return ""
 
     def _on_progress(self, region: str, indicator: str) -> None:
         """From the warmer thread: fill in the status table as its rows become ready."""

@@ -279,4 +279,22 @@ def render_assessment(df, *, show_all: bool = False) -> str:
         "详见 docs/status_rules.md。")
     if bool(df["illustrative"].any()):
         out.append("标 * 的指标含示例数据（非真实统计），仅供演示。")
+    goals = goal_counts_line(df)
+    if goals:
+        out.append(goals)
     return "\n".join(out)
+
+
+def goal_counts_line(df) -> str:
+    """The closing line: counts over the plans' 主要目标 (:func:`wuwei_analysis.goals.goal_counts`,
+    the brief's and the app's numbers and labels); "" for a table without the two status columns."""
+    from ..goals import counts_sentence, goal_counts
+
+    tot = df
+    for col in ("sex", "urban_rural", "age_group"):   # --breakdowns: the totals only
+        if col in tot:
+            tot = tot[tot[col].fillna("") == ""]
+    try:
+        return counts_sentence(goal_counts(tot))
+    except (ValueError, KeyError):
+        return ""

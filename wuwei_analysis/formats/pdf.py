@@ -26,16 +26,34 @@ class PdfError(WuweiError):
     """The PDF could not be printed."""
 
 
+#: How to install the browser (and the CJK fonts the PDF needs), said when it is missing.
+INSTALL_HINT = "安装方法：make system-deps（即 apt-get install chromium fonts-noto-cjk）"
+
+
 def browser() -> str:
-    """Path of the headless browser used to print."""
+    """Path of the headless browser used to print: ``$WUWEI_CHROMIUM`` if set (a path or a
+    command name), else the first of :data:`BROWSERS` on the PATH. Raises PdfError (one
+    Chinese line) when there is none."""
     env = os.environ.get("WUWEI_CHROMIUM")
     if env:
-        return env
+        found = shutil.which(env)
+        if not found:
+            raise PdfError(f"环境变量 WUWEI_CHROMIUM 指定的浏览器 {env} 不存在或不可执行")
+        return found
     for name in BROWSERS:
         found = shutil.which(name)
         if found:
             return found
-    raise PdfError("未找到 Chromium 浏览器，无法生成 PDF；请运行 make system-deps（安装 chromium）")
+    raise PdfError("未找到 Chromium 浏览器")
+
+
+def unavailable() -> str | None:
+    """Why no PDF can be printed here (one Chinese line with how to fix it), or None."""
+    try:
+        browser()
+    except PdfError as exc:
+        return f"{exc.message}，已跳过 PDF（HTML 和 Word 照常生成）；{INSTALL_HINT}"
+    return None
 
 
 def html_to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike,
