@@ -344,9 +344,10 @@ class AppData:
         if c is None:
             c = self.disk.get(key)
             if c is None:
+                from .. import assessment
                 from ..goals import goal_counts
 
-                c = goal_counts(assessment_module().assess_frame(self.observations(), region))
+                c = goal_counts(assessment.assess_frame(self.observations(), region))
                 self.disk.put(key, c)
             with self._lock:
                 c = self._goal_counts.setdefault(key, c)
