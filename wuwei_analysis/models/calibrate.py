@@ -72,17 +72,18 @@ CALIBRATION_KEY = {"quasi_poisson": "poisson"}
 POOL_CONSTANTS = "calibration/intervals.yaml"
 
 
-def _load_pool_constants() -> None:
+def _shipped_yaml(name: str) -> dict:
+    """A YAML file shipped in ``wuwei_analysis/data`` (the package's calibration data)."""
     from importlib import resources
 
     import yaml
 
-    try:
-        text = resources.files("wuwei_analysis.data").joinpath(POOL_CONSTANTS).read_text(
-            encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return
-    for name, cst in (yaml.safe_load(text) or {}).items():
+    text = resources.files("wuwei_analysis.data").joinpath(name).read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+def _load_pool_constants() -> None:
+    for name, cst in _shipped_yaml(POOL_CONSTANTS).items():
         CALIBRATION[str(name)] = {k: (list(map(float, v)) if isinstance(v, list) else float(v))
                                   for k, v in cst.items()}
 
@@ -100,16 +101,7 @@ P_MEET_MAP: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _load_p_meet_map() -> None:
-    from importlib import resources
-
-    import yaml
-
-    try:
-        text = resources.files("wuwei_analysis.data").joinpath(P_MEET_MAP_FILE).read_text(
-            encoding="utf-8")
-    except (FileNotFoundError, OSError):
-        return
-    for name, kn in (yaml.safe_load(text) or {}).items():
+    for name, kn in _shipped_yaml(P_MEET_MAP_FILE).items():
         P_MEET_MAP[str(name)] = (np.asarray(kn["p"], float), np.asarray(kn["freq"], float))
 
 
