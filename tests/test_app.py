@@ -587,3 +587,30 @@ def test_the_status_table_shows_the_regions_goal_counts_in_the_briefs_words(app,
     region = app.region.value
     expected = counts_sentence(goal_counts(assess(region=region, db=str(small_db))))
     assert expected in _html.unescape(app.table_title.value)
+
+
+def test_a_page_kernel_after_the_warmer_imports_no_model_library(small_db, tmp_path):
+    """After ``wuwei app``'s warmer has filled the disk cache, a page kernel serves every
+    region from it: it never imports the fitting engine's libraries (each kernel < 200 MB)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, WUWEI_HOME=str(tmp_path), WUWEI_DB=str(small_db),
+               PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-m", "wuwei_analysis.app.warm"], env=env, check=True,
+                   capture_output=True, timeout=300)
+    page = ("import sys\n"
+            "from wuwei_analysis.app import build_app\n"
+            "a = build_app(warm=False, safe=False)\n"
+            "for r in a.region.options:\n"
+            "    a.region.value = r\n"
+            "    a.rate.value = 1.0\n"
+            "    a.flush_downloads()\n"
+            "assert a.data.computed == 0, a.data.computed\n"
+            "heavy = ('statsmodels', 'scipy', 'altair', 'vl_convert', 'dask', 'matplotlib')\n"
+            "print(' '.join(m for m in heavy if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", page], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == ""

@@ -33,6 +33,10 @@ def warm(db: str | None = None) -> tuple[int, int]:
                 computed += 1
             finally:
                 data.disk.release(name)
+    # the headline goal counts too: a page kernel that had to compute them would import
+    # the whole engine and scipy (+60 MB) and fit every indicator while its page loads
+    for region in data.regions():
+        data.goal_counts(region)
     return computed, total
 
 
