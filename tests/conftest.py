@@ -16,3 +16,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="module")
+def workbench(tmp_path_factory):
+    """A fresh home with the default database, as a new user has it."""
+    home = tmp_path_factory.mktemp("home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WUWEI_HOME", str(home))
+    mp.delenv("WUWEI_DB", raising=False)
+    from wuwei_analysis.database import open_db
+
+    open_db().close()
+    yield home
+    mp.undo()

@@ -20,19 +20,6 @@ FORBIDDEN = re.compile(r"\bnan\b|\bNone\b|ERROR|Traceback|Session/line number|wi
 
 
 @pytest.fixture(scope="module")
-def workbench(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WUWEI_HOME", str(home))
-    mp.delenv("WUWEI_DB", raising=False)
-    from wuwei_analysis.database import open_db
-
-    open_db().close()
-    yield home
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def batch(workbench, tmp_path_factory):
     out = tmp_path_factory.mktemp("outputs")
     messages: list[str] = []

@@ -17,9 +17,9 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from contextlib import contextmanager
+from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, TypeVar
 
 from . import settings, store
 
@@ -82,19 +82,11 @@ def init_db(path: str | os.PathLike | None = None, *, with_defaults: bool = True
     return p
 
 
-@contextmanager
 def connect(db: "str | os.PathLike | sqlite3.Connection | None" = None
-            ) -> Iterator[sqlite3.Connection]:
+            ) -> "ContextManager[sqlite3.Connection]":
     """``store.connect``, opening paths with :func:`open_db` (a new default database is
     filled with the default dataset)."""
-    if isinstance(db, sqlite3.Connection):
-        yield db
-        return
-    conn = open_db(db)
-    try:
-        yield conn
-    finally:
-        conn.close()
+    return store.connect(db, opener=open_db)
 
 
 def _opened_here(read: F) -> F:

@@ -378,17 +378,19 @@ def get_meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> 
 
 
 @contextmanager
-def connect(db: "str | os.PathLike | sqlite3.Connection | None" = None
+def connect(db: "str | os.PathLike | sqlite3.Connection | None" = None, *,
+            opener: "Callable[[Any], sqlite3.Connection] | None" = None
             ) -> Iterator[sqlite3.Connection]:
     """Yield a connection for ``db`` (a path, a Connection, or None = default path).
 
-    A connection passed in is used as is and left open; one opened here is closed (and, if
-    new, left empty: ``wuwei_analysis.database.connect`` fills a new default database).
+    A connection passed in is used as is and left open; one opened here (with ``opener``,
+    default :func:`open_db`) is closed. A new database opened by ``open_db`` is left empty:
+    ``wuwei_analysis.database.connect`` passes its own opener, which fills a new default one.
     """
     if isinstance(db, sqlite3.Connection):
         yield db
         return
-    conn = open_db(db)
+    conn = (opener or open_db)(db)
     try:
         yield conn
     finally:

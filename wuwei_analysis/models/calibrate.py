@@ -365,15 +365,18 @@ MIN_POOL_EMPIRICAL_K = 50
 TREND_MODELS = ("loglinear", "logit", "linear")
 
 
-def calibrate_pool(errors, s_model, u, h) -> dict[str, float]:
-    """c by maximum likelihood, then k80 / k95 as empirical quantiles of |error| / sd."""
-    errors = np.asarray(errors, float)
-    s_model = np.asarray(s_model, float)
-    u = np.asarray(u, float)
-    h = np.asarray(h, float)
+def _standardised(errors, s_model, u, h) -> tuple[float, np.ndarray]:
+    """The drift constant c by maximum likelihood, and |error| / predictive sd under it."""
+    errors, s_model, u, h = (np.asarray(a, float) for a in (errors, s_model, u, h))
     c = fit_drift(errors, s_model, u, h)
     sd = np.sqrt(s_model ** 2 + (c * u * h) ** 2) + 1e-12
-    r = np.abs(errors) / sd
+    return c, np.abs(errors) / sd
+
+
+def calibrate_pool(errors, s_model, u, h) -> dict[str, float]:
+    """c by maximum likelihood, then k80 / k95 as empirical quantiles of |error| / sd."""
+    h = np.asarray(h, float)
+    c, r = _standardised(errors, s_model, u, h)
     k80 = float(np.quantile(r, 0.8)) if len(r) >= 10 else Z80
     k95 = float(np.quantile(r, 0.95)) if len(r) >= 20 else Z95
     if len(r) < MIN_POOL_EMPIRICAL_K:
@@ -390,13 +393,8 @@ def calibrate_pool_h(errors, s_model, u, h, horizons: int = 5) -> dict:
     """:func:`calibrate_pool` with horizon factors: c by maximum likelihood; then for each
     horizon 1…``horizons`` the factor g_h = (80 % quantile of |error| / sd at h) / (the same
     over all h); k80 / k95 the 80 % / 95 % quantiles of |error| / (sd · g_h)."""
-    errors = np.asarray(errors, float)
-    s_model = np.asarray(s_model, float)
-    u = np.asarray(u, float)
     h = np.asarray(h, float)
-    c = fit_drift(errors, s_model, u, h)
-    sd = np.sqrt(s_model ** 2 + (c * u * h) ** 2) + 1e-12
-    r = np.abs(errors) / sd
+    c, r = _standardised(errors, s_model, u, h)
     q_all = float(np.quantile(r, 0.8))
     g = []
     for hh in range(1, horizons + 1):
