@@ -148,17 +148,18 @@ def goal_status(a: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def goal_counts(a: pd.DataFrame) -> dict[str, int]:
+def goal_counts(a: pd.DataFrame, *, status: pd.DataFrame | None = None) -> dict[str, int]:
     """主要目标按状态计数 — headline counts over the counted 主要目标.
 
     Args:
         a: the rows of ``wa.assess`` for one region and year.
+        status: ``goal_status(a)`` when the caller has it already (the brief reuses it).
 
     Returns:
         ``{status_code: n}`` in GOAL_STATUS_ORDER, plus ``total``. The one function the
         brief, the index, the app and the CLI use.
     """
-    g = goal_status(a)
+    g = goal_status(a) if status is None else status
     c = g.status_code.value_counts()
     out = {k: int(c.get(k, 0)) for k in GOAL_STATUS_ORDER}
     out["total"] = int(len(g))

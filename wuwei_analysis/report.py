@@ -64,6 +64,7 @@ class BriefContext:
     #: the long table file read instead of the database (``prepare(data=...)``), if any
     table: str | None = None
     _totals: dict | None = field(default=None, repr=False)
+    _goals: dict = field(default_factory=dict, repr=False)
 
     @property
     def title(self) -> str:
@@ -79,11 +80,22 @@ class BriefContext:
     def monitored(self) -> pd.DataFrame:
         return self.assessment[self.assessment.status_code != "not_applicable"]
 
-    def counts(self) -> dict[str, int]:
+    def goal_status(self, previous: bool = False) -> pd.DataFrame:
+        """:func:`wuwei_analysis.goals.goal_status` of this year's assessment (of last
+        year's with ``previous``), computed once per brief (every domain paragraph, the
+        summary and the counts use it)."""
+        from .goals import goal_status
+
+        if previous not in self._goals:
+            self._goals[previous] = goal_status(self.previous if previous else self.assessment)
+        return self._goals[previous]
+
+    def counts(self, previous: bool = False) -> dict[str, int]:
         """Headline counts over the plans' 主要目标 (:func:`wuwei_analysis.goals.goal_counts`)."""
         from .goals import goal_counts
 
-        return goal_counts(self.assessment)
+        return goal_counts(self.previous if previous else self.assessment,
+                           status=self.goal_status(previous))
 
     @property
     def warned(self) -> pd.DataFrame:
@@ -350,9 +362,8 @@ def top_risks(ctx: BriefContext, n: int = 10) -> pd.DataFrame:
     probability of meeting the target (lowest first), then by the relative gap to it; one
     row per goal (its worst indicator), an indicator shared by two goals once."""
     from .indicator_catalog import indicator
-    from .goals import goal_status
 
-    g = goal_status(ctx.assessment)
+    g = ctx.goal_status()
     g = g[g.status_code.isin(WARNED) & g.worst.notna()]
     a = ctx.assessment.set_index("indicator")
     rows = a.loc[list(g.worst)].reset_index()
@@ -368,12 +379,12 @@ def top_risks(ctx: BriefContext, n: int = 10) -> pd.DataFrame:
 def moved(ctx: BriefContext) -> list[tuple[str, str, str, str]]:
     """Goals whose status changed since last year's brief: (goal key, name, before, now)
     status codes, worse first."""
-    from .goals import GOAL_STATUS_ORDER, goal_status
+    from .goals import GOAL_STATUS_ORDER
 
     if ctx.previous is None:
         return []
-    now = goal_status(ctx.assessment).set_index("key")
-    before = goal_status(ctx.previous).set_index("key")
+    now = ctx.goal_status().set_index("key")
+    before = ctx.goal_status(previous=True).set_index("key")
     names = ctx.assessment.set_index("indicator").name_zh
     out = []
     for key, r in now.iterrows():
@@ -411,10 +422,10 @@ def data_gaps(ctx: BriefContext) -> dict[str, list[str]]:
 def summary_html(ctx: BriefContext) -> str:
     """领导摘要: one A4 page — goal counts with last year's, the 10 goals most at risk
     (linked to their rows), what moved between statuses, data gaps by member unit."""
-    from .goals import GOAL_STATUS_ORDER, GOAL_STATUS_ZH, goal_counts
+    from .goals import GOAL_STATUS_ORDER, GOAL_STATUS_ZH
 
     c = ctx.counts()
-    p = goal_counts(ctx.previous) if ctx.previous is not None else None
+    p = ctx.counts(previous=True) if ctx.previous is not None else None
     head = "".join(f"<th style='color:{COLORS[k]}'>{GOAL_STATUS_ZH[k]}</th>"
                    for k in GOAL_STATUS_ORDER)
     now = "".join(f"<td class='n'>{c[k]}</td>" for k in GOAL_STATUS_ORDER)
@@ -537,9 +548,9 @@ LEAD_CLAUSES = 5
 
 def domain_paragraph(ctx: BriefContext, rows: pd.DataFrame) -> str:
     """The opening paragraph of a domain, generated from its numbers."""
-    from .goals import GOAL_STATUS_ORDER, GOAL_STATUS_ZH, goal_status
+    from .goals import GOAL_STATUS_ORDER, GOAL_STATUS_ZH
 
-    gs = goal_status(ctx.assessment)
+    gs = ctx.goal_status()
     code = rows.domain_code.iloc[0]
     mine = gs[[code in d for d in gs.domains]]
     judged = mine[mine.status_code != "not_assessed"]
