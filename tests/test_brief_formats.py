@@ -29,13 +29,11 @@ def batch(workbench, tmp_path_factory):
 
 
 def _pdf_pages(path: str) -> list[str]:
-    """The text of each page. Chromium's PDF text layer maps some ideographs to their
-    Kangxi radical twins (⼥ for 女: Noto CJK draws both with one glyph); NFKC undoes it."""
-    import unicodedata
-
+    """The text of each page, as copy-paste and search see it (no normalisation: the
+    text layer itself must say 女, not the Kangxi radical ⼥)."""
     from pypdf import PdfReader
 
-    return [unicodedata.normalize("NFKC", p.extract_text() or "") for p in PdfReader(path).pages]
+    return [p.extract_text() or "" for p in PdfReader(path).pages]
 
 
 def test_each_brief_has_html_docx_and_pdf_with_the_same_stem(batch):
@@ -74,6 +72,17 @@ def test_the_pdf_is_at_most_15_a4_pages_and_names_the_region(batch):
         text = "".join(_pdf_pages(r.files["pdf"]))
         assert r.region in text
         assert re.search(r"第\s*2\s*\S\s*/\s*共", text)   # page numbers
+
+
+def test_the_pdf_text_layer_has_the_ideographs_not_their_radical_twins(batch):
+    """Copy-paste and search find 妇女 and 儿童: Chromium maps 女, 儿, 页 … to the Kangxi
+    radicals ⼥, ⼉, ⻚ that share their glyphs in Noto CJK; formats.pdftext maps them back."""
+    _, results, _ = batch
+    for r in results:
+        text = "".join(_pdf_pages(r.files["pdf"]))
+        assert "妇女" in text and "儿童" in text and "页" in text
+        radicals = sorted({c for c in text if 0x2E80 <= ord(c) <= 0x2FDF})
+        assert not radicals, (r.region, radicals)
 
 
 def test_the_leaders_summary_fits_the_first_pdf_page_with_the_notice(batch):

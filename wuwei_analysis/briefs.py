@@ -280,9 +280,11 @@ def run_briefs(year: int, kind: str = "annual", regions: Iterable[str] | None = 
             results.append(res)
             say(_progress_line(res, done, len(names)))
     finally:
+        from .formats.chromium import close_shared
         from .runner import shutdown_kernels
 
         shutdown_kernels()   # a kernel started in this process belongs to this batch
+        close_shared()       # so does a browser (workers close theirs when they exit)
     results.sort(key=lambda r: order.get(r.region, len(order)))
     write_index(results, out, year, kind)
     return results

@@ -1,9 +1,11 @@
 """SVG charts as PNG images for the Word brief.
 
-A county brief has 60–80 charts. vl-convert's resvg draws one in ≈0.2 s (almost all of it
-shaping CJK text); headless Chromium draws them all in one screenshot in ≈2 s: the charts
-are laid out in a grid on one page, photographed once and cut apart (Pillow). When
-Chromium or Pillow is missing or fails, each chart goes through vl-convert instead.
+A county brief has 60–80 charts. vl-convert's resvg draws one in ≈0.1–0.2 s (almost all of
+it shaping CJK text); headless Chromium draws them all in one screenshot in ≈1 s: the charts
+are laid out in a grid on one page, photographed once and cut apart (Pillow). The browser is
+the process's shared one (:func:`~.chromium.shared`: started once per batch worker, also
+used to print the PDF). When Chromium or Pillow is missing or fails, each chart goes
+through vl-convert instead.
 """
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ def svgs_to_pngs(svgs: list[str]) -> list[bytes]:
 def _chromium_batch(svgs: list[str]) -> list[bytes]:
     from PIL import Image
 
-    from .pdf import browser
+    from .chromium import discard_shared, shared
 
     w, h = CELL
     cols = min(COLUMNS, len(svgs))
@@ -85,16 +87,18 @@ def _chromium_batch(svgs: list[str]) -> list[bytes]:
             f"{cells}</body></html>")
     with tempfile.TemporaryDirectory(prefix="wuwei-charts-") as tmp:
         src = Path(tmp) / "charts.html"
-        shot = Path(tmp) / "charts.png"
         src.write_text(page, encoding="utf-8")
-        cmd = [browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--disable-dev-shm-usage", f"--user-data-dir={Path(tmp) / 'profile'}",
-               f"--force-device-scale-factor={SCALE}", "--default-background-color=ffffffff",
-               f"--window-size={cols * w},{rows * h}", f"--screenshot={shot}", src.as_uri()]
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120,
-                       check=True)
-        img = Image.open(shot)
-        img.load()
+        try:   # this process's browser (started once per worker, reused for every brief)
+            tab = shared().open(src.as_uri(), cols * w, rows * h, SCALE)
+            try:
+                shot = tab.screenshot(cols * w, rows * h, SCALE)
+            finally:
+                tab.close()
+        except Exception:
+            discard_shared()
+            raise
+    img = Image.open(io.BytesIO(shot))
+    img.load()
     sw, sh = round(w * SCALE), round(h * SCALE)
     if img.width < cols * sw or img.height < rows * sh:
         raise RuntimeError("screenshot smaller than the grid")

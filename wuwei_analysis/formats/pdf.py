@@ -5,7 +5,9 @@ browser — the same CSS (grid of charts, ``@media print`` rules), the same inli
 charts and the same CJK font fallback — with no second layout engine to keep in step.
 Debian's ``chromium`` is already a system dependency (``make system-deps``, used by the
 browser tests), and since version 131 it prints CSS ``@page`` margin boxes, which give
-the page numbers ("第 3 页 / 共 14 页"). One print takes ≈1–3 s.
+the page numbers ("第 3 页 / 共 14 页"). A batch worker keeps one browser for all its
+briefs (:mod:`.chromium`); a print then takes ≈1.5–2 s. The text layer is then corrected
+(:mod:`.pdftext`: Chinese characters, not the Kangxi radicals Chromium writes for them).
 """
 from __future__ import annotations
 
@@ -59,12 +61,39 @@ def unavailable() -> str | None:
 def html_to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike,
                 timeout: float = TIMEOUT) -> Path:
     """Print ``html_path`` to ``pdf_path`` (A4, the page's own ``@page`` rules, no browser
-    header or footer); written atomically. Raises PdfError."""
+    header or footer); written atomically. Raises PdfError.
+
+    Printed by this process's shared browser (:func:`~.chromium.shared`, started once per
+    batch worker); if that fails, by a Chromium started for this one print."""
+    from .chromium import discard_shared, shared
+    from .pdftext import fix_text_layer
+
     src = Path(html_path).resolve()
     out = Path(pdf_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
+    try:
+        tab = shared().open(src.as_uri(), timeout=timeout)
+        try:
+            data = tab.pdf(timeout=timeout)
+        finally:
+            tab.close()
+        data = fix_text_layer(data)   # 女, not the radical ⼥, in the text layer
+        Path(tmp).write_bytes(data)
+    except Exception:  # noqa: BLE001 — print again with a browser of its own
+        discard_shared()
+        return _print_once(src, out, tmp, timeout)
+    if len(data) < 100:
+        os.unlink(tmp)
+        raise PdfError("Chromium 未能打印 PDF：输出为空", file=str(src))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, out)
+    return out
+
+
+def _print_once(src: Path, out: Path, tmp: str, timeout: float) -> Path:
+    """Print with a Chromium started for this one page (``--print-to-pdf``)."""
     with tempfile.TemporaryDirectory(prefix="wuwei-chromium-") as profile:
         cmd = [browser(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--no-first-run", "--disable-extensions", "--mute-audio",
@@ -80,6 +109,9 @@ def html_to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike,
         os.unlink(tmp)
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise PdfError(f"Chromium 未能打印 PDF：{tail[0]}", file=str(src))
+    from .pdftext import fix_text_layer
+
+    Path(tmp).write_bytes(fix_text_layer(Path(tmp).read_bytes()))
     os.chmod(tmp, 0o644)
     os.replace(tmp, out)
     return out

@@ -55,6 +55,12 @@ def _new_document():
         for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
             fonts.set(qn(attr), font)
     doc.styles["Normal"].font.size = Pt(10.5)
+    from docx.enum.style import WD_STYLE_TYPE
+
+    for name, base in ((TABLE_TEXT, "Normal"), (GRID_CAPTION, "Caption")):
+        st = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        st.base_style = doc.styles[base]
+        st.font.size = Pt(8)
     _page_numbers(sec)
     _update_fields_on_open(doc)
     return doc
@@ -148,10 +154,13 @@ def _runs(paragraph, el, bold: bool = False) -> None:
             r.bold = bold or None
 
 
+#: Paragraph style of table text (8 pt; one style, not a size on every run).
+TABLE_TEXT = "Table Text"
+
+
 def _table(doc, el) -> None:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
-    from docx.shared import Pt
 
     rows = el.xpath(".//tr")
     if not rows:
@@ -159,6 +168,7 @@ def _table(doc, el) -> None:
     ncols = max(sum(int(c.get("colspan") or 1) for c in r.xpath("./th|./td")) for r in rows)
     t = doc.add_table(rows=0, cols=ncols)
     t.style = doc.styles["Table Grid"]
+    style = doc.styles[TABLE_TEXT].style_id
     for i, tr in enumerate(rows):
         cells = tr.xpath("./th|./td")
         row = t.add_row()
@@ -168,16 +178,16 @@ def _table(doc, el) -> None:
             h = OxmlElement("w:tblHeader")
             h.set(qn("w:val"), "true")
             trpr.append(h)
+        row_cells = row.cells     # python-docx walks the row's XML for every .cells
         j = 0
         for c in cells:
             span = int(c.get("colspan") or 1)
-            cell = row.cells[j]
+            cell = row_cells[j]
             if span > 1:
-                cell = cell.merge(row.cells[min(j + span, ncols) - 1])
+                cell = cell.merge(row_cells[min(j + span, ncols) - 1])
             p = cell.paragraphs[0]
+            p._p.style = style   # the style id directly (Paragraph.style looks it up each time)
             _runs(p, c, bold=header or c.tag == "th")
-            for r in p.runs:
-                r.font.size = Pt(8)
             j += span
 
 
@@ -189,6 +199,9 @@ def _svg_markup(svg_el) -> str:
         markup = markup.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
     return markup
 
+
+#: Caption style of the appendix's chart grid (Caption at 8 pt).
+GRID_CAPTION = "Chart Caption"
 
 #: PNGs of the document's charts, drawn in one batch before the document is built.
 _PNGS: dict[str, bytes] = {}
@@ -213,7 +226,7 @@ def _figure(doc, el) -> None:
 
 def _chart_grid(doc, el) -> None:
     """The appendix's charts two to a row (a borderless table), each with its caption."""
-    from docx.shared import Cm, Pt
+    from docx.shared import Cm
 
     figures = el.xpath("./figure")
     table = doc.add_table(rows=0, cols=2)
@@ -222,11 +235,9 @@ def _chart_grid(doc, el) -> None:
         for cell, fig in zip(row.cells, figures[i:i + 2]):
             cap = fig.find(".//figcaption")
             p = cell.paragraphs[0]
-            p.style = doc.styles["Caption"]
+            p.style = doc.styles[GRID_CAPTION]
             if cap is not None:
                 _runs(p, cap)
-            for r in p.runs:
-                r.font.size = Pt(8)
             svg = fig.xpath(".//*[local-name()='svg']")
             if svg:
                 markup = _svg_markup(svg[0])
