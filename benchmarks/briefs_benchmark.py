@@ -110,7 +110,7 @@ def check_pages(results, year: int) -> None:
     import unicodedata
 
     pdfs = [r for r in results if r.files.get("pdf")]
-    bad_words, bad_titles, pages, summary_ok = [], [], [], 0
+    bad_words, bad_titles, pages, summary_ok, radicals = [], [], [], 0, 0
     for r in results:
         page = Path(r.html).read_text(encoding="utf-8")
         body = re.sub(r"<style.*?</style>|<script.*?</script>|<[^>]+>", " ", page, flags=re.S)
@@ -131,7 +131,9 @@ def check_pages(results, year: int) -> None:
         from pypdf import PdfReader
 
         reader = PdfReader(r.files["pdf"])
-        texts = [unicodedata.normalize("NFKC", p.extract_text() or "") for p in reader.pages]
+        raw = [p.extract_text() or "" for p in reader.pages]
+        radicals += sum(0x2E80 <= ord(c) <= 0x2FDF for t in raw for c in t)
+        texts = [unicodedata.normalize("NFKC", t) for t in raw]
         pages.append(len(reader.pages))
         summary_ok += "领导摘要" in texts[0] and "数据缺口(按报送单位)" in texts[0].replace("\n", "") \
             and "领导摘要" not in texts[1]
@@ -140,11 +142,119 @@ def check_pages(results, year: int) -> None:
     if pages:
         print(f"PDF pages per brief: min {min(pages)}, max {max(pages)} (target ≤ 15); "
               f"{sum(p <= 15 for p in pages)}/{len(pages)} within")
+    words = [docx_pages_estimate(r.files["docx"]) for r in results if r.files.get("docx")]
+    if words:
+        print(f"Word pages per brief (estimated: laid out here, no word processor; ±15 %): "
+              f"min {min(words):.1f}, max {max(words):.1f} (target ≤ 15, as the PDF)")
         print(f"leaders' summary on one A4 page (page 1, domains from page 2): "
               f"{summary_ok}/{len(pages)}")
+        print(f"radicals (U+2E80–U+2FDF) in the PDF text layer instead of 女, 儿, 页 …: {radicals}")
     print(f"nan/None/ERROR/Traceback on a page: {bad_words or 'none'}")
     print(f"page titles naming region and year: {len(results) - len(bad_titles)}/{len(results)}"
           + (f" (not: {bad_titles})" if bad_titles else ""))
+
+
+# ------------------------------------------------------------------ Word page estimate
+#: Line height of Noto Sans CJK (win ascent + descent, em) — Word's "single" line.
+_LINE_EM = 1.448
+_EMU_PT = 12700
+
+
+def _text_width(text: str, size: float) -> float:
+    """Width (pt) of ``text`` on one line: CJK full width, the rest about half."""
+    return sum(size if ord(c) > 0x2E7F else 0.55 * size for c in text)
+
+
+def docx_pages_estimate(path: str) -> float:
+    """The .docx's length in A4 pages, estimated by laying its paragraphs, tables and
+    images out in its page's text area (no word processor on this machine: an estimate,
+    about ±15 %). Styles' font sizes, spacing and line spacing as Word applies them;
+    explicit page breaks honoured; table columns sized to their content."""
+    import docx
+    from docx.oxml.ns import qn
+
+    doc = docx.Document(path)
+    sec = doc.sections[0]
+    width = (sec.page_width - sec.left_margin - sec.right_margin) / _EMU_PT
+    height = (sec.page_height - sec.top_margin - sec.bottom_margin) / _EMU_PT
+
+    def style_attr(style, name):
+        while style is not None:
+            v = getattr(style.paragraph_format, name, None) if name != "size" else style.font.size
+            if v is not None:
+                return v
+            style = style.base_style
+        return None
+
+    def para_height(p, avail: float, in_table: bool = False) -> tuple[float, bool]:
+        st = p.style
+        size = (style_attr(st, "size") or docx.shared.Pt(11)).pt
+        sizes = [r.font.size.pt for r in p.runs if r.font.size]
+        size = max(sizes) if sizes else size
+        spacing = style_attr(st, "line_spacing")
+        factor = 1.0 if in_table else (float(spacing) if isinstance(spacing, float) else 1.15)
+        after = style_attr(st, "space_after")
+        before = style_attr(st, "space_before")
+        after = 0 if in_table else (after.pt if after is not None else 10.0)
+        before = 0 if in_table else (before.pt if before is not None else 0.0)
+        h = 0.0
+        for pic in p._p.iter(qn("wp:extent")):
+            h += int(pic.get("cy")) / _EMU_PT
+        text = p.text
+        lines = max(1, -(-_text_width(text, size) // max(avail, 1))) if text or not h else 0
+        brk = any(b.get(qn("w:type")) == "page" for b in p._p.iter(qn("w:br")))
+        return before + lines * size * _LINE_EM * factor + h + after, brk
+
+    def table_rows(t) -> list[float]:
+        rows = t.rows
+        ncols = len(t.columns)
+        natural = [0.0] * ncols
+        for r in rows:
+            for j, c in enumerate(r.cells[:ncols]):
+                for p in c.paragraphs:
+                    size = (style_attr(p.style, "size") or docx.shared.Pt(11)).pt
+                    natural[j] = max(natural[j], _text_width(p.text, size) + 11)
+        pics = any(True for _ in t._tbl.iter(qn("wp:extent")))
+        if pics or sum(natural) <= width:
+            widths = [width / ncols] * ncols if pics else natural
+        else:
+            floor = 30.0
+            extra = width - floor * ncols
+            widths = [floor + extra * n / sum(natural) for n in natural]
+        out = []
+        for r in rows:
+            seen, h = set(), 0.0
+            for j, c in enumerate(r.cells[:ncols]):
+                if id(c._tc) in seen:
+                    continue
+                seen.add(id(c._tc))
+                h = max(h, sum(para_height(p, widths[j] - 11, True)[0] for p in c.paragraphs))
+            out.append(h + 2)
+        return out
+
+    # the table of contents Word fills in on opening: a line per Heading 1 / 2
+    toc_lines = sum(p.style.name in ("Heading 1", "Heading 2") for p in doc.paragraphs)
+    pages, y = 1, 0.0
+
+    def place(h: float) -> None:
+        nonlocal pages, y
+        if y + h > height and y > 0:
+            pages += 1
+            y = 0.0
+        y += h
+
+    for block in doc.element.body.iterchildren():
+        if block.tag == qn("w:p"):
+            h, brk = para_height(docx.text.paragraph.Paragraph(block, doc), width)
+            if any("TOC" in (t.text or "") for t in block.iter(qn("w:instrText"))):
+                h += toc_lines * 10.5 * _LINE_EM
+            place(h)
+            if brk:
+                pages, y = pages + 1, 0.0
+        elif block.tag == qn("w:tbl"):
+            for h in table_rows(docx.table.Table(block, doc)):
+                place(h)
+    return pages - 1 + y / height
 
 
 if __name__ == "__main__":

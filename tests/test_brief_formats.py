@@ -91,7 +91,7 @@ def test_the_leaders_summary_fits_the_first_pdf_page_with_the_notice(batch):
         pages = [re.sub(r"\s+", "", p) for p in _pdf_pages(r.files["pdf"])]
         first, second = pages[0], pages[1]
         assert "示意数据" in first
-        for part in ("领导摘要", "最需关注", "与上年相比", "数据缺口(按报送单位)"):
+        for part in ("领导摘要", "最需关注", "与上年相比", "数据缺口（按报送单位）"):
             assert part in first, part
         assert "领导摘要" not in second   # the summary ends on page 1; domains start on page 2
 

@@ -23,10 +23,10 @@ CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimSu
              "WenQuanYi Micro Hei")
 #: Fallback when fc-list finds none of them (Word on Windows has it).
 DEFAULT_CJK = "Microsoft YaHei"
-#: Chart size (CSS px) in the grid, and the screenshot's device scale (1.25 → 800×425 px,
-#: ≈120 dpi at the 16.6 cm width Word shows it).
+#: Chart size (CSS px) in the grid, and the screenshot's device scale (1.0 → 640×340 px,
+#: ≈310 dpi at the 5.2 cm width of the Word appendix's three columns).
 CELL = (640, 340)
-SCALE = 1.25
+SCALE = 1.0
 #: Charts per grid row (the screenshot stays well under Chromium's 16384 px limit).
 COLUMNS = 4
 

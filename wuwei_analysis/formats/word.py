@@ -22,8 +22,12 @@ from typing import Iterable
 
 from .images import cjk_font, svg_to_png
 
-#: Width of a chart image (cm): two fit across an A4 page with 2 cm margins.
-CHART_WIDTH_CM = 8.3
+#: The appendix's charts per row and their width (cm): three across an A4 page with 2 cm
+#: margins, as the PDF prints them (the appendix stays ≈4 pages, not 7).
+GRID_COLUMNS = 3
+CHART_WIDTH_CM = 5.2
+#: Width of a chart shown alone (cm): the text width.
+FIGURE_WIDTH_CM = 16.6
 
 
 # ------------------------------------------------------------------ document set-up
@@ -55,15 +59,45 @@ def _new_document():
         for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
             fonts.set(qn(attr), font)
     doc.styles["Normal"].font.size = Pt(10.5)
+    # single line spacing and 4 pt after a paragraph (not Word's 1.15 and 10 pt), smaller
+    # gaps before headings, narrow cell margins: a county brief stays ≤ 15 A4 pages
+    normal = doc.styles["Normal"].paragraph_format
+    normal.line_spacing, normal.space_after = 1.0, Pt(4)
+    doc.styles["Heading 1"].paragraph_format.space_before = Pt(12)
+    doc.styles["Heading 2"].paragraph_format.space_before = Pt(8)
+    _cell_margins(doc.styles["Table Grid"], Cm(0.08))
     from docx.enum.style import WD_STYLE_TYPE
 
-    for name, base in ((TABLE_TEXT, "Normal"), (GRID_CAPTION, "Caption")):
+    for name, base, size in ((TABLE_TEXT, "Normal", 8), (TABLE_NOTE, "Normal", 6.5),
+                             (GRID_CAPTION, "Caption", 8)):
         st = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
         st.base_style = doc.styles[base]
-        st.font.size = Pt(8)
+        st.font.size = Pt(size)
+        st.paragraph_format.space_after = Pt(0)
     _page_numbers(sec)
     _update_fields_on_open(doc)
     return doc
+
+
+def _cell_margins(table_style, margin) -> None:
+    """Left and right cell margins of a table style."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tblpr = table_style.element.find(qn("w:tblPr"))
+    if tblpr is None:
+        return
+    mar = tblpr.find(qn("w:tblCellMar"))
+    if mar is None:
+        mar = OxmlElement("w:tblCellMar")
+        tblpr.append(mar)
+    for side in ("left", "right"):
+        el = mar.find(qn(f"w:{side}"))
+        if el is None:
+            el = OxmlElement(f"w:{side}")
+            mar.append(el)
+        el.set(qn("w:w"), str(int(margin.twips if hasattr(margin, "twips") else margin / 635)))
+        el.set(qn("w:type"), "dxa")
 
 
 def _field(paragraph, code: str, placeholder: str = "") -> None:
@@ -154,8 +188,10 @@ def _runs(paragraph, el, bold: bool = False) -> None:
             r.bold = bold or None
 
 
-#: Paragraph style of table text (8 pt; one style, not a size on every run).
+#: Paragraph style of table text (8 pt; one style, not a size on every run), and of the
+#: status table's notes column (6.5 pt, as printed).
 TABLE_TEXT = "Table Text"
+TABLE_NOTE = "Table Note"
 
 
 def _table(doc, el) -> None:
@@ -169,6 +205,7 @@ def _table(doc, el) -> None:
     t = doc.add_table(rows=0, cols=ncols)
     t.style = doc.styles["Table Grid"]
     style = doc.styles[TABLE_TEXT].style_id
+    note = doc.styles[TABLE_NOTE].style_id
     for i, tr in enumerate(rows):
         cells = tr.xpath("./th|./td")
         row = t.add_row()
@@ -186,7 +223,8 @@ def _table(doc, el) -> None:
             if span > 1:
                 cell = cell.merge(row_cells[min(j + span, ncols) - 1])
             p = cell.paragraphs[0]
-            p._p.style = style   # the style id directly (Paragraph.style looks it up each time)
+            # the style id directly (Paragraph.style looks it up each time)
+            p._p.style = note if "note" in _classes(c) else style
             _runs(p, c, bold=header or c.tag == "th")
             j += span
 
@@ -216,7 +254,7 @@ def _figure(doc, el) -> None:
         markup = _svg_markup(svg[0])
         try:
             png = _PNGS.get(markup) or svg_to_png(markup)
-            doc.add_picture(io.BytesIO(png), width=Cm(CHART_WIDTH_CM * 2))
+            doc.add_picture(io.BytesIO(png), width=Cm(FIGURE_WIDTH_CM))
         except Exception:  # noqa: BLE001 — a chart that cannot be drawn is named, not fatal
             doc.add_paragraph("（图表无法转换为图片，请查看 HTML 或 PDF 版）")
     if cap is not None:
@@ -225,14 +263,15 @@ def _figure(doc, el) -> None:
 
 
 def _chart_grid(doc, el) -> None:
-    """The appendix's charts two to a row (a borderless table), each with its caption."""
+    """The appendix's charts three to a row (a borderless table), each with its caption."""
     from docx.shared import Cm
 
     figures = el.xpath("./figure")
-    table = doc.add_table(rows=0, cols=2)
-    for i in range(0, len(figures), 2):
+    n = GRID_COLUMNS
+    table = doc.add_table(rows=0, cols=n)
+    for i in range(0, len(figures), n):
         row = table.add_row()
-        for cell, fig in zip(row.cells, figures[i:i + 2]):
+        for cell, fig in zip(row.cells, figures[i:i + n]):
             cap = fig.find(".//figcaption")
             p = cell.paragraphs[0]
             p.style = doc.styles[GRID_CAPTION]
@@ -292,7 +331,9 @@ def _block(doc, el) -> None:
     elif tag == "div" and "warned" in cls:
         _chart_grid(doc, el)
     elif tag in ("section", "div"):
-        if "appendix" in cls:
+        if "appendix" in cls or "summary" in cls:
+            # the summary on a page of its own (page 1: title, notice and the table of
+            # contents Word fills in); the chart appendix from a new page
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         if el.text and el.text.strip():
             doc.add_paragraph(el.text.strip())
