@@ -162,30 +162,49 @@ def _color(el) -> str | None:
     return m.group(1)[1:].upper() if m else None
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+def _run(paragraph, text: str = "", bold: bool = False, color: str | None = None,
+         brk: bool = False) -> None:
+    """Append one run (``<w:r>``) to ``paragraph``, built directly in its XML: what
+    python-docx's add_run / bold / colour do, without their per-element look-ups (a
+    brief has ≈2000 runs)."""
+    from lxml import etree
+
+    r = etree.SubElement(paragraph._p, _W + "r")
+    if bold or color:
+        rpr = etree.SubElement(r, _W + "rPr")
+        if bold:
+            etree.SubElement(rpr, _W + "b")
+        if color:
+            etree.SubElement(rpr, _W + "color").set(_W + "val", color)
+    if brk:
+        etree.SubElement(r, _W + "br")
+    if text:
+        t = etree.SubElement(r, _W + "t")
+        t.text = text
+        if text != text.strip():
+            t.set(_XML_SPACE, "preserve")
+
+
 def _runs(paragraph, el, bold: bool = False) -> None:
     """Inline content of ``el`` as runs (bold for b/strong/th, colour for status badges)."""
-    from docx.shared import RGBColor
-
     if el.text:
-        r = paragraph.add_run(re.sub(r"\s+", " ", el.text))
-        r.bold = bold or None
+        _run(paragraph, re.sub(r"\s+", " ", el.text), bold)
     for child in el:
         tag = child.tag if isinstance(child.tag, str) else ""
         if tag == "br":
-            paragraph.add_run().add_break()
+            _run(paragraph, brk=True)
         elif tag in ("svg",):
             pass
         elif "badge" in _classes(child):
-            r = paragraph.add_run(_text(child))
-            r.bold = True
-            col = _color(child)
-            if col:
-                r.font.color.rgb = RGBColor.from_string(col)
+            _run(paragraph, _text(child), True, _color(child))
         else:
             _runs(paragraph, child, bold=bold or tag in ("b", "strong", "th"))
         if child.tail:
-            r = paragraph.add_run(re.sub(r"\s+", " ", child.tail))
-            r.bold = bold or None
+            _run(paragraph, re.sub(r"\s+", " ", child.tail), bold)
 
 
 #: Paragraph style of table text (8 pt; one style, not a size on every run), and of the
