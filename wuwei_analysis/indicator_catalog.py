@@ -217,13 +217,25 @@ def indicators() -> tuple[Indicator, ...]:
     return tuple(out)
 
 
+_LOOKUP: list = [None, None]   # [the indicators() tuple, its lookup table]
+
+
 def _lookup() -> dict[str, Indicator]:
+    """Id / name / alias → indicator, built once per catalogue (``indicators()`` is cached;
+    a brief looks up ≈1000 indicators)."""
+    inds = indicators()
+    if _LOOKUP[0] is not inds:
+        _LOOKUP[:] = [inds, _build_lookup(inds)]
+    return _LOOKUP[1]
+
+
+def _build_lookup(inds: tuple) -> dict[str, Indicator]:
     table: dict[str, Indicator] = {}
-    for ind in indicators():
+    for ind in inds:
         table[ind.id] = ind
     # names and aliases never shadow an id; a name shared by two plans finds the entry that
     # holds the data (the one without ``same_as``)
-    for ind in sorted(indicators(), key=lambda i: i.same_as is not None):
+    for ind in sorted(inds, key=lambda i: i.same_as is not None):
         for key in (ind.name_zh, *ind.aliases):
             table.setdefault(key, ind)
     return table
