@@ -103,6 +103,40 @@ def check_parameters(params: dict, path: Path = NOTEBOOK) -> None:
         raise BriefError(f"简报笔记本没有参数 {unknown}；可用参数：{sorted(known)}", file=str(path))
 
 
+_WARMED: set[int] = set()
+
+
+def _warm_up(formats: tuple[str, ...]) -> None:
+    """Ready this process's converters while its kernel runs the first notebook (the
+    process only waits then): the HTML exporter's templates, python-docx, the browser and
+    the PDF text fix's font map. Once per process, in a background thread; never raises."""
+    import threading
+
+    if os.getpid() in _WARMED:
+        return
+    _WARMED.add(os.getpid())
+
+    def work() -> None:
+        try:
+            from .render import _exporter
+
+            _exporter(True)
+            if "docx" in formats:
+                import docx  # noqa: F401
+            if "docx" in formats or "pdf" in formats:
+                from .formats.chromium import shared
+
+                shared()
+            if "pdf" in formats:
+                from .formats.pdftext import radical_map
+
+                radical_map()
+        except Exception:  # noqa: BLE001 — the brief itself will report any real failure
+            pass
+
+    threading.Thread(target=work, name="wuwei-warm-up", daemon=True).start()
+
+
 def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path = "outputs",
               db: str | None = None, data: str | None = None, notebook: str | Path = NOTEBOOK,
               timeout: int = CELL_TIMEOUT, formats: Iterable[str] = FORMATS) -> BriefResult:
@@ -135,6 +169,7 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
         from .runner import ENGINE_NAME
 
         check_parameters(params, Path(notebook))
+        _warm_up(tuple(formats))
         t0 = time.perf_counter()
         pm.execute_notebook(str(notebook), str(tmp_nb), parameters=params, kernel_name="python3",
                             progress_bar=False, execution_timeout=timeout,

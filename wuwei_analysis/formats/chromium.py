@@ -63,6 +63,7 @@ class Chromium:
         self._buf = b""
         self._id = 0
         self._events: list[dict] = []
+        self._tab: Page | None = None
         self._lock = threading.Lock()
         self.call("Browser.getVersion", timeout=30)   # ready
 
@@ -119,22 +120,27 @@ class Chromium:
     # ---------------------------------------------------------------- pages
     def open(self, url: str, width: int = 1280, height: int = 900, scale: float = 1.0,
              timeout: float = TIMEOUT) -> "Page":
-        """A new tab showing ``url`` (loaded: its ``load`` event has fired)."""
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True}
-                            )["sessionId"]
-        page = Page(self, target, session)
-        try:
+        """The browser's tab showing ``url`` (loaded: its ``load`` event has fired). One tab
+        is kept and navigated for every page: its renderer process stays up from one brief
+        to the next (a new tab would start a new one)."""
+        if self._tab is None:
+            target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True}
+                                )["sessionId"]
+            self._tab = Page(self, target, session)
             self.call("Page.enable", session=session)
+        page = self._tab
+        try:
             self.call("Emulation.setDeviceMetricsOverride",
                       {"width": int(width), "height": int(height), "deviceScaleFactor": scale,
-                       "mobile": False}, session=session)
-            self._events = [e for e in self._events if e.get("sessionId") != session]
-            nav = self.call("Page.navigate", {"url": url}, session=session, timeout=timeout)
+                       "mobile": False}, session=page.session)
+            self._events = [e for e in self._events if e.get("sessionId") != page.session]
+            nav = self.call("Page.navigate", {"url": url}, session=page.session, timeout=timeout)
             if nav.get("errorText"):
                 raise PdfError(f"Chromium 无法打开页面：{nav['errorText']}")
-            self.wait_event("Page.loadEventFired", session, timeout)
+            self.wait_event("Page.loadEventFired", page.session, timeout)
         except BaseException:
+            self._tab = None
             page.close()
             raise
         return page
@@ -192,7 +198,11 @@ class Page:
             timeout=timeout)
         return base64.b64decode(res["data"])
 
+    def done(self) -> None:
+        """The caller is done with the page (the tab stays for the next one)."""
+
     def close(self) -> None:
+        """Close the tab (after a failure: the next page gets a new one)."""
         try:
             self.browser.call("Target.closeTarget", {"targetId": self.target}, timeout=10)
         except Exception:  # noqa: BLE001 — the browser may be gone

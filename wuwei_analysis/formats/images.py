@@ -93,7 +93,7 @@ def _chromium_batch(svgs: list[str]) -> list[bytes]:
             try:
                 shot = tab.screenshot(cols * w, rows * h, SCALE)
             finally:
-                tab.close()
+                tab.done()
         except Exception:
             discard_shared()
             raise

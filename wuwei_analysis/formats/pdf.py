@@ -78,7 +78,7 @@ def html_to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike,
         try:
             data = tab.pdf(timeout=timeout)
         finally:
-            tab.close()
+            tab.done()
         data = fix_text_layer(data)   # 女, not the radical ⼥, in the text layer
         Path(tmp).write_bytes(data)
     except Exception:  # noqa: BLE001 — print again with a browser of its own
