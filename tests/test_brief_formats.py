@@ -188,7 +188,15 @@ def test_the_word_document_uses_word_styles_a4_page_numbers_and_chart_images(bat
         styles = {p.style.name for p in doc.paragraphs}
         assert {"Title", "Heading 1", "Heading 2"} <= styles
         assert sum(t.style.name == "Table Grid" for t in doc.tables) >= 10
-        assert len(doc.inline_shapes) == r.headline["warned"] > 0   # charts, two to a row
+        assert len(doc.inline_shapes) == r.headline["warned"] > 0   # charts, three to a row
+        # page 1 as printed: title, notice, the leaders' summary; then the contents (a TOC
+        # field Word fills in) and the domains
+        texts = [p.text for p in doc.paragraphs]
+        first_break = next(i for i, p in enumerate(doc.paragraphs)
+                           if 'w:type="page"' in p._p.xml)
+        assert "领导摘要" in texts[:first_break] and "目录" in texts[first_break:]
+        assert any("TOC" in (t.text or "") for t in doc.element.body.iter(
+            "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}instrText"))
         footer = sec.footer._element.xml
         assert "PAGE" in footer and "NUMPAGES" in footer
         head = "".join(p.text for p in doc.paragraphs[:6])

@@ -307,6 +307,10 @@ def _chart_grid(doc, el) -> None:
                     cell.add_paragraph("（图表无法转换为图片，请查看 HTML 或 PDF 版）")
 
 
+#: Documents whose table of contents waits for the end of the leaders' summary.
+_PENDING_TOC: set[int] = set()
+
+
 def _toc(doc) -> None:
     p = doc.add_paragraph()
     p.add_run("目录").bold = True
@@ -321,8 +325,8 @@ def _block(doc, el) -> None:
     cls = _classes(el)
     if not tag or tag in ("style", "script") or cls & _SKIP_CLASSES:
         return
-    if tag == "nav":
-        _toc(doc)
+    if tag == "nav":   # after the leaders' summary (page 1 is the summary, as printed)
+        _PENDING_TOC.add(id(doc))
         return
     if tag == "h1":
         doc.add_heading(_text(el), level=0)
@@ -350,16 +354,17 @@ def _block(doc, el) -> None:
     elif tag == "div" and "warned" in cls:
         _chart_grid(doc, el)
     elif tag in ("section", "div"):
-        if "appendix" in cls or "summary" in cls:
-            # the summary on a page of its own (page 1: title, notice and the table of
-            # contents Word fills in); the chart appendix from a new page
+        if "appendix" in cls:   # the chart appendix from a new page
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         if el.text and el.text.strip():
             doc.add_paragraph(el.text.strip())
         for child in el:
             _block(doc, child)
-        if "summary" in cls:
-            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        if "summary" in cls:   # page 1: title, notice and the leaders' summary; then
+            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)   # the contents
+            if id(doc) in _PENDING_TOC:
+                _PENDING_TOC.discard(id(doc))
+                _toc(doc)
     else:
         text = _text(el)
         if text:
@@ -393,6 +398,9 @@ def sections_to_docx(sections: Iterable[str], docx_path: str | os.PathLike,
                 _block(doc, child)
     finally:
         _PNGS.clear()
+        if id(doc) in _PENDING_TOC:   # no summary: the contents go after everything else
+            _PENDING_TOC.discard(id(doc))
+            _toc(doc)
     out = Path(docx_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
