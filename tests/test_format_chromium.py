@@ -6,7 +6,7 @@ import pytest
 
 from wuwei_analysis.formats import chromium
 from wuwei_analysis.formats.images import svgs_to_pngs
-from wuwei_analysis.formats.pdf import html_to_pdf, unavailable
+from wuwei_analysis.formats.pdf import browser, html_to_pdf, unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(unavailable() is not None, reason="no Chromium here")]
@@ -27,9 +27,9 @@ def test_one_browser_prints_every_pdf_and_comes_back_after_a_crash(tmp_path):
             src = tmp_path / f"{name}.html"
             src.write_text(PAGE.format(t=name), encoding="utf-8")
             pages.append(html_to_pdf(src, tmp_path / f"{name}.pdf"))
-        first = chromium.shared()
+        first = chromium.shared(browser())
         pngs = svgs_to_pngs([SVG.format(t="婴儿死亡率"), SVG.format(t="孕产妇死亡率")])
-        assert chromium.shared() is first            # the same browser, reused
+        assert chromium.shared(browser()) is first            # the same browser, reused
         assert len(pngs) == 2 and all(p[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
         for name, pdf in zip(("古浪县", "天祝藏族自治县"), pages):
             text = PdfReader(pdf).pages[0].extract_text()
@@ -38,9 +38,9 @@ def test_one_browser_prints_every_pdf_and_comes_back_after_a_crash(tmp_path):
         first.proc.wait()
         again = html_to_pdf(tmp_path / "古浪县.html", tmp_path / "again.pdf")
         assert "古浪县" in PdfReader(again).pages[0].extract_text()
-        assert chromium.shared() is not first        # … is replaced on the next use
+        assert chromium.shared(browser()) is not first        # … is replaced on the next use
     finally:
-        browser = chromium._SHARED.get(__import__("os").getpid())
+        last = chromium._SHARED.get(__import__("os").getpid())
         chromium.close_shared()
-    assert browser is None or browser.proc.poll() is not None   # closed: no process left
+    assert last is None or last.proc.poll() is not None      # closed: no process left
     assert not list(tmp_path.glob(".*.tmp"))          # no temporary files left

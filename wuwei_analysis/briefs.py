@@ -125,8 +125,9 @@ def _warm_up(formats: tuple[str, ...]) -> None:
                 import docx  # noqa: F401
             if "docx" in formats or "pdf" in formats:
                 from .formats.chromium import shared
+                from .formats.pdf import browser
 
-                shared()
+                shared(browser())
             if "pdf" in formats:
                 from .formats.pdftext import radical_map
 

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 
-from .pdf import PdfError, browser
+from ..errors import WuweiError
 
 #: Seconds a protocol command may take (a 15-page brief prints in ≈1–2 s).
 TIMEOUT = 120
@@ -36,10 +36,15 @@ SWITCHES = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-us
             "--remote-debugging-pipe")
 
 
-class Chromium:
-    """A headless Chromium and its DevTools pipe (use :func:`shared`)."""
+class BrowserError(WuweiError):
+    """The browser did not answer, quit or could not open a page."""
 
-    def __init__(self) -> None:
+
+class Chromium:
+    """A headless Chromium (the program ``executable``) and its DevTools pipe (use
+    :func:`shared`)."""
+
+    def __init__(self, executable: str) -> None:
         self._profile = tempfile.mkdtemp(prefix="wuwei-chromium-")
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
@@ -55,7 +60,7 @@ class Chromium:
         # close_fds=False: the two fds made in ``fds`` must survive into Chromium (Python's
         # own descriptors are not inheritable, so nothing else leaks)
         self.proc = subprocess.Popen(
-            [browser(), *SWITCHES, f"--user-data-dir={self._profile}", "about:blank"],
+            [executable, *SWITCHES, f"--user-data-dir={self._profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=fds, close_fds=False)
         os.close(to_child_r)
@@ -78,12 +83,12 @@ class Chromium:
         while b"\0" not in self._buf:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise PdfError("Chromium 无响应（超时）")
+                raise BrowserError("Chromium 无响应（超时）")
             ready, _, _ = select.select([self._from_child], [], [], left)
             if ready:
                 chunk = os.read(self._from_child, 1 << 20)
                 if not chunk:
-                    raise PdfError("Chromium 意外退出")
+                    raise BrowserError("Chromium 意外退出")
                 self._buf += chunk
         msg, self._buf = self._buf.split(b"\0", 1)
         return json.loads(msg)
@@ -102,7 +107,7 @@ class Chromium:
                 reply = self._recv(deadline)
                 if reply.get("id") == self._id:
                     if "error" in reply:
-                        raise PdfError(f"Chromium 出错：{reply['error'].get('message', reply['error'])}")
+                        raise BrowserError(f"Chromium 出错：{reply['error'].get('message', reply['error'])}")
                     return reply.get("result", {})
                 if "method" in reply:
                     self._events.append(reply)
@@ -137,7 +142,7 @@ class Chromium:
             self._events = [e for e in self._events if e.get("sessionId") != page.session]
             nav = self.call("Page.navigate", {"url": url}, session=page.session, timeout=timeout)
             if nav.get("errorText"):
-                raise PdfError(f"Chromium 无法打开页面：{nav['errorText']}")
+                raise BrowserError(f"Chromium 无法打开页面：{nav['errorText']}")
             self.wait_event("Page.loadEventFired", page.session, timeout)
         except BaseException:
             self._tab = None
@@ -215,9 +220,10 @@ _SHARED_LOCK = threading.Lock()
 _FINALIZERS: set[int] = set()
 
 
-def shared() -> Chromium:
-    """This process's browser, started on first use (and again if it died); closed when
-    the process exits."""
+def shared(executable: str) -> Chromium:
+    """This process's browser (the program ``executable``, see
+    :func:`wuwei_analysis.formats.pdf.browser`), started on first use and again if it
+    died; closed when the process exits."""
     with _SHARED_LOCK:
         pid = os.getpid()
         b = _SHARED.get(pid)
@@ -228,7 +234,7 @@ def shared() -> Chromium:
             for other in list(_SHARED):   # a forked child does not own its parent's browser
                 if other != pid:
                     _SHARED.pop(other)
-            b = _SHARED[pid] = Chromium()
+            b = _SHARED[pid] = Chromium(executable)
             if pid not in _FINALIZERS:
                 # pool workers leave through multiprocessing's exit path (no atexit)
                 multiprocessing.util.Finalize(None, close_shared, exitpriority=10)

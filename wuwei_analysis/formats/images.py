@@ -72,6 +72,7 @@ def _chromium_batch(svgs: list[str]) -> list[bytes]:
     from PIL import Image
 
     from .chromium import discard_shared, shared
+    from .pdf import browser
 
     w, h = CELL
     cols = min(COLUMNS, len(svgs))
@@ -89,7 +90,7 @@ def _chromium_batch(svgs: list[str]) -> list[bytes]:
         src = Path(tmp) / "charts.html"
         src.write_text(page, encoding="utf-8")
         try:   # this process's browser (started once per worker, reused for every brief)
-            tab = shared().open(src.as_uri(), cols * w, rows * h, SCALE)
+            tab = shared(browser()).open(src.as_uri(), cols * w, rows * h, SCALE)
             try:
                 shot = tab.screenshot(cols * w, rows * h, SCALE)
             finally:

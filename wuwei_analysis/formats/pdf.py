@@ -74,7 +74,7 @@ def html_to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike,
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
-        tab = shared().open(src.as_uri(), timeout=timeout)
+        tab = shared(browser()).open(src.as_uri(), timeout=timeout)
         try:
             data = tab.pdf(timeout=timeout)
         finally:
