@@ -47,13 +47,14 @@ from ..models import calibrate as _cal
 from ..models import core as _core
 from ..models import fit as _fit
 from ..models import local_trend as _lt
+from ..models import pooled_trend as _pt
 from ..models.count_dist import rate_ge, rate_intervals, rate_le
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Models the vectorised engine fits itself (others go to the per-series path).
-VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima")
+VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima", "pooled")
 _TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
 
 
@@ -208,12 +209,17 @@ class Fits:
     ar: np.ndarray | None = None
     ar_w: np.ndarray | None = None
     ar_s2: np.ndarray | None = None
+    # pooled-trend rows (:func:`fit_pooled`): changes z_{T+h} − z_T for h = 1…H_MAX (NaN on
+    # other rows); there A = last z, C = last year
+    path: np.ndarray | None = None
 
     def __post_init__(self):
         S = len(self.A)
         for name in ("ar", "ar_w", "ar_s2"):
             if getattr(self, name) is None:
                 setattr(self, name, np.full(S, np.nan))
+        if self.path is None:
+            self.path = np.full((S, _pt.H_MAX), np.nan)
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = xs - self.C[:, None]
@@ -225,6 +231,9 @@ class Fits:
 
             m[ar], s[ar] = arima_predict(self.A[ar], self.ar_w[ar], self.B[ar], self.ar[ar],
                                          self.ar_s2[ar], np.maximum(d[ar], 0.0))
+        pt = np.isfinite(self.path[:, 0])
+        if pt.any():
+            m[pt] = self.A[pt, None] + pooled_path_at(self.path[pt], d[pt])
         return m, s
 
     @classmethod
@@ -241,7 +250,7 @@ class Fits:
         """Rows ``rows`` of self become ``other`` (of length len(rows))."""
         for name in ("model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope",
                      "x_last", "fitted_last", "fail", "count", "phi", "e_future",
-                     "rate_scale", "ar", "ar_w", "ar_s2"):
+                     "rate_scale", "ar", "ar_w", "ar_s2", "path"):
             getattr(self, name)[rows] = getattr(other, name)
         S = len(self.A)
         for k, v in other.params.items():
@@ -528,6 +537,8 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
         elif name == "arima":
 
             out.put(sel, fit_arima(x[sel], y[sel], M[sel], kind))
+        elif name == "pooled":
+            out.put(sel, fit_pooled(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
             want = _fit.SCALE_OF_MODEL[name]
             if want != kind:        # fit_named: the model's own scale, no counts
@@ -681,6 +692,11 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
             - _core.SELECT_TIE_ATOL)
         name[sel[pick]] = other[pick]
         scores["primary"][sel], scores["naive"][sel], scores["arima"][sel] = base, nv, ar
+        # rule 6: a trend kept (the primary or arima) becomes the pooled trend
+        yr = _yearly(batch.x[sel], batch.mask[sel])
+        has_w = np.array([_pt.available(k) for k in scale[sel]], bool)
+        swap = (name[sel] != "naive") & yr & has_w & (n[sel] >= _pt.POOLED_MIN_POINTS)
+        name[sel[swap]] = "pooled"
     return name, scores
 
 
@@ -825,7 +841,7 @@ def _subfits(fits: Fits, sel) -> Fits:
     kw = {k: getattr(fits, k)[sel] for k in (
         "model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope", "x_last",
         "fitted_last", "fail", "count", "phi", "e_future", "rate_scale", "ar", "ar_w",
-        "ar_s2")}
+        "ar_s2", "path")}
     return Fits(**kw, params={k: v[sel] for k, v in fits.params.items()})
 
 
@@ -1398,4 +1414,92 @@ def fit_arima(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
              fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool), phi=np.ones(S),
              e_future=np.full(S, np.nan), rate_scale=np.ones(S), ar=a, ar_w=w, ar_s2=s2)
     f.params = {"drift": mu, "ar": a, "last_change": last_change, "resid_sd": np.sqrt(s2)}
+    return f
+
+
+# ============================================================================ pooled trend
+# The pooled trend (:mod:`wuwei_analysis.models.pooled_trend`) for every row: the span
+# slopes and the ARIMA(1,1,0) bend of each row, combined with the weights fitted across the
+# calibration pool (one (H_MAX × features) table per scale kind).
+
+def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
+    """(slopes rows × len(SPANS), ARIMA changes rows × H_MAX, mean |Δz|, z, fail) per row;
+    ``fail`` as for the ARIMA fit (too short, a missing year, not on the scale)."""
+    S = x.shape[0]
+    n = M.sum(axis=1)
+    ar = fit_arima(x, y, M, kind)
+    z, _ = to_scale(kind, y, M)
+    fail = ar.fail | (n < _pt.POOLED_MIN_POINTS)
+    rows = np.arange(S)
+    last = np.maximum(n - 1, 0)
+    z_last = z[rows, last]
+    slopes = np.empty((S, len(_pt.SPANS)))
+    for j, k in enumerate(_pt.SPANS):
+        kk = np.maximum(np.minimum(k, n - 1), 1)
+        slopes[:, j] = (z_last - z[rows, np.maximum(last - kk, 0)]) / kk
+    h = np.arange(1, _pt.H_MAX + 1, dtype=float)[None, :].repeat(S, axis=0)
+    with np.errstate(invalid="ignore"):
+        change = arima_predict(np.zeros(S), ar.ar_w, ar.B, ar.ar, np.zeros(S), h)[0]
+        D = M[:, 1:] & M[:, :-1]
+        dz = np.where(D, z[:, 1:] - z[:, :-1], 0.0)
+        nd = np.maximum(D.sum(axis=1), 1)
+        scale = np.abs(dz).sum(axis=1) / nd
+    return slopes, change, scale, z, fail, dz, D
+
+
+def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``pooled_trend.path_at`` per row (path rows × H_MAX, d rows × k)."""
+    H = _pt.H_MAX
+    d = np.maximum(d, 0.0)
+    full = np.concatenate([np.zeros((len(path), 1)), path], axis=1)
+    dc = np.minimum(d, float(H))
+    lo = np.minimum(np.floor(dc).astype(np.int64), H - 1)
+    frac = dc - lo
+    a = np.take_along_axis(full, lo, axis=1)
+    b = np.take_along_axis(full, lo + 1, axis=1)
+    step = full[:, H] - full[:, H - 1]
+    return a + frac * (b - a) + np.maximum(d - H, 0.0) * step[:, None]
+
+
+def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
+               weights: np.ndarray | None = None) -> Fits:
+    """The pooled trend for every row (points in M, on ``kind``'s scale) → Fits; rows fail
+    where the ARIMA fit does, or when no weights are shipped for ``kind``."""
+    S = x.shape[0]
+    W = _pt.WEIGHTS.get(kind) if weights is None else np.asarray(weights, float)
+    slopes, change, _, z, fail, dz, D = pooled_features(x, y, M, kind)
+    if W is None:
+        fail = np.ones(S, bool)
+        W = np.zeros((_pt.H_MAX, _pt.N_FEATURES))
+    n = M.sum(axis=1)
+    h = np.arange(1, _pt.H_MAX + 1, dtype=float)
+    path = h[None, :] * ((W[None, :, :len(_pt.SPANS)] * slopes[:, None, :]).sum(axis=2)
+                         + W[None, :, -1] * change / h[None, :])
+    # the change stays within the range of the local forecasts (the last value, the ARIMA's
+    # and each span slope carried on): weights learned on the pool never extrapolate further
+    local = np.concatenate([np.zeros((S, _pt.H_MAX, 1)), change[:, :, None],
+                            h[None, :, None] * slopes[:, None, :]], axis=2)
+    path = np.clip(path, local.min(axis=2), local.max(axis=2))
+    nd = D.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mdz = np.where(D, dz, 0.0).sum(axis=1) / np.maximum(nd, 1)
+        s2 = np.where(nd > 1, np.where(D, (dz - mdz[:, None]) ** 2, 0.0).sum(axis=1)
+                      / np.maximum(nd - 1, 1), 0.0)
+    z0 = z[:, :1]
+    const = np.where(M, z == z0, True).all(axis=1)
+    path = np.where(const[:, None], 0.0, path)
+    s2 = np.where(const, 0.0, s2)
+    path = np.where(fail[:, None], np.nan, path)
+    z_last = _last(z, M)
+    x_last = _last(x, M)
+    b = _ols_slope(x, z, M)[0]
+    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
+    f = Fits(model=np.full(S, "pooled", object), kind=np.full(S, kind, object), A=z_last,
+             B=path[:, 0], C=x_last, V0=np.zeros(S), V1=s2, V2=np.zeros(S),
+             df=np.maximum(n - 2, 1).astype(np.int64), u=u, slope=path[:, 0], x_last=x_last,
+             fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool),
+             phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
+    f.params = {"change_1y": path[:, 0], f"change_{_pt.H_MAX}y": path[:, -1]}
+    for j, k in enumerate(_pt.SPANS):
+        f.params[f"slope_{k}y"] = slopes[:, j]
     return f

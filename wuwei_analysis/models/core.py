@@ -49,6 +49,13 @@ Family (from the unit and the target)
        (relative) of the margin is a tie, and a tie keeps the primary model: values given
        to one decimal often put a score exactly at the margin (0.041667 = 0.9 × 0.046296),
        and the choice must not then rest on the last bit of a floating-point sum.
+    6. Where the rule keeps a trend (the primary or ``arima``, not ``naive``) on a series
+       with every year present, the trend becomes ``pooled``, the pooled trend
+       (:mod:`.pooled_trend`: the span slopes and the ARIMA bend weighted by weights learned
+       across the real calibration pool). Scored on the pool with every country's weights
+       fitted without it (``benchmarks/peer_benchmark.py``), it forecast better than the
+       trend the rule kept (results in ``benchmarks/results/peer_benchmark.txt``); a series
+       the rule sends to ``naive`` (its own history says: no trend) stays there.
 """
 from __future__ import annotations
 
@@ -60,6 +67,8 @@ import numpy as np
 from .fit import (MIN_POINTS, MODEL_NAMES, Fit, ForecastError, Scale, fit_damped, fit_naive,
                   fit_poisson, fit_trend, to_model_scale)
 from .local_trend import fit_arima, yearly
+from .pooled_trend import POOLED_MIN_POINTS, fit_pooled
+from .pooled_trend import available as pooled_available
 
 AUTO_MIN_POINTS = 8
 DAMPED_MIN_POINTS = 12
@@ -203,6 +212,9 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
             c, s = min(others.items(), key=lambda kv: kv[1])
             if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL:
                 best = c
+    if best != "naive" and pooled_available(spec.scale.kind) and yearly(
+            np.asarray(years, float)) and n >= POOLED_MIN_POINTS:
+        best = "pooled"         # rule 6
     return best, scores
 
 
@@ -228,4 +240,6 @@ def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures
         return fit_damped(years, values, scale, notes=notes)
     if model == "arima":
         return fit_arima(years, values, scale, notes=notes)
+    if model == "pooled":
+        return fit_pooled(years, values, scale, notes=notes)
     raise ForecastError(f"未知模型 {model!r}，可选：{', '.join(MODEL_NAMES)}")
