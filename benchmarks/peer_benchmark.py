@@ -240,7 +240,7 @@ def pooled_rows(path: str, origins=FIT_ORIGINS) -> dict:
         by.setdefault((kind_of(t["unit"]), t["origin"]), []).append(i)
     for (kd, o), ids in sorted(by.items()):
         b = SeriesBatch.from_lists([tasks[i]["x"] for i in ids], [tasks[i]["y"] for i in ids])
-        slopes, change, sc, z, fail, _, _ = pooled_features(b.x, b.y, b.mask, kd)
+        slopes, change, sc, z, fail = pooled_features(b.x, b.y, b.mask, kd)[:5]
         zl = z[np.arange(len(ids)), b.n - 1]
         for j, i in enumerate(ids):
             if fail[j] or not np.isfinite(sc[j]) or sc[j] <= 0:
@@ -603,12 +603,30 @@ def main(argv=None) -> int:
     print(f"workbench models: {pd.Series(wb['model']).value_counts().to_dict()}  "
           f"({time.time() - t0:.0f} s)")
     if a.calibrate:
-        write_yaml(calib_table(wb, fc, families=fams), a, len(tasks))
+        table = calib_table(wb, fc, families=fams)
+        wb_ar = None
+        if "arima" in fams and "arima" not in table and _pt.WEIGHTS:
+            # the auto rule no longer ends with arima (rule 6 makes it the pooled trend): its
+            # constants (for model="arima" asked by name) from the rule without rule 6
+            saved = dict(_pt.WEIGHTS)
+            _pt.WEIGHTS.clear()
+            wb_ar = run_workbench(tasks, fc, None)
+            _pt.WEIGHTS.update(saved)
+            table.update(calib_table(wb_ar, fc, families=("arima",)))
+        write_yaml(table, a, len(tasks))
         # the p_meet map, on the p_meet of the constants just written
         cal._load_pool_constants()
         raw = workbench_scores(tasks, fc, wb, loco=False, families=fams, recal=False)["p"]
-        write_pmap(p_meet_map(raw, outcome5(tasks), task_keys(tasks, wb["fits_by_task"]),
-                              np.ones(len(tasks), bool)), a, len(tasks))
+        pmap = p_meet_map(raw, outcome5(tasks), task_keys(tasks, wb["fits_by_task"]),
+                          np.ones(len(tasks), bool))
+        if wb_ar is not None:
+            raw = workbench_scores(tasks, fc, wb_ar, loco=False, families=fams, recal=False)["p"]
+            key = task_keys(tasks, wb_ar["fits_by_task"])
+            # and the families rule 6 replaces on the pool but that shorter series still get
+            pmap.update({k: v for k, v in p_meet_map(raw, outcome5(tasks), key,
+                                                     ~np.isin(key, list(pmap))).items()
+                         if k not in pmap})
+        write_pmap(pmap, a, len(tasks))
         return 0
     results = {"workbench": workbench_scores(tasks, fc, wb, loco=not a.no_loco,
                                              families=fams)}

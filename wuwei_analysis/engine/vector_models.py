@@ -1423,8 +1423,9 @@ def fit_arima(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
 # calibration pool (one (H_MAX × features) table per scale kind).
 
 def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
-    """(slopes rows × len(SPANS), ARIMA changes rows × H_MAX, mean |Δz|, z, fail) per row;
-    ``fail`` as for the ARIMA fit (too short, a missing year, not on the scale)."""
+    """(slopes rows × len(SPANS), ARIMA changes rows × H_MAX, mean |Δz|, z, fail, Δz, pairs
+    of consecutive points, the ARIMA fits) per row; ``fail`` as for the ARIMA fit (too
+    short, a missing year, not on the scale)."""
     S = x.shape[0]
     n = M.sum(axis=1)
     ar = fit_arima(x, y, M, kind)
@@ -1444,7 +1445,7 @@ def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
         dz = np.where(D, z[:, 1:] - z[:, :-1], 0.0)
         nd = np.maximum(D.sum(axis=1), 1)
         scale = np.abs(dz).sum(axis=1) / nd
-    return slopes, change, scale, z, fail, dz, D
+    return slopes, change, scale, z, fail, dz, D, ar
 
 
 def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -1467,7 +1468,7 @@ def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
     where the ARIMA fit does, or when no weights are shipped for ``kind``."""
     S = x.shape[0]
     W = _pt.WEIGHTS.get(kind) if weights is None else np.asarray(weights, float)
-    slopes, change, _, z, fail, dz, D = pooled_features(x, y, M, kind)
+    slopes, change, _, z, fail, dz, D, ar = pooled_features(x, y, M, kind)
     if W is None:
         fail = np.ones(S, bool)
         W = np.zeros((_pt.H_MAX, _pt.N_FEATURES))
@@ -1499,7 +1500,8 @@ def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
              df=np.maximum(n - 2, 1).astype(np.int64), u=u, slope=path[:, 0], x_last=x_last,
              fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool),
              phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
-    f.params = {"change_1y": path[:, 0], f"change_{_pt.H_MAX}y": path[:, -1]}
+    f.params = {"change_1y": path[:, 0], f"change_{_pt.H_MAX}y": path[:, -1], "ar": ar.ar,
+                "drift": ar.B, "resid_sd": np.sqrt(s2)}
     for j, k in enumerate(_pt.SPANS):
         f.params[f"slope_{k}y"] = slopes[:, j]
     return f

@@ -137,13 +137,21 @@ def fit_pooled(years, values, scale: Scale, *, notes: list[str] | None = None,
 
 
 # ----------------------------------------------------------------------------- fitting
+#: Shrinkage of the weights towards the ARIMA alone (weights 0, 0, 0, 0, 1), relative to the
+#: scale of the normal equations. On the pool (country folds) 0.003–0.03 forecast alike and
+#: clearly better than no shrinkage (relative MASE 0.596 against 0.611 with a ridge towards
+#: 0), and most of all with weights fitted on past outcomes only (0.604 against 0.648).
+SHRINK = 0.01
+PRIOR = np.r_[np.zeros(len(SPANS)), 1.0]
+
+
 def fit_weights(F: np.ndarray, change: np.ndarray, h: int, scale: np.ndarray,
-                iters: int = 50, ridge: float = 1e-4) -> np.ndarray:
+                iters: int = 50, shrink: float = SHRINK) -> np.ndarray:
     """Weights for horizon ``h`` of one scale kind, by least absolute deviations.
 
     F: rows × N_FEATURES features (per year; the ARIMA one for this h), change: observed
     z_{T+h} − z_T, scale: each row's mean absolute yearly change (errors are divided by it).
-    IRLS with a small ridge (relative to the normal equations' scale)."""
+    IRLS, shrunk towards PRIOR (the ARIMA forecast) by ``shrink``."""
     X = F * h / scale[:, None]
     t = change / scale
     ok = np.isfinite(X).all(axis=1) & np.isfinite(t)
@@ -152,8 +160,9 @@ def fit_weights(F: np.ndarray, change: np.ndarray, h: int, scale: np.ndarray,
     b = np.zeros(X.shape[1])
     for _ in range(iters):
         A = (X * w[:, None]).T @ X
-        A += ridge * np.trace(A) / len(A) * np.eye(len(A))
-        b_new = np.linalg.solve(A, (X * w[:, None]).T @ t)
+        lam = shrink * np.trace(A) / len(A)
+        A += lam * np.eye(len(A))
+        b_new = np.linalg.solve(A, (X * w[:, None]).T @ t + lam * PRIOR)
         r = np.abs(t - X @ b_new)
         w = 1.0 / np.maximum(r, 1e-6)
         if np.max(np.abs(b_new - b)) < 1e-10:
