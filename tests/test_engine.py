@@ -364,8 +364,7 @@ def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths():
                    exposures=None)] * 2
     res, refs = run_both(series)
     assert compare(series, res, refs) == []
-    # the tie keeps the trend (not naive), which rule 6 then makes the pooled trend
-    assert refs[0].attrs["model"] == res.model[0] == "pooled"
+    assert refs[0].attrs["model"] == res.model[0] == spec.primary
 
 
 def test_long_series_are_vectorised_and_explicit_damped_goes_to_the_per_series_path():
@@ -381,7 +380,7 @@ def test_long_series_are_vectorised_and_explicit_damped_goes_to_the_per_series_p
     res, refs = run_both(series)
     assert not res.per_series.any()
     assert compare(series, res, refs) == []
-    assert "pooled" in set(res.model)
+    assert "arima" in set(res.model)
     res, refs = run_both(series[:2], model="damped")
     assert res.per_series.all()
     assert compare(series[:2], res, refs) == []

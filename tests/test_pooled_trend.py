@@ -100,7 +100,7 @@ def test_a_constant_series_stays_and_a_steeper_one_changes_in_proportion():
 def test_short_and_gappy_series_fall_back():
     """A Wuwei county series of 10 years is fitted (its "10-year" slope is the 9-year one);
     fewer than POOLED_MIN_POINTS years or a missing year are refused, and the auto rule then
-    keeps its own choice: under AUTO_MIN_POINTS the primary model, with a gap no pooled."""
+    does not consider it: under AUTO_MIN_POINTS the primary model, with a gap no pooled."""
     rng = np.random.default_rng(4)
     x = np.arange(2015, 2025, dtype=float)
     y = _series(rng, 10, "logit")
@@ -114,23 +114,27 @@ def test_short_and_gappy_series_fall_back():
     spec = resolve_spec("%")
     assert choose_model(spec, x[:7], y[:7])[0] == "logit"          # rule 2
     assert choose_model(spec, np.delete(x, 5), np.delete(y, 5))[0] != "pooled"
-    trend = 60 + 2.0 * (x - 2015) + rng.normal(0, 0.2, 10)
-    assert choose_model(spec, x, trend)[0] == "pooled"
+    t = x - 2015
+    bend = 100 / (1 + np.exp(-(0.5 + 0.3 * t - 0.02 * t ** 2)))     # a share that saturates
+    name, scores = choose_model(spec, x, bend)
+    assert name == "pooled" and scores["pooled"] == min(scores.values())
+    assert "pooled" not in choose_model(spec, np.delete(x, 5), np.delete(bend, 5))[1]
 
 
 def test_a_county_share_gets_the_pooled_trend_with_its_interval_and_p_meet_in_both_paths():
-    """A 10-year county series: the auto rule gives the pooled trend; the point forecast lies
-    inside its own 80 % interval, and the engine gives the same forecast and p_meet."""
+    """A 10-year county series with the pooled trend: the point forecast lies inside its own
+    80 % interval, and the engine gives the same forecast and p_meet."""
     x = np.arange(2015, 2025)
     y = np.array([78.0, 80.1, 82.5, 84.0, 86.2, 87.5, 89.1, 90.0, 91.2, 92.0])
     tgt = Target("at_least", 95.0, year=2030)
-    df = forecast_series(x, y, unit="%", target=tgt, horizon_year=2030)
+    df = forecast_series(x, y, unit="%", target=tgt, horizon_year=2030, model="pooled")
     assert df.attrs["model"] == "pooled"
     assert df.attrs["model_zh"].startswith("跨国经验趋势")
     assert (df["lo80"] <= df["mean"]).all() and (df["mean"] <= df["hi80"]).all()
     assert (df["mean"] < 100).all() and df["mean"].is_monotonic_increasing
     assert 0 < df.attrs["p_meet"] < 1
-    res = vm.forecast_series_many([x], [y], unit="%", target=tgt, horizon_year=2030, table=True)
+    res = vm.forecast_series_many([x], [y], unit="%", target=tgt, horizon_year=2030, table=True,
+                                  model="pooled")
     assert res.model[0] == "pooled"
     np.testing.assert_allclose(res.table["mean"].to_numpy(), df["mean"].to_numpy(), rtol=1e-9)
     assert res.p_meet[0] == pytest.approx(df.attrs["p_meet"], rel=1e-8)

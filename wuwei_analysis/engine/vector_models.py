@@ -13,11 +13,14 @@ quasi_poisson  deviance stopping rule, covariance from the last weights); a seri
 naive          last value carried forward, random-walk variance per year
 arima          ARIMA(1,1,0) with drift, a local trend on the yearly changes, by conditional
                least squares in closed form (:func:`fit_arima`, the local-trend section below)
+pooled         the pooled trend: span slopes and the ARIMA bend combined with the weights
+               learned across the calibration pool (:func:`fit_pooled`, last section)
 =============  ===========================================================================
 
 ``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
 same rolling origins (one pass per training length, all series at once), the same
-candidates (primary, naive, arima), the same scale-free error and the same SELECT_MARGIN.
+candidates (primary, naive, arima, pooled), the same scale-free error and the same
+SELECT_MARGIN.
 The one model not vectorised is ``damped`` (a numerical ETS likelihood fit, no longer an
 auto candidate): explicit ``damped`` requests are handed to the per-series
 :func:`~wuwei_analysis.models.forecast_series` unchanged — so the result for *every* series
@@ -576,7 +579,7 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
 
 def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
                      ) -> dict[str, np.ndarray]:
-    """``core.selection_scores`` with candidates (primary, naive) for ``rows``: the mean
+    """``core.selection_scores`` with candidates (primary, naive, arima, pooled) for ``rows``: the mean
     absolute rolling-origin error on the modelling scale (NaN: no comparable origin).
 
     The primaries compared are the straight-line trends (a rate with counts keeps its
@@ -596,8 +599,10 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
     za = _z_actual(batch, rows, primary, scale, rate_scale)
     first = np.maximum(_core.AUTO_MIN_TRAIN, n - 1 - _core.AUTO_MAX_ORIGINS)
     cand_ar = _yearly(batch.x[rows], batch.mask[rows])       # arima is a candidate
-    sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
-    cnts = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
+    cand_pl = cand_ar & np.array([_pt.available(k) for k in sc], bool)     # pooled too
+    sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R),
+            "pooled": np.zeros(R)}
+    cnts = {k: np.zeros(R) for k in sums}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
     jpos = np.arange(T)[None, :]
@@ -620,6 +625,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         m_p = np.empty(xs.shape)
         m_n = np.empty(xs.shape)
         m_a = np.full(xs.shape, np.nan)
+        m_pl = np.full(xs.shape, np.nan)
         failed = np.zeros(len(sub), bool)
         for kind in ("log", "logit", "identity"):
             g = np.nonzero(sc[sub] == kind)[0]
@@ -654,11 +660,18 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
                 fa = fit_arima(xw[ga], y[sub[ga], :L], ones[ga], kind)
                 failed[ga] |= fa.fail
                 m_a[ga] = fa.predict(xs[ga])[0]
+            gp = g[cand_pl[gr]]
+            if len(gp):
+                fp = fit_pooled(xw[gp], y[sub[gp], :L], ones[gp], kind)
+                failed[gp] |= fp.fail
+                m_pl[gp] = fp.predict(xs[gp])[0]
         ok = ~failed
-        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a)):
+        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a), ("pooled", m_pl)):
             w = tgt & ok[:, None]
             if cand == "arima":
                 w = w & cand_ar[sub][:, None]
+            elif cand == "pooled":
+                w = w & cand_pl[sub][:, None]
             with np.errstate(invalid="ignore"):
                 err = np.abs(m - za[sub])
             sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
@@ -677,26 +690,25 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
     scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan),
-              "arima": np.full(S, np.nan)}
+              "arima": np.full(S, np.nan), "pooled": np.full(S, np.nan)}
     compare = (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2 and 3
     sel = np.nonzero(compare)[0]
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
-        base, nv, ar = sc["primary"], sc["naive"], sc["arima"]
-        # the best other candidate (naive first on a tie, as min() over the candidates)
-        other = np.where(np.isfinite(ar) & ~(np.isfinite(nv) & (nv <= ar)), "arima",
-                         "naive")
-        best = np.where(other == "arima", ar, nv)
+        base = sc["primary"]
+        # the best other candidate (on a tie the first of naive, arima, pooled, as min()
+        # over the candidates)
+        names_o = np.array(["naive", "arima", "pooled"], object)
+        so = np.column_stack([sc["naive"], sc["arima"], sc["pooled"]])
+        k = np.argmin(np.where(np.isfinite(so), so, np.inf), axis=1)
+        other = names_o[k]
+        best = so[np.arange(len(k)), k]
         pick = np.isfinite(base) & np.isfinite(best) & (
             best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL)
             - _core.SELECT_TIE_ATOL)
         name[sel[pick]] = other[pick]
-        scores["primary"][sel], scores["naive"][sel], scores["arima"][sel] = base, nv, ar
-        # rule 6: a trend kept (the primary or arima) becomes the pooled trend
-        yr = _yearly(batch.x[sel], batch.mask[sel])
-        has_w = np.array([_pt.available(k) for k in scale[sel]], bool)
-        swap = (name[sel] != "naive") & yr & has_w & (n[sel] >= _pt.POOLED_MIN_POINTS)
-        name[sel[swap]] = "pooled"
+        for k in scores:
+            scores[k][sel] = sc[k]
     return name, scores
 
 
@@ -1451,7 +1463,8 @@ def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
 def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
     """``pooled_trend.path_at`` per row (path rows × H_MAX, d rows × k)."""
     H = _pt.H_MAX
-    d = np.maximum(d, 0.0)
+    bad = ~np.isfinite(d)
+    d = np.maximum(np.where(bad, 0.0, d), 0.0)
     full = np.concatenate([np.zeros((len(path), 1)), path], axis=1)
     dc = np.minimum(d, float(H))
     lo = np.minimum(np.floor(dc).astype(np.int64), H - 1)
@@ -1459,7 +1472,7 @@ def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
     a = np.take_along_axis(full, lo, axis=1)
     b = np.take_along_axis(full, lo + 1, axis=1)
     step = full[:, H] - full[:, H - 1]
-    return a + frac * (b - a) + np.maximum(d - H, 0.0) * step[:, None]
+    return np.where(bad, np.nan, a + frac * (b - a) + np.maximum(d - H, 0.0) * step[:, None])
 
 
 def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
