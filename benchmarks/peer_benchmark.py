@@ -41,7 +41,14 @@ Protocol (issue 14)
   For peers p_meet is the normal probability on the modelling scale implied by their
   80 % interval (its centre and half-width / 1.2816).
 
-``--calibrate`` writes ``wuwei_analysis/data/calibration/intervals.yaml``: per model family
+The pooled trend (``models/pooled_trend.py``, an auto candidate) has weights learned on the
+pool: here every country is forecast with weights fitted without its country fold
+(N_FOLDS folds, on the forecasts of every origin FIT_ORIGINS of the whole pool, not only
+the sample); ``--pooled-past-only`` also drops every forecast whose outcome year is after
+the scored origin; ``--no-pooled`` runs the auto rule without it.
+
+``--calibrate`` first writes ``wuwei_analysis/data/calibration/pooled_trend.yaml`` (the
+weights fitted on the whole pool), then ``wuwei_analysis/data/calibration/intervals.yaml``: per model family
 (the model the auto rule picked), c by maximum likelihood and the horizon factors and k80 /
 k95 as empirical quantiles (``calibrate.calibrate_pool_h``) over all pool forecasts; and
 ``wuwei_analysis/data/calibration/p_meet.yaml``: the p_meet recalibration map per key
