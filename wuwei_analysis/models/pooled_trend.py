@@ -53,17 +53,14 @@ N_FEATURES = len(SPANS) + 1
 POOLED_MIN_POINTS = ARIMA_MIN_POINTS
 KINDS = ("log", "logit", "identity")
 WEIGHTS_FILE = "calibration/pooled_trend.yaml"
-#: kind → (H_MAX × N_FEATURES) weights; empty when the file is not shipped.
+#: kind → (H_MAX × N_FEATURES) weights (a kind without weights has no pooled trend).
 WEIGHTS: dict[str, np.ndarray] = {}
 
 
 def _load_weights() -> None:
     from .calibrate import _shipped_yaml
 
-    try:
-        table = _shipped_yaml(WEIGHTS_FILE)
-    except FileNotFoundError:
-        table = {}
+    table = _shipped_yaml(WEIGHTS_FILE)       # shipped with the package: missing is an error
     WEIGHTS.clear()
     for kind, w in (table.get("weights") or {}).items():
         WEIGHTS[str(kind)] = np.asarray(w, float).reshape(H_MAX, N_FEATURES)
