@@ -660,9 +660,10 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
                 fa = fit_arima(xw[ga], y[sub[ga], :L], ones[ga], kind)
                 failed[ga] |= fa.fail
                 m_a[ga] = fa.predict(xs[ga])[0]
-            gp = g[cand_pl[gr]]
+            gp = g[cand_pl[gr]]                   # a subset of ga: reuse its ARIMA fits
             if len(gp):
-                fp = fit_pooled(xw[gp], y[sub[gp], :L], ones[gp], kind)
+                fp = fit_pooled(xw[gp], y[sub[gp], :L], ones[gp], kind,
+                                ar=_subfits(fa, np.isin(ga, gp)))
                 failed[gp] |= fp.fail
                 m_pl[gp] = fp.predict(xs[gp])[0]
         ok = ~failed
@@ -1434,13 +1435,14 @@ def fit_arima(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
 # slopes and the ARIMA(1,1,0) bend of each row, combined with the weights fitted across the
 # calibration pool (one (H_MAX × features) table per scale kind).
 
-def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
+def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
+                    ar: Fits | None = None):
     """(slopes rows × len(SPANS), ARIMA changes rows × H_MAX, mean |Δz|, z, fail, Δz, pairs
     of consecutive points, the ARIMA fits) per row; ``fail`` as for the ARIMA fit (too
-    short, a missing year, not on the scale)."""
+    short, a missing year, not on the scale). ``ar``: the rows' ARIMA fits if already made."""
     S = x.shape[0]
     n = M.sum(axis=1)
-    ar = fit_arima(x, y, M, kind)
+    ar = fit_arima(x, y, M, kind) if ar is None else ar
     z, _ = to_scale(kind, y, M)
     fail = ar.fail | (n < _pt.POOLED_MIN_POINTS)
     rows = np.arange(S)
@@ -1476,12 +1478,12 @@ def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
-               weights: np.ndarray | None = None) -> Fits:
+               weights: np.ndarray | None = None, ar: Fits | None = None) -> Fits:
     """The pooled trend for every row (points in M, on ``kind``'s scale) → Fits; rows fail
     where the ARIMA fit does, or when no weights are shipped for ``kind``."""
     S = x.shape[0]
     W = _pt.WEIGHTS.get(kind) if weights is None else np.asarray(weights, float)
-    slopes, change, _, z, fail, dz, D, ar = pooled_features(x, y, M, kind)
+    slopes, change, _, z, fail, dz, D, ar = pooled_features(x, y, M, kind, ar)
     if W is None:
         fail = np.ones(S, bool)
         W = np.zeros((_pt.H_MAX, _pt.N_FEATURES))
