@@ -167,6 +167,9 @@ def small_db(tmp_path_factory):
         store.finish_submission(conn, sid, rows_read=len(recs), rows_accepted=len(recs),
                                 rows_rejected=0)
     conn.close()
+    from wuwei_analysis.database import init_db
+
+    init_db(path, with_defaults=False)   # as the user made it: never filled with the defaults
     return path
 
 

@@ -15,8 +15,12 @@ import time
 
 def warm(db: str | None = None) -> tuple[int, int]:
     """Compute every missing result into the disk cache; return (computed, total)."""
+    from ..database import open_db
     from .data import AppData
 
+    # open (create, or fill with the default dataset) before the cache's fingerprint of
+    # the database's content is taken: results must be stored under the content they used
+    open_db(db).close()
     data = AppData(db)
     ids = [i.id for i in data.indicators()]
     total = computed = 0
