@@ -369,6 +369,34 @@ def test_chart_and_table_are_on_screen_before_voilas_javascript_runs(browser, se
         ctx.close()
 
 
+def test_a_click_on_the_snapshot_is_passed_on_once_the_widgets_are_live(browser, server):
+    """A row clicked before the widgets are live opens its chart when they are."""
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
+    page = ctx.new_page()
+    held = []
+    page.route("**/voila/static/voila.js", lambda route: held.append(route))
+    try:
+        page.goto(server["url"], wait_until="commit")
+        page.wait_for_selector(".wuwei-snapshot table.ww-table tbody tr", timeout=120_000)
+        row = page.locator(".wuwei-snapshot tbody tr[data-indicator]").nth(3)
+        target = row.get_attribute("data-indicator")
+        assert target != "c_infant_mortality"
+        row.click()
+        assert page.locator(".wuwei-snapshot").count() == 1   # nothing live yet
+        t0 = time.time()
+        while not held and time.time() - t0 < 30:
+            page.wait_for_timeout(100)
+        for route in held:                                   # now let Voila's script load
+            route.continue_()
+        page.unroute("**/voila/static/voila.js")
+        page.wait_for_function(
+            "(i) => !document.querySelector('.wuwei-snapshot') && (s => s && s.dataset.indicator"
+            " === i)(document.querySelector('.wuwei-chart svg.wuwei-forecast-svg'))",
+            arg=target, timeout=120_000)
+    finally:
+        ctx.close()
+
+
 def test_the_live_widgets_replace_the_snapshot(session):
     page = session["page"]
     page.wait_for_function("() => !document.querySelector('.wuwei-snapshot')", timeout=60_000)
