@@ -103,18 +103,20 @@ def check_parameters(params: dict, path: Path = NOTEBOOK) -> None:
         raise BriefError(f"简报笔记本没有参数 {unknown}；可用参数：{sorted(known)}", file=str(path))
 
 
-_WARMED: set[int] = set()
+#: This process's warm-up thread (by pid: a forked worker starts its own).
+_WARMING: dict[int, object] = {}
 
 
 def _warm_up(formats: tuple[str, ...]) -> None:
     """Ready this process's converters while its kernel runs the first notebook (the
     process only waits then): the HTML exporter's templates, python-docx, the browser and
-    the PDF text fix's font map. Once per process, in a background thread; never raises."""
+    the PDF text fix's font map. Once per process, in a background thread that
+    :func:`_warmed` waits for before converting (importing nbconvert's pygments lexers in
+    two threads at once fails); never raises."""
     import threading
 
-    if os.getpid() in _WARMED:
+    if os.getpid() in _WARMING:
         return
-    _WARMED.add(os.getpid())
 
     def work() -> None:
         try:
@@ -135,7 +137,16 @@ def _warm_up(formats: tuple[str, ...]) -> None:
         except Exception:  # noqa: BLE001 — the brief itself will report any real failure
             pass
 
-    threading.Thread(target=work, name="wuwei-warm-up", daemon=True).start()
+    thread = threading.Thread(target=work, name="wuwei-warm-up", daemon=True)
+    _WARMING[os.getpid()] = thread
+    thread.start()
+
+
+def _warmed() -> None:
+    """Wait for this process's warm-up (started by :func:`_warm_up`) to finish."""
+    thread = _WARMING.get(os.getpid())
+    if thread is not None:
+        thread.join()
 
 
 def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path = "outputs",
@@ -178,6 +189,7 @@ def run_brief(region: str, year: int, kind: str = "annual", *, out: str | Path =
                             # written once at the end (the brief is renamed into place only
                             # when complete anyway): saves rewriting it after every cell
                             request_save_on_cell_execute=False)
+        _warmed()   # (it had the whole notebook run to finish)
         t1 = time.perf_counter()
         title = brief_title(reg.name, year, kind)
         notebook_to_html(tmp_nb, tmp_html, hide_code=True, title=title, keep_stdout=False)
