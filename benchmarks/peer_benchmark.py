@@ -272,7 +272,7 @@ def pooled_rows(path: str, origins=FIT_ORIGINS) -> dict:
                 rows["h"].append(h)
                 rows["F"].append(np.r_[slopes[j], change[j, h - 1] / h])
                 rows["change"].append(zf - zl[j])
-                rows["scale"].append(sc[j])
+                rows["scale"].append(_pt.fit_scale(slopes[j], sc[j])[0])
     return {k: np.array(v) if k != "F" else np.array(v, float).reshape(-1, _pt.N_FEATURES)
             for k, v in rows.items()}
 
@@ -738,7 +738,7 @@ def write_pooled(W: dict, R: dict) -> None:
         "#   python benchmarks/peer_benchmark.py --calibrate\n"
         "# (every origin %d-%d of every series with >= %d years before it, changes 1-%d years\n"
         "# later: %d forecasts; least absolute deviations of the change divided by the\n"
-        "# series' mean absolute yearly change). weights[kind]: one row per horizon h = 1..%d,\n"
+        "# series' recent pace, pooled_trend.fit_scale). weights[kind]: one row per horizon h = 1..%d,\n"
         "# columns: mean yearly change over the last %s years, the ARIMA(1,1,0)+drift\n"
         "# forecast's mean yearly change over h years. Source of the pool: see intervals.yaml\n"
         "# (Gapminder systema_globalis, CC BY 4.0).\n"
