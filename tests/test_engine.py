@@ -349,10 +349,15 @@ def test_a_constant_series_gets_an_exactly_flat_line_in_both_paths():
     assert all(fc.attrs["model"] != "naive" for fc in refs)   # no choice on rounding noise
 
 
-def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths():
+def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths(monkeypatch):
     """Values to one decimal: naive's score is exactly 0.9 × the linear trend's (found in
-    the synthetic national table, where the two paths once chose differently)."""
+    the synthetic national table, where the two paths once chose differently; scored up to
+    3 years ahead, the rule's horizon then)."""
+    from wuwei_analysis.models import core
     from wuwei_analysis.models.core import SELECT_MARGIN, resolve_spec, selection_scores
+
+    monkeypatch.setattr(core, "AUTO_HORIZON", 3)
+    core._cached_scores.cache_clear()
 
     years = np.arange(2015, 2025)
     values = np.array([0.9] * 8 + [1.0, 1.0])

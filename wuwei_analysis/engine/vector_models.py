@@ -613,9 +613,10 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
             continue
         sub = np.nonzero(has)[0]
         xs = x[sub]
-        # targets: observed years j > o with x[j] − x[o] ≤ AUTO_HORIZON
+        # targets: observed years j > o with x[j] − x[o] ≤ AUTO_HORIZON, and always j = o + 1
         with np.errstate(invalid="ignore"):
-            tgt = (jpos > o) & (jpos < n[sub][:, None]) & (xs - xs[:, o:o + 1] <= H)
+            tgt = (jpos > o) & (jpos < n[sub][:, None]) & ((xs - xs[:, o:o + 1] <= H)
+                                                           | (jpos == o + 1))
         anyt = tgt.any(axis=1)
         sub, tgt, xs = sub[anyt], tgt[anyt], xs[anyt]
         if not len(sub):

@@ -165,7 +165,7 @@ def fit_scale(slopes: np.ndarray, mean_abs_change: np.ndarray) -> np.ndarray:
     mean over series × origin of the MAE relative to the last value from 0.279 to 0.271
     and the relative MASE from 0.610 to 0.608 (``benchmarks/peer_benchmark.py``)."""
     slopes = np.asarray(slopes, float).reshape(-1, len(SPANS))
-    recent = 0.5 * (np.abs(slopes[:, 0]) + np.abs(slopes[:, 1]))
+    recent = 0.5 * (np.abs(slopes[:, SPANS.index(1)]) + np.abs(slopes[:, SPANS.index(3)]))
     return np.maximum(recent, FIT_SCALE_FLOOR * np.asarray(mean_abs_change, float))
 
 
