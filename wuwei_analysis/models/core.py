@@ -16,7 +16,7 @@ Family (from the unit and the target)
     1. Fewer than MIN_POINTS (3) points: no model (``none``).
     2. Fewer than AUTO_MIN_POINTS (8) points: the primary model, without selection — there is
        too little history to compare models honestly. With 8 points the comparison below
-       rests on 3 origins and 6 errors; with 6 points it rested on one error, and on
+       rests on 3 origins and 3 one-step errors; with 6 points it rested on one error, and on
        simulated trending series (``benchmarks/simulated_coverage.py``) it then swapped the
        trend for ``naive`` half the time, on noise: the forecasts got worse (MASE relative
        to naive 0.87 instead of 0.70 at 6 points) and their 80 % intervals covered 75 %
