@@ -98,12 +98,84 @@ def cdf_window(k0, width: int, m, s, E, phi, span=None) -> np.ndarray:
     span = np.full(len(k0), float(width)) if span is None else \
         np.minimum(_flat(span)[0] * np.ones(len(k0)), width)
     nb = phi > 1.0
-    if nb.all() or not nb.any():
+    if (nb.all() or not nb.any()) and len(k0) <= CHUNK:
         return _window(k0, width, m, s, E, phi, span)
     out = np.empty((len(k0), width))    # each item's result independent of the others'
-    for sel in (nb, ~nb):
-        out[sel] = _window(k0[sel], width, m[sel], s[sel], E[sel], phi[sel], span[sel])
+    for sel in (np.nonzero(nb)[0], np.nonzero(~nb)[0]):
+        for a in range(0, len(sel), CHUNK):      # chunks that stay in the CPU cache
+            c = sel[a:a + CHUNK]
+            out[c] = _window(k0[c], width, m[c], s[c], E[c], phi[c], span[c])
     return out
+
+
+#: Counts up to which P(N ≤ k | λ) is summed term by term (Poisson; negative binomial):
+#: cheaper there than the regularised incomplete gamma / beta functions used above them.
+SUM_MAX_K = 128
+SUM_MAX_K_NB = 160
+#: Items per quadrature batch (the nodes of a batch stay in the CPU cache).
+CHUNK = 4096
+
+
+def _per_value(fn, a: np.ndarray, y: float) -> np.ndarray:
+    """``fn(a, y)`` evaluated once per distinct value of ``a`` (whole counts repeat)."""
+    u, inv = np.unique(a, return_inverse=True)
+    return fn(u, y)[inv.reshape(a.shape)]
+
+
+def _cdf_and_next(k, lam, loglam, r, q1, phi) -> tuple[np.ndarray, np.ndarray]:
+    """(P(N ≤ k | λ), P(N = k + 1 | λ)) at every node (items × nodes; k whole, per item):
+    Poisson (``phi`` None) or negative binomial (shape ``r``, 1 − p = ``q1``).
+
+    Items with k ≤ SUM_MAX_K[_NB] (the usual small county counts) add the probabilities of
+    0 … k by their recurrence, items in order of k so that each step is one slice; larger k
+    use the regularised incomplete gamma / beta functions. The two agree to about 1e-15.
+    """
+    from scipy import special
+
+    nb = phi is not None
+    f = np.empty(lam.shape)
+    nxt = np.empty(lam.shape)
+    small = k <= (SUM_MAX_K_NB if nb else SUM_MAX_K)
+    big = np.nonzero(~small)[0]
+    if len(big):
+        kk = k[big, None]
+        k1 = kk + 1.0
+        with np.errstate(all="ignore"):
+            if nb:
+                rb, qb, pb = r[big], q1[big], phi[big]
+                f[big] = special.betainc(rb, k1, 1.0 / pb)
+                nxt[big] = np.exp(special.gammaln(k1 + rb) - special.gammaln(k1 + 1.0)
+                                  - special.gammaln(rb) + rb * np.log(1.0 - qb)
+                                  + k1 * np.log(qb))
+            else:
+                lb = lam[big]
+                f[big] = special.gammaincc(k1, lb)
+                nxt[big] = np.exp(k1 * loglam[big] - lb - special.gammaln(k1 + 1.0))
+    sm = np.nonzero(small)[0]
+    if len(sm):
+        o = sm[np.argsort(k[sm], kind="stable")]
+        ks = k[o]
+        with np.errstate(all="ignore"):
+            if nb:
+                rr = np.minimum(r[o], 1e300)
+                qq = np.broadcast_to(q1[o], rr.shape)
+                t = np.exp(-rr * np.log(phi[o]))                 # P(N = 0) = p^r
+            else:
+                L = np.minimum(lam[o], 1e300)
+                t = np.exp(-L)                                    # P(N = 0) = e^−λ
+        acc = t.copy()
+        start = np.searchsorted(ks, np.arange(1, int(ks[-1]) + 1), side="left")
+        for j, a in enumerate(start, 1):                         # items with k ≥ j: a…
+            if nb:
+                t[a:] *= (rr[a:] + (j - 1.0)) * (qq[a:] * (1.0 / j))
+            else:
+                t[a:] *= L[a:] * (1.0 / j)
+            acc[a:] += t[a:]
+        k1 = ks[:, None] + 1.0
+        with np.errstate(all="ignore"):
+            f[o] = np.minimum(acc, 1.0)
+            nxt[o] = t * ((rr + ks[:, None]) * (qq / k1)) if nb else t * (L / k1)
+    return f, nxt
 
 
 def _window(k0, width, m, s, E, phi, span) -> np.ndarray:
@@ -112,8 +184,8 @@ def _window(k0, width, m, s, E, phi, span) -> np.ndarray:
     s = np.maximum(s, 1e-12)
     kmax = k0 + (span - 1.0)
     with np.errstate(all="ignore"):
-        lam_lo = special.gammainccinv(k0 + 1.0, 1.0 - TAIL_EPS)    # P(N ≤ k0) = 1 − ε
-        lam_hi = special.gammainccinv(kmax + 1.0, TAIL_EPS)        # P(N ≤ kmax) = ε
+        lam_lo = _per_value(special.gammainccinv, k0 + 1.0, 1.0 - TAIL_EPS)  # P(N ≤ k0) = 1 − ε
+        lam_hi = _per_value(special.gammainccinv, kmax + 1.0, TAIL_EPS)      # P(N ≤ kmax) = ε
     lam_lo = np.maximum(lam_lo, 1e-300)
     nb = phi > 1.0
     if nb.any():
@@ -123,17 +195,21 @@ def _window(k0, width, m, s, E, phi, span) -> np.ndarray:
         cl, ch = np.log(k0[i] + 1.0), np.log(kmax[i] + 1.0)
         dl = (cl - np.log(lam_lo[i])) * np.sqrt(pp) * 1.1
         dh = (np.log(lam_hi[i]) - ch) * np.sqrt(pp) * 1.1
-        for _ in range(80):
-            lo_t, hi_t = np.exp(cl - dl), np.exp(ch + dh)
+        lo_t, hi_t = np.exp(cl - dl), np.exp(ch + dh)
+        tl = th = np.arange(len(i))     # ends still to check (an end that holds stays put)
+        for it in range(80):
             with np.errstate(all="ignore"):
-                zl = (np.log(lo_t / ee) - mm) / ss
-                zr = (np.log(hi_t / ee) - mm) / ss
-            bad_l = (_count_cdf_given_rate(k0[i], lo_t, pp) < 1.0 - 1e-10) & (zl > -Z_MAX)
-            bad_h = (_count_cdf_given_rate(kmax[i], hi_t, pp) > 1e-10) & (zr < Z_MAX)
-            if not (bad_l.any() or bad_h.any()):
+                zl = (np.log(lo_t[tl] / ee[tl]) - mm[tl]) / ss[tl]
+                zr = (np.log(hi_t[th] / ee[th]) - mm[th]) / ss[th]
+            tl = tl[(_count_cdf_given_rate(k0[i][tl], lo_t[tl], pp[tl]) < 1.0 - 1e-10)
+                    & (zl > -Z_MAX)]
+            th = th[(_count_cdf_given_rate(kmax[i][th], hi_t[th], pp[th]) > 1e-10)
+                    & (zr < Z_MAX)]
+            if not (len(tl) or len(th)) or it == 79:
                 break
-            dl = np.where(bad_l, dl * 1.25, dl)
-            dh = np.where(bad_h, dh * 1.25, dh)
+            dl[tl] *= 1.25
+            dh[th] *= 1.25
+            lo_t[tl], hi_t[th] = np.exp(cl[tl] - dl[tl]), np.exp(ch[th] + dh[th])
         lam_lo[i], lam_hi[i] = lo_t, hi_t
     with np.errstate(all="ignore"):
         zl = np.clip((np.log(lam_lo / E) - m) / s, -Z_MAX, Z_MAX)
@@ -145,26 +221,18 @@ def _window(k0, width, m, s, E, phi, span) -> np.ndarray:
     loglam = np.log(E)[:, None] + np.clip(m[:, None] + s[:, None] * z, -700.0, 700.0)
     lam = np.exp(loglam)
     kk = k0[:, None]
-    with np.errstate(all="ignore"):
-        if isnb:
-            pph = phi[:, None]
+    r = q1 = None
+    if isnb:
+        pph = phi[:, None]
+        with np.errstate(all="ignore"):
             r = lam / (pph - 1.0)                                   # NB shape per node
-            q1 = 1.0 - 1.0 / pph                                    # NB 1 − p
-            f = special.betainc(r, kk + 1.0, 1.0 / pph)
-        else:
-            f = special.gammaincc(kk + 1.0, lam)
+        q1 = 1.0 - 1.0 / pph                                        # NB 1 − p
+    f, pmf = _cdf_and_next(k0, lam, loglam, r, q1, pph if isnb else None)
     wd = w * np.exp(-0.5 * z * z) * (1.0 / np.sqrt(2.0 * np.pi))
     base = special.ndtr(zl)
     out = np.empty((len(k0), width))
     out[:, 0] = base + (wd * f).sum(axis=1)
     if width > 1:
-        k1 = kk + 1.0
-        with np.errstate(all="ignore"):
-            if isnb:
-                pmf = np.exp(special.gammaln(k1 + r) - special.gammaln(k1 + 1.0)
-                             - special.gammaln(r) + r * np.log(1.0 - q1) + k1 * np.log(q1))
-            else:
-                pmf = np.exp(k1 * loglam - lam - special.gammaln(k1 + 1.0))
         for j in range(1, width):
             f = f + pmf
             out[:, j] = base + (wd * f).sum(axis=1)
