@@ -290,10 +290,15 @@ def _index(df, year_max: np.ndarray, rate_scale_of) -> SeriesIndex:
     val = d["value"].to_numpy()[pick]
     num = d["numerator"].to_numpy()[pick]
     den = d["denominator"].to_numpy()[pick]
-    batch = pack_long(sid_p, yr[pick], val, num, den, rs, n_series=S)
+    # pick is in order of series, then year
+    batch = pack_long(sid_p, yr[pick], val, num, den, rs, n_series=S, presorted=True)
     # raw numerators / denominators as stored (Series.counts / exposures)
-    raw = pack_long(sid_p, yr[pick], num, None, None, 1.0, n_series=S).y
-    rawd = pack_long(sid_p, yr[pick], den, None, None, 1.0, n_series=S).y
+    start = np.zeros(S + 1, np.int64)
+    np.cumsum(batch.n, out=start[1:])
+    pos = np.arange(len(sid_p)) - start[sid_p]
+    raw = np.full(batch.x.shape, np.nan)
+    rawd = raw.copy()
+    raw[sid_p, pos], rawd[sid_p, pos] = num, den
 
     def any_(col):
         return np.bincount(sid_p, weights=d[col].to_numpy()[pick].astype(float),

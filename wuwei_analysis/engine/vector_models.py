@@ -142,15 +142,16 @@ class SeriesBatch:
 
 def pack_long(keys: np.ndarray, years: np.ndarray, values: np.ndarray,
               numerators: np.ndarray | None = None, denominators: np.ndarray | None = None,
-              rate_scale: np.ndarray | float = 1.0, n_series: int | None = None
-              ) -> SeriesBatch:
+              rate_scale: np.ndarray | float = 1.0, n_series: int | None = None,
+              presorted: bool = False) -> SeriesBatch:
     """A :class:`SeriesBatch` from long arrays: ``keys`` are series numbers 0…S−1; one row per
-    series and year (de-duplicate first), values finite. ``rate_scale`` is per series."""
+    series and year (de-duplicate first), values finite. ``rate_scale`` is per series;
+    ``presorted``: the rows are already in order of key, then year."""
     keys = np.asarray(keys, np.int64)
     years = np.asarray(years, float)
     values = np.asarray(values, float)
     S = int(n_series if n_series is not None else (keys.max() + 1 if len(keys) else 0))
-    order = np.lexsort((years, keys))
+    order = slice(None) if presorted else np.lexsort((years, keys))
     k, yr, v = keys[order], years[order], values[order]
     num = np.full(len(k), np.nan) if numerators is None else \
         np.asarray(numerators, float)[order]
