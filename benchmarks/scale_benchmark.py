@@ -4,6 +4,7 @@ and the whole synthetic country assessed at once.
     python benchmarks/scale_benchmark.py                    # ≈ 2 minutes on 2 cores
     python benchmarks/scale_benchmark.py --series 2000 --regions 300   # quicker
     python benchmarks/scale_benchmark.py --dask             # also on a Dask LocalCluster
+    python benchmarks/scale_benchmark.py --skip-country     # part 1 only (≈ 1 minute)
 
 What it does, in one run on the same synthetic data (``wuwei_analysis.synthetic``: made-up
 numbers, every row marked synthetic):
@@ -194,6 +195,8 @@ def main(argv=None) -> int:
     ap.add_argument("--file", action="store_true", help="also write and read back csv.gz")
     ap.add_argument("--dask", action="store_true", help="also run on a Dask LocalCluster")
     ap.add_argument("--skip-per-series", action="store_true")
+    ap.add_argument("--skip-country", action="store_true",
+                    help="only part 1 (the same series both ways), not the whole country")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
 
@@ -242,6 +245,8 @@ def main(argv=None) -> int:
         print(f"  the two vectorised runs agree: {bool(same)}")
 
     # ---------------------------------------------------------------- 2. the whole country
+    if args.skip_country:
+        return 0
     bd = not args.no_breakdowns
     print(f"\n[2] all {args.regions} regions × indicators"
           f"{' × breakdowns' if bd else ''}: assess_all, local processes × {args.workers}")

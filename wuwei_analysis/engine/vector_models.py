@@ -1100,7 +1100,12 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     t_lo = np.full(S, np.nan)
     t_hi = np.full(S, np.nan)
     want = in_table[rows]
-    if want.any():
+    tab = table_arrays(batch, fits, modelled, hz) if table else None
+    if want.any() and tab is not None:
+        # the table holds the target year: the same numbers, computed once
+        t_mean[rows[want]], t_lo[rows[want]], t_hi[rows[want]] = tab.at(rows[want],
+                                                                        ty[rows[want]])
+    elif want.any():
         sub = _subfits(F, want)
         lo, hi = intervals(sub, m[want][:, :1], sd[want][:, :1], k80[want], k95[want],
                            levels=(0.8,))[0.8]
@@ -1127,7 +1132,7 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
         target_mean=t_mean, target_lo80=t_lo, target_hi80=t_hi, scores=scores,
         params=fits.params, fits=fits, error=err, per_series=per, eval_mean=eval_mean)
     if table:
-        res.table = forecast_table(batch, fits, modelled, hz, ty)
+        res.table = tab.frame()
     if per.any() and per_series_fn is not None:
         _merge_per_series(res, np.nonzero(per)[0], per_series_fn, targets, eval_year, table)
     return res
@@ -1196,14 +1201,46 @@ def _subtargets(tg: Targets, rows) -> Targets:
                    tg.change[rows], tg.good[rows])
 
 
-def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
-                   horizon: np.ndarray, target_year: np.ndarray) -> "pd.DataFrame":
-    """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 — the years after
-    the last observation up to the horizon (the rows of each ``forecast_series`` frame).
-    ``median`` is the point forecast (the median of the predictive distribution);
-    ``mean`` is the same numbers under its old name, kept as an alias for now."""
-    import pandas as pd
+@dataclass
+class TableArrays:
+    """The forecast table as arrays: ``rows`` (the modelled series) × K years after each
+    one's last observation (``valid``: up to its horizon)."""
 
+    rows: np.ndarray
+    years: np.ndarray
+    valid: np.ndarray
+    median: np.ndarray
+    lo80: np.ndarray
+    hi80: np.ndarray
+    lo95: np.ndarray
+    hi95: np.ndarray
+
+    def frame(self) -> "pd.DataFrame":
+        """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 (valid cells)."""
+        import pandas as pd
+
+        sel = self.valid.reshape(-1)
+        med = self.median.reshape(-1)[sel]
+        K = self.years.shape[1]
+        return pd.DataFrame({
+            "series": np.repeat(self.rows, K)[sel],
+            "year": self.years.reshape(-1)[sel].astype(np.int64),
+            "median": med, "mean": med.copy(), "lo80": self.lo80.reshape(-1)[sel],
+            "hi80": self.hi80.reshape(-1)[sel], "lo95": self.lo95.reshape(-1)[sel],
+            "hi95": self.hi95.reshape(-1)[sel]}, copy=False)
+
+    def at(self, rows: np.ndarray, year: np.ndarray):
+        """(median, lo80, hi80) of series ``rows`` (all in the table) in ``year``."""
+        pos = np.searchsorted(self.rows, rows)
+        col = (np.asarray(year, float) - self.years[pos, 0]).astype(np.int64)
+        return self.median[pos, col], self.lo80[pos, col], self.hi80[pos, col]
+
+
+def table_arrays(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
+                 horizon: np.ndarray) -> TableArrays:
+    """Every modelled series' forecast in the years after its last observation up to the
+    horizon (the rows of each ``forecast_series`` frame): the point forecast and the 80 %
+    and 95 % intervals, computed for all series and years in one pass."""
     rows = np.nonzero(modelled)[0]
     x_last = _last(batch.x, batch.mask)[rows]
     hz = horizon[rows]
@@ -1215,13 +1252,16 @@ def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
     mean = point(F, m)
     iv = intervals(F, m, sd, k80, k95)
     (lo80, hi80), (lo95, hi95) = iv[0.8], iv[0.95]
-    sel = valid.reshape(-1)
-    return pd.DataFrame({
-        "series": np.repeat(rows, K)[sel], "year": years.reshape(-1)[sel].astype(np.int64),
-        "median": mean.reshape(-1)[sel], "mean": mean.reshape(-1)[sel],
-        "lo80": lo80.reshape(-1)[sel],
-        "hi80": hi80.reshape(-1)[sel], "lo95": lo95.reshape(-1)[sel],
-        "hi95": hi95.reshape(-1)[sel]})
+    return TableArrays(rows, years, valid, mean, lo80, hi80, lo95, hi95)
+
+
+def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
+                   horizon: np.ndarray, target_year: np.ndarray = None) -> "pd.DataFrame":
+    """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 — the years after
+    the last observation up to the horizon (the rows of each ``forecast_series`` frame).
+    ``median`` is the point forecast (the median of the predictive distribution);
+    ``mean`` is the same numbers under its old name, kept as an alias for now."""
+    return table_arrays(batch, fits, modelled, horizon).frame()
 
 
 def _merge_per_series(res: BatchForecast, rows, fn, targets: Targets, eval_year, table):
