@@ -172,15 +172,25 @@ def _normalise(obs):
     """The columns the assessment needs, typed; region codes filled in from names."""
     import pandas as pd
 
+    return pd.DataFrame(_normalise_columns(obs))
+
+
+def _normalise_columns(obs, regions: bool = True) -> dict:
+    """:func:`_normalise` as a dict of arrays; ``regions=False`` leaves out the region
+    name, level and parent (not needed to build the series)."""
+    import pandas as pd
+
     out = {}
     out["indicator"] = _str_col(obs["indicator"])
     for c in BREAKDOWN_COLUMNS:
         out[c] = _str_col(obs[c]) if c in obs else np.full(len(obs), "", object)
-    out["region"] = _str_col(obs["region"]) if "region" in obs else \
-        np.full(len(obs), "", object)
     code = _str_col(obs["region_code"]) if "region_code" in obs else \
         np.full(len(obs), "", object)
-    if (code == "").any():
+    blank = code == ""
+    if regions or blank.any():
+        out["region"] = _str_col(obs["region"]) if "region" in obs else \
+            np.full(len(obs), "", object)
+    if blank.any():
         from ..geography import region as find_region
 
         names = {}
@@ -189,7 +199,6 @@ def _normalise(obs):
                 names[nm] = find_region(nm).code
             except Exception:
                 names[nm] = str(nm)
-        blank = code == ""
         code = code.copy()
         code[blank] = [names[v] for v in out["region"][blank]]
     out["region_code"] = code
@@ -202,9 +211,9 @@ def _normalise(obs):
     out["recorded_at"] = _str_col(obs["recorded_at"]) if "recorded_at" in obs else \
         np.full(len(obs), "", object)
     for c in ("region_level", "region_parent"):
-        if c in obs:
+        if c in obs and regions:
             out[c] = _str_col(obs[c])
-    return pd.DataFrame(out)
+    return out
 
 
 def _codes(values):
@@ -262,19 +271,29 @@ def _index(df, year_max: np.ndarray, rate_scale_of) -> SeriesIndex:
     illustrative one, then the latest recorded."""
     import pandas as pd
 
-    ok = np.isfinite(df["value"].to_numpy()) & np.isfinite(df["year"].to_numpy())
-    ok &= df["year"].to_numpy() <= year_max
-    d = df[ok]
-    kk = np.zeros(len(d), np.int64)
+    def whole(c):                           # a DataFrame's column or a dict's array
+        return df[c].to_numpy() if hasattr(df, "columns") else np.asarray(df[c])
+
+    ok = np.isfinite(whole("value")) & np.isfinite(whole("year"))
+    ok &= whole("year") <= year_max
+    keep = None if ok.all() else np.nonzero(ok)[0]
+    cache = {}
+
+    def col(c):                             # rows kept
+        if c not in cache:
+            cache[c] = whole(c) if keep is None else whole(c)[keep]
+        return cache[c]
+
+    kk = np.zeros(int(ok.sum()), np.int64)
     uniques = []
-    for col in _KEYS:
-        cc, uu = _codes(d[col].to_numpy())
+    for c in _KEYS:
+        cc, uu = _codes(col(c))
         uniques.append(pd.Index(uu))
         kk = kk * (len(uu) + 1) + cc
     sid, sid_keys = _codes(kk)
-    yr = d["year"].to_numpy()
-    real = ~d["illustrative"].to_numpy()
-    rec = _codes(d["recorded_at"].to_numpy())[0]
+    yr = col("year")
+    real = ~col("illustrative")
+    rec = _codes(col("recorded_at"))[0]
     order = np.lexsort((rec, real, yr, sid))
     s_o, y_o = sid[order], yr[order]
     last = np.r_[(s_o[1:] != s_o[:-1]) | (y_o[1:] != y_o[:-1]), True] if len(order) \
@@ -284,12 +303,12 @@ def _index(df, year_max: np.ndarray, rate_scale_of) -> SeriesIndex:
     sid_p = sid[pick]
     first_row = np.zeros(S, np.int64)
     first_row[sid_p[::-1]] = pick[::-1]
-    keys = {col: d[col].to_numpy()[first_row] for col in _KEYS}
+    keys = {c: col(c)[first_row] for c in _KEYS}
     ind_u, ind_c = np.unique(keys["indicator"], return_inverse=True) if S else ([], [])
     rs = np.array([rate_scale_of(str(i)) for i in ind_u])[ind_c] if S else np.zeros(0)
-    val = d["value"].to_numpy()[pick]
-    num = d["numerator"].to_numpy()[pick]
-    den = d["denominator"].to_numpy()[pick]
+    val = col("value")[pick]
+    num = col("numerator")[pick]
+    den = col("denominator")[pick]
     # pick is in order of series, then year
     batch = pack_long(sid_p, yr[pick], val, num, den, rs, n_series=S, presorted=True)
     # raw numerators / denominators as stored (Series.counts / exposures)
@@ -300,9 +319,8 @@ def _index(df, year_max: np.ndarray, rate_scale_of) -> SeriesIndex:
     rawd = raw.copy()
     raw[sid_p, pos], rawd[sid_p, pos] = num, den
 
-    def any_(col):
-        return np.bincount(sid_p, weights=d[col].to_numpy()[pick].astype(float),
-                           minlength=S) > 0
+    def any_(c):
+        return np.bincount(sid_p, weights=col(c)[pick].astype(float), minlength=S) > 0
 
     M = batch.mask
     return SeriesIndex(batch=batch, uniques=uniques, kk=np.asarray(sid_keys, np.int64),

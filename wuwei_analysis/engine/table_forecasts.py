@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .table_assessment import _index, _normalise
+from .table_assessment import _index, _normalise_columns
 from .vector_models import SeriesBatch, Targets, forecast_batch, pooled_rates
 
 if TYPE_CHECKING:
@@ -45,11 +45,8 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
     from ..models.core import resolve_spec
 
     by_id = {i.id: i for i in all_inds()}
-    df = _normalise(obs)
-    known = df["indicator"].isin(list(by_id)).to_numpy()
-    if not known.all():
-        df = df[known].reset_index(drop=True)
-    ymax = np.full(len(df), np.inf if year is None else float(year))
+    df = _known_rows(_normalise_columns(obs, regions=False), by_id)
+    ymax = np.full(len(df["indicator"]), np.inf if year is None else float(year))
     rs_cache = {}
 
     def rate_scale_of(i):
@@ -134,11 +131,8 @@ def series_inputs(obs, *, horizon_year: int = 2030, year: int | None = None) -> 
     from ..models.core import resolve_spec
 
     by_id = {i.id: i for i in all_inds()}
-    df = _normalise(obs)
-    known = df["indicator"].isin(list(by_id)).to_numpy()
-    if not known.all():
-        df = df[known].reset_index(drop=True)
-    ymax = np.full(len(df), np.inf if year is None else float(year))
+    df = _known_rows(_normalise_columns(obs, regions=False), by_id)
+    ymax = np.full(len(df["indicator"]), np.inf if year is None else float(year))
     idx = _index(df, ymax, lambda i: resolve_spec(by_id[i].unit).rate_scale)
     b = idx.batch
     out = []
@@ -159,6 +153,16 @@ def series_inputs(obs, *, horizon_year: int = 2030, year: int | None = None) -> 
                         exposures=expo, horizon_year=horizon_year,
                         direction=_direction(ind, own=True), base_value=base))
     return out
+
+
+def _known_rows(cols: dict, by_id: dict) -> dict:
+    """The rows of catalogue indicators (columns as arrays)."""
+    import pandas as pd
+
+    known = pd.Index(list(by_id)).get_indexer(cols["indicator"]) >= 0
+    if known.all():
+        return cols
+    return {c: v[known] for c, v in cols.items()}
 
 
 def _groups(values: np.ndarray):

@@ -56,6 +56,8 @@ def _count_cdf_given_rate(k: np.ndarray, lam: np.ndarray, phi: np.ndarray) -> np
 
     nb = phi > 1.0
     with np.errstate(all="ignore"):
+        if nb.all() and nb.size:            # negative binomial only (cdf_window's groups)
+            return special.betainc(lam / (phi - 1.0), k + 1.0, 1.0 / phi)
         out = special.gammaincc(k + 1.0, lam)
         if np.any(nb):
             r = lam / np.where(nb, phi - 1.0, 1.0)
