@@ -167,7 +167,7 @@ def _cdf_and_next(k, lam, loglam, r, q1, phi) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(all="ignore"):
             if nb:
                 rr = np.minimum(r[o], 1e300)
-                qq = np.broadcast_to(q1[o], rr.shape)
+                qq = q1[o]                                        # items × 1
                 t = np.exp(-rr * np.log(phi[o]))                 # P(N = 0) = p^r
             else:
                 L = np.minimum(lam[o], 1e300)
