@@ -45,7 +45,8 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
     from ..models.core import resolve_spec
 
     by_id = {i.id: i for i in all_inds()}
-    df = _known_rows(_normalise_columns(obs, regions=False), by_id)
+    codes = {}
+    df = _known_rows(_normalise_columns(obs, regions=False, codes=codes), by_id, codes)
     ymax = np.full(len(df["indicator"]), np.inf if year is None else float(year))
     rs_cache = {}
 
@@ -54,7 +55,7 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
             rs_cache[i] = resolve_spec(by_id[i].unit).rate_scale
         return rs_cache[i]
 
-    idx = _index(df, ymax, rate_scale_of)
+    idx = _index(df, ymax, rate_scale_of, codes)
     b = idx.batch
     S = len(b)
     ind_of = idx.keys["indicator"]
@@ -131,9 +132,10 @@ def series_inputs(obs, *, horizon_year: int = 2030, year: int | None = None) -> 
     from ..models.core import resolve_spec
 
     by_id = {i.id: i for i in all_inds()}
-    df = _known_rows(_normalise_columns(obs, regions=False), by_id)
+    codes = {}
+    df = _known_rows(_normalise_columns(obs, regions=False, codes=codes), by_id, codes)
     ymax = np.full(len(df["indicator"]), np.inf if year is None else float(year))
-    idx = _index(df, ymax, lambda i: resolve_spec(by_id[i].unit).rate_scale)
+    idx = _index(df, ymax, lambda i: resolve_spec(by_id[i].unit).rate_scale, codes)
     b = idx.batch
     out = []
     for i in range(len(b)):
@@ -155,13 +157,15 @@ def series_inputs(obs, *, horizon_year: int = 2030, year: int | None = None) -> 
     return out
 
 
-def _known_rows(cols: dict, by_id: dict) -> dict:
-    """The rows of catalogue indicators (columns as arrays)."""
+def _known_rows(cols: dict, by_id: dict, codes: dict) -> dict:
+    """The rows of catalogue indicators (columns as arrays; ``codes`` filtered alike)."""
     import pandas as pd
 
     known = pd.Index(list(by_id)).get_indexer(cols["indicator"]) >= 0
     if known.all():
         return cols
+    for c, (cc, uu) in list(codes.items()):
+        codes[c] = (cc[known], uu)
     return {c: v[known] for c, v in cols.items()}
 
 
