@@ -238,13 +238,11 @@ def _window(k0, width, m, s, E, phi, span) -> np.ndarray:
         q1 = 1.0 - 1.0 / pph                                        # NB 1 − p
     f, pmf = _cdf_and_next(k0, lam, loglam, r, q1, pph if isnb else None)
     wd = w * np.exp(-0.5 * z * z) * (1.0 / np.sqrt(2.0 * np.pi))
-    base = special.ndtr(zl)
     out = np.empty((len(k0), width))
-    out[:, 0] = base + (wd * f).sum(axis=1)
-    if width > 1:
-        for j in range(1, width):
-            f = f + pmf
-            out[:, j] = base + (wd * f).sum(axis=1)
+    out[:, 0] = special.ndtr(zl) + np.einsum("ij,ij->i", wd, f)
+    for j in range(1, width):       # P(N ≤ k0 + j) = P(N ≤ k0 + j − 1) + P(N = k0 + j)
+        out[:, j] = out[:, j - 1] + np.einsum("ij,ij->i", wd, pmf)
+        if j + 1 < width:
             kj = kk + j
             with np.errstate(all="ignore"):
                 pmf = pmf * ((kj + r) / (kj + 1.0) * q1 if isnb else lam / (kj + 1.0))
