@@ -120,7 +120,7 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
         "forecast_lo80": res.target_lo80, "forecast_hi80": res.target_hi80,
         "score_primary": res.scores["primary"], "score_naive": res.scores["naive"],
         **pooled_rates(b, rs)},
-        columns=SUMMARY_COLUMNS)
+        columns=SUMMARY_COLUMNS, copy=False)     # the arrays are this frame's own
     return summary, res.table
 
 
