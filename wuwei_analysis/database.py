@@ -26,6 +26,11 @@ from . import settings, store
 F = TypeVar("F", bound=Callable)
 
 
+DECLINED = "declined"
+"""``meta.defaults_loaded`` of a database created with ``init_db(with_defaults=False)``: the
+default dataset is not loaded into it behind the user's back."""
+
+
 def is_default(path: str | os.PathLike | None) -> bool:
     """True for None and for the path ``settings.default_db_path()`` names."""
     if path is None:
@@ -63,7 +68,16 @@ def open_db(path: str | os.PathLike | None = None, *, load_defaults: bool | None
         A sqlite3 connection (see :func:`wuwei_analysis.store.open_db`); close it when done.
     """
     want = is_default(path) if load_defaults is None else bool(load_defaults)
-    return store.open_db(path, on_create=load_default_dataset if want else None)
+    conn = store.open_db(path, on_create=load_default_dataset if want else None)
+    if want and is_default(path) and store.get_meta(conn, "defaults_loaded") == "":
+        # The default database was created by a lower-level call (``store.open_db``
+        # opens without the dataset) and never filled: fill it now, once.
+        try:
+            load_default_dataset(conn)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
 
 
 def init_db(path: str | os.PathLike | None = None, *, with_defaults: bool = True) -> Path:
@@ -73,10 +87,13 @@ def init_db(path: str | os.PathLike | None = None, *, with_defaults: bool = True
     them now. Returns the database path.
     """
     p = Path(path).expanduser() if path is not None else settings.default_db_path()
-    conn = open_db(p, load_defaults=with_defaults)
+    conn = store.open_db(p, on_create=load_default_dataset if with_defaults else None)
     try:
-        if with_defaults and not store.get_meta(conn, "defaults_loaded"):
+        loaded = store.get_meta(conn, "defaults_loaded")
+        if with_defaults and loaded in ("", DECLINED, None):
             load_default_dataset(conn)
+        elif not with_defaults and loaded == "":
+            store.set_meta(conn, "defaults_loaded", DECLINED)
     finally:
         conn.close()
     return p
@@ -89,7 +106,7 @@ def connect(db: "str | os.PathLike | sqlite3.Connection | None" = None
     return store.connect(db, opener=open_db)
 
 
-def _opened_here(read: F) -> F:
+def opened_here(read: F) -> F:
     """``read(..., db=...)`` with ``db`` opened by :func:`connect`."""
     @functools.wraps(read)
     def wrapper(*args, db: "str | os.PathLike | sqlite3.Connection | None" = None, **kwargs):
@@ -107,10 +124,10 @@ def _db_only(read: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-observations = _opened_here(store.observations)
-revisions = _opened_here(store.revisions)
-rejections = _opened_here(store.rejections)
-export = _opened_here(store.export)
+observations = opened_here(store.observations)
+revisions = opened_here(store.revisions)
+rejections = opened_here(store.rejections)
+export = opened_here(store.export)
 latest_year = _db_only(store.latest_year)
 submissions = _db_only(store.submissions)
 db_info = _db_only(store.db_info)

@@ -9,31 +9,42 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .methods import Rule, rule_for, rules, rules_frame
 
 __all__ = ["Rule", "rule_for", "rules", "rules_frame", "derive", "check", "data_quality",
            "rollup_table"]
 
 
-def derive(*args, **kwargs):
+def _in_database(db, read, *args, **kwargs):
+    """``read(conn, ...)`` with ``db`` opened by ``database.connect`` (the default database is
+    filled with the default dataset on first use, as every public reader does)."""
+    from .. import database
+
+    with database.connect(db) as conn:
+        return read(conn, *args, **kwargs)
+
+
+def derive(db: Any = None, **kwargs: Any):
     """See :func:`wuwei_analysis.rollup.derived.derive`."""
     from .derived import derive as _derive
 
-    return _derive(*args, **kwargs)
+    return _in_database(db, _derive, **kwargs)
 
 
-def check(*args, **kwargs):
+def check(db: Any = None, **kwargs: Any):
     """See :func:`wuwei_analysis.rollup.checks.check`."""
     from .checks import check as _check
 
-    return _check(*args, **kwargs)
+    return _in_database(db, _check, **kwargs)
 
 
-def data_quality(*args, **kwargs):
+def data_quality(region: Any, year: int | None = None, *, db: Any = None):
     """See :func:`wuwei_analysis.rollup.checks.data_quality`."""
     from .checks import data_quality as _dq
 
-    return _dq(*args, **kwargs)
+    return _in_database(db, lambda conn: _dq(region, year, db=conn))
 
 
 def rollup_table(*args, **kwargs):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import store
+from ..vocab.numbers import format_value
 from . import compute
 from .derived import _load, breakdown_zh
 from .hierarchy import Hierarchy, from_regions
@@ -392,5 +393,5 @@ def data_quality(region: Any, year: int | None = None, *, db: Any = None) -> pd.
             rows.append({"类别": "汇总数（非上报）", "指标": r.name_zh, "年份": int(r.year),
                          "说明": f"{r.region} {r.year}年 {r.name_zh}"
                                  f"{breakdown_zh(r.sex, r.urban_rural, r.age_group)}"
-                                 f" {r.value:.2f}{r.unit}：{r.source}"})
+                                 f" {format_value(r.value, r.unit)}：{r.source}"})
     return pd.DataFrame(rows, columns=["类别", "指标", "年份", "说明"])
