@@ -877,11 +877,13 @@ def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets, whole=None) -> np.
     return out
 
 
-def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
+def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95), valid=None) -> dict:
     """{level: (lo, hi)} for ``levels`` (0.8 and / or 0.95) of the calibrated predictive per
     row (m, sd: rows × years), as ``Predictive.interval`` computes them; for count models
     every quantile is its own search (:func:`~wuwei_analysis.models.count_dist.
-    count_quantile`), so asking for one level gives what asking for both gives."""
+    count_quantile`), so asking for one level gives what asking for both gives.
+    ``valid`` (rows × years, optional): the cells wanted; count-model cells outside it are
+    not searched (NaN)."""
     out = {}
     mult = {0.8: k80, 0.95: k95}
     for level in levels:
@@ -891,14 +893,17 @@ def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
     if cnt.any():
         K = m.shape[1]
         mm, ss = m[cnt], sd[cnt] * (k80[cnt] / _cal.Z80)[:, None]
-        rep = lambda a: np.repeat(a, K)  # noqa: E731
-        iv = rate_intervals(tuple(levels), mm.reshape(-1), ss.reshape(-1),
+        cell = slice(None) if valid is None else np.asarray(valid)[cnt].reshape(-1)
+        rep = lambda a: np.repeat(a, K)[cell]  # noqa: E731
+        iv = rate_intervals(tuple(levels), mm.reshape(-1)[cell], ss.reshape(-1)[cell],
                             rep(fits.e_future[cnt]), rep(fits.phi[cnt]),
                             rep(fits.rate_scale[cnt]))
         pt = point(_subfits(fits, cnt), mm)      # the interval holds the point forecast
-        for level, (a, b) in iv.items():
-            out[level][0][cnt] = np.minimum(a.reshape(mm.shape), pt)
-            out[level][1][cnt] = np.maximum(b.reshape(mm.shape), pt)
+        for level, ends in iv.items():
+            for end, v, keep in zip(out[level], ends, (np.minimum, np.maximum)):
+                full = np.full(mm.size, np.nan)
+                full[cell] = v
+                end[cnt] = keep(full.reshape(mm.shape), pt)
     return out
 
 
@@ -1258,7 +1263,7 @@ def table_arrays(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
     F = _subfits(fits, rows)
     m, sd, k80, k95, _ = _predictive(F, years, x_last)
     mean = point(F, m)
-    iv = intervals(F, m, sd, k80, k95)
+    iv = intervals(F, m, sd, k80, k95, valid=valid)
     (lo80, hi80), (lo95, hi95) = iv[0.8], iv[0.95]
     return TableArrays(rows, years, valid, mean, lo80, hi80, lo95, hi95)
 
