@@ -92,7 +92,8 @@ def cdf_window(k0, width: int, m, s, E, phi, span=None) -> np.ndarray:
     count. The interval is where P(N ≤ k0) < 1 − ε and P(N ≤ k0 + span − 1) > ε
     (outside it the integrand is 1 or 0 to within ε = TAIL_EPS); Gauss–Legendre nodes.
     ``span`` (per item, default ``width``) is the part of the window an item needs: its
-    values beyond are not meaningful, and its result does not depend on the other items.
+    values beyond are not meaningful, and its result does not depend on the other items
+    (beyond rounding, about 1e-15: see :func:`_cdf_and_next`).
     Keep windows narrow (a few counts): a wide window's integrand has finer detail than
     the nodes resolve.
     """
@@ -115,6 +116,9 @@ def cdf_window(k0, width: int, m, s, E, phi, span=None) -> np.ndarray:
 #: cheaper there than the regularised incomplete gamma / beta functions used above them.
 SUM_MAX_K = 128
 SUM_MAX_K_NB = 160
+#: Batches of fewer items (one series' forecast) take the plain path: the special
+#: functions for every item, no sorting or sharing (their overhead would cost more).
+SMALL_BATCH = 100
 #: Items per quadrature batch (the nodes of a batch, and the sums over counts, stay in the
 #: CPU's L2 cache: about 4 arrays of CHUNK × QUAD_NODES floats).
 CHUNK = 512
@@ -122,7 +126,9 @@ CHUNK = 512
 
 def _per_value(fn, a: np.ndarray, y: float) -> np.ndarray:
     """``fn(a, y)`` evaluated once per distinct value of ``a`` (whole counts repeat)."""
-    if len(a) > 1 and (a[1:] >= a[:-1]).all():          # sorted (cdf_window's batches)
+    if len(a) < SMALL_BATCH:
+        return fn(a, y)
+    if (a[1:] >= a[:-1]).all():                         # sorted (cdf_window's batches)
         new = np.empty(len(a), bool)
         new[0] = True
         np.not_equal(a[1:], a[:-1], out=new[1:])
@@ -131,35 +137,50 @@ def _per_value(fn, a: np.ndarray, y: float) -> np.ndarray:
     return fn(u, y)[inv.reshape(a.shape)]
 
 
-def _cdf_and_next(k, lam, loglam, r, q1, phi) -> tuple[np.ndarray, np.ndarray]:
+def _special(k, lam, loglam, r, q1, phi, want_next: bool = True):
+    """(P(N ≤ k | λ), P(N = k + 1 | λ) or None) from the regularised incomplete gamma /
+    beta functions (items × nodes; k items × 1)."""
+    from scipy import special
+
+    k1 = k + 1.0
+    nxt = None
+    with np.errstate(all="ignore"):
+        if phi is not None:
+            f = special.betainc(r, k1, 1.0 / phi)
+            if want_next:
+                nxt = np.exp(special.gammaln(k1 + r) - special.gammaln(k1 + 1.0)
+                             - special.gammaln(r) + r * np.log(1.0 - q1) + k1 * np.log(q1))
+        else:
+            f = special.gammaincc(k1, lam)
+            if want_next:
+                nxt = np.exp(k1 * loglam - lam - special.gammaln(k1 + 1.0))
+    return f, nxt
+
+
+def _cdf_and_next(k, lam, loglam, r, q1, phi, want_next: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """(P(N ≤ k | λ), P(N = k + 1 | λ)) at every node (items × nodes; k whole, per item):
     Poisson (``phi`` None) or negative binomial (shape ``r``, 1 − p = ``q1``).
 
-    Items with k ≤ SUM_MAX_K[_NB] (the usual small county counts) add the probabilities of
-    0 … k by their recurrence, items in order of k so that each step is one slice; larger k
-    use the regularised incomplete gamma / beta functions. The two agree to about 1e-15.
+    Items with k ≤ SUM_MAX_K[_NB] (the usual small county counts) in a batch of at least
+    SMALL_BATCH items add the probabilities of 0 … k by their recurrence, items in order of
+    k so that each step is one slice; other items use the regularised incomplete gamma /
+    beta functions. The two agree to about 1e-15 (so an item's result depends on its batch
+    only to rounding).
     """
-    from scipy import special
-
     nb = phi is not None
+    top = (SUM_MAX_K_NB if nb else SUM_MAX_K) if len(k) >= SMALL_BATCH else -1
+    small = k <= top
+    if not small.any():
+        return _special(k[:, None], lam, loglam, r, q1, phi, want_next)
     f = np.empty(lam.shape)
     nxt = np.empty(lam.shape)
-    small = k <= (SUM_MAX_K_NB if nb else SUM_MAX_K)
     big = np.nonzero(~small)[0]
     if len(big):
-        kk = k[big, None]
-        k1 = kk + 1.0
-        with np.errstate(all="ignore"):
-            if nb:
-                rb, qb, pb = r[big], q1[big], phi[big]
-                f[big] = special.betainc(rb, k1, 1.0 / pb)
-                nxt[big] = np.exp(special.gammaln(k1 + rb) - special.gammaln(k1 + 1.0)
-                                  - special.gammaln(rb) + rb * np.log(1.0 - qb)
-                                  + k1 * np.log(qb))
-            else:
-                lb = lam[big]
-                f[big] = special.gammaincc(k1, lb)
-                nxt[big] = np.exp(k1 * loglam[big] - lb - special.gammaln(k1 + 1.0))
+        f[big], nxt[big] = _special(k[big, None], lam[big], loglam[big],
+                                    None if r is None else r[big],
+                                    None if q1 is None else q1[big],
+                                    None if phi is None else phi[big])
     sm = np.nonzero(small)[0]
     if len(sm):
         o = sm[np.argsort(k[sm], kind="stable")]
@@ -236,12 +257,20 @@ def _window(k0, width, m, s, E, phi, span) -> np.ndarray:
         with np.errstate(all="ignore"):
             r = lam / (pph - 1.0)                                   # NB shape per node
         q1 = 1.0 - 1.0 / pph                                        # NB 1 − p
-    f, pmf = _cdf_and_next(k0, lam, loglam, r, q1, pph if isnb else None)
+    f, pmf = _cdf_and_next(k0, lam, loglam, r, q1, pph if isnb else None, width > 1)
     wd = w * np.exp(-0.5 * z * z) * (1.0 / np.sqrt(2.0 * np.pi))
+    base = special.ndtr(zl)
     out = np.empty((len(k0), width))
-    out[:, 0] = special.ndtr(zl) + np.einsum("ij,ij->i", wd, f)
+    if len(k0) < SMALL_BATCH:               # the plain sums
+        out[:, 0] = base + (wd * f).sum(axis=1)
+    else:                                   # row sums of the increments: fewer passes
+        out[:, 0] = base + np.einsum("ij,ij->i", wd, f)
     for j in range(1, width):       # P(N ≤ k0 + j) = P(N ≤ k0 + j − 1) + P(N = k0 + j)
-        out[:, j] = out[:, j - 1] + np.einsum("ij,ij->i", wd, pmf)
+        if len(k0) < SMALL_BATCH:
+            f = f + pmf
+            out[:, j] = base + (wd * f).sum(axis=1)
+        else:
+            out[:, j] = out[:, j - 1] + np.einsum("ij,ij->i", wd, pmf)
         if j + 1 < width:
             kj = kk + j
             with np.errstate(all="ignore"):
@@ -284,7 +313,7 @@ def count_quantile(q, m, s, exposure, phi=1.0, max_iter: int = 100, group=None
         c = np.maximum(cand[idx], 0.0)
         qq = q[idx]
         k0 = np.maximum(c - 1.0, 0.0)
-        if group is None:
+        if group is None or len(idx) < SMALL_BATCH:
             win = cdf_window(k0, 3, m[idx], s[idx], E[idx], phi[idx])
         else:                   # one window per distribution and start
             g = group[idx]
