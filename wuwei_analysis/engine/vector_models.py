@@ -496,6 +496,23 @@ def _inv(kind, z):
     if isinstance(kind, str):
         kind = _objs(z.shape[:1], kind)
     kind = np.asarray(kind, object)
+    if z.ndim and kind.shape == z.shape[:1]:    # per row: each row's own transform only
+        out = z.copy()
+        with np.errstate(over="ignore"):
+            for name in ("log", "logit"):
+                sel = kind == name
+                if sel.all():
+                    zc = np.clip(z, -700, 700)
+                elif sel.any():
+                    zc = np.clip(z[sel], -700, 700)
+                else:
+                    continue
+                v = np.exp(zc) if name == "log" else \
+                    _fit.snap_bounds(100.0 / (1.0 + np.exp(-zc)))
+                if sel.all():
+                    return v
+                out[sel] = v
+        return out
     zc = np.clip(z, -700, 700)
     k = kind.reshape((-1,) + (1,) * (z.ndim - 1))
     with np.errstate(over="ignore"):
