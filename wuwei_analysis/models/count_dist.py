@@ -320,8 +320,14 @@ def count_quantile(q, m, s, exposure, phi=1.0, max_iter: int = 100, group=None
             win = cdf_window(k0, 3, m[idx], s[idx], E[idx], phi[idx])
         else:                   # one window per distribution and start
             g = group[idx]
-            o = np.lexsort((k0, g))
-            new = np.r_[True, (g[o][1:] != g[o][:-1]) | (k0[o][1:] != k0[o][:-1])]
+            top = float(k0.max()) + 1.0
+            if float(g.max()) * top < 2.0 ** 62 and g.min() >= 0:      # one sort key
+                o = np.argsort(g.astype(np.int64) * int(top) + k0.astype(np.int64),
+                               kind="stable")
+            else:
+                o = np.lexsort((k0, g))
+            go, ko = g[o], k0[o]
+            new = np.r_[True, (go[1:] != go[:-1]) | (ko[1:] != ko[:-1])]
             inv = np.empty(len(o), np.int64)
             inv[o] = np.cumsum(new) - 1
             u = idx[o[new]]
