@@ -5,7 +5,10 @@ Prints (issue 12's figures):
 * **officials opening the app at the same moment**: ``--concurrent`` pages (default 10, each
   in its own fresh browser context: nothing cached) navigated within a few milliseconds of
   each other; for each, the time from its navigation to the chart *and* the status table on
-  screen (recorded in the page); median and max;
+  screen (recorded in the page: both visible, no loading screen over them; the page's first
+  paint is the app's snapshot, see ``templates/voila/templates/wuwei_app``), median and max;
+  then the time until the live widgets replaced it (the pickers work), and the bytes each
+  page received;
 * **widget change → updated chart**: median (p90, max) over ``--changes`` changes of the
   indicator and region pickers, timed in the page (``change`` event → new SVG in the DOM);
 * the resident memory (RSS) of each kernel and of the server;
@@ -58,11 +61,23 @@ new MutationObserver(() => {
   if (!log.length || log[log.length - 1].key !== key)
     log.push({key: key, t: performance.now()});
 }).observe(document, {subtree: true, childList: true, characterData: true});
+// On screen: a chart and a status table the user can see (not display:none, not hidden,
+// not under the loading screen), whether the page's first paint (the snapshot) or the live
+// widgets. Live: the widgets' own chart and table drawn and the snapshot gone.
+const __seen = (sel) => Array.from(document.querySelectorAll(sel)).some(e =>
+  e.checkVisibility({visibilityProperty: true, opacityProperty: true}) &&
+  e.getBoundingClientRect().width > 0);
 window.__ready = null;
+window.__live = null;
 new MutationObserver(() => {
-  if (window.__ready === null && document.querySelector('.wuwei-chart svg.wuwei-forecast-svg')
-      && document.querySelector('.wuwei-table table') && !document.getElementById('ww-loading'))
-    window.__ready = performance.now();   // ms since this page's navigation started
+  const now = performance.now();   // ms since this page's navigation started
+  if (window.__ready === null && __seen('svg.wuwei-forecast-svg') && __seen('table.ww-table')
+      && !__seen('#ww-loading'))
+    window.__ready = now;
+  if (window.__live === null && !document.querySelector('.wuwei-snapshot')
+      && __seen('.wuwei-app .wuwei-chart svg.wuwei-forecast-svg')
+      && __seen('.wuwei-app .wuwei-table table'))
+    window.__live = now;
 }).observe(document, {subtree: true, childList: true, attributes: true});
 window.__change = (cls, index) => {
   const sel = document.querySelector('.' + cls + ' select');
@@ -254,9 +269,17 @@ def current_key(page) -> tuple[str, str]:
     return d[0], d[1]
 
 
-def open_at_once(browser, url: str, n: int, timeout: float = 120) -> tuple[list, list]:
+def page_bytes(page) -> int:
+    """Bytes this page received (the document and every resource, as transferred)."""
+    return int(page.evaluate(
+        "performance.getEntriesByType('navigation').concat(performance.getEntriesByType("
+        "'resource')).reduce((s, e) => s + (e.transferSize || 0), 0)"))
+
+
+def open_at_once(browser, url: str, n: int, timeout: float = 120
+                 ) -> tuple[list, list, list]:
     """Open ``n`` pages (fresh contexts) within milliseconds; return ([seconds to chart and
-    table for each page], [(ctx, page)])."""
+    table on screen for each page], [seconds until the widgets are live], [(ctx, page)])."""
     pages = []
     for _ in range(n):
         ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
@@ -266,22 +289,26 @@ def open_at_once(browser, url: str, n: int, timeout: float = 120) -> tuple[list,
         pages.append((ctx, page))
     for _, page in pages:               # "commit" returns as soon as the response starts
         page.goto(url, wait_until="commit", timeout=timeout * 1000)
-    times = []
+    times, live = [], []
     t0 = time.perf_counter()
     for _, page in pages:
         page.wait_for_function("() => window.__ready !== null", timeout=timeout * 1000)
+        times.append(page.evaluate("window.__ready") / 1000)
+    for _, page in pages:
+        page.wait_for_function("() => window.__live !== null", timeout=timeout * 1000)
         retried = page.evaluate("sessionStorage.getItem('wuwei-app-retried')")
-        # after a retry (a reload) __ready counts from the reload: count from the start
-        times.append(time.perf_counter() - t0 if retried else
-                     page.evaluate("window.__ready") / 1000)
+        # after a retry (a reload) the times count from the reload: count from the start
+        live.append(time.perf_counter() - t0 if retried else
+                    page.evaluate("window.__live") / 1000)
         if retried:
             print(f"  a page needed {retried} retry(ies)")
-    return times, pages
+    return times, live, pages
 
 
-def visit(browser, url: str, *, latency_ms: int = 0, timeout: float = 180) -> tuple[float, int]:
-    """One visit (fresh context), optionally over a slow link: (seconds to chart and table,
-    retries the page needed)."""
+def visit(browser, url: str, *, latency_ms: int = 0, timeout: float = 180
+          ) -> tuple[float, float, int]:
+    """One visit (fresh context), optionally over a slow link: (seconds until the chart and
+    table are on screen, until the live widgets show them, retries the page needed)."""
     ctx = browser.new_context(viewport={"width": 1360, "height": 1000})
     page = ctx.new_page()
     page.add_init_script(PROBE)
@@ -293,11 +320,12 @@ def visit(browser, url: str, *, latency_ms: int = 0, timeout: float = 180) -> tu
             "downloadThroughput": -1, "uploadThroughput": -1})
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit", timeout=timeout * 1000)
-    page.wait_for_function("() => window.__ready !== null", timeout=timeout * 1000)
+    page.wait_for_function("() => window.__live !== null", timeout=timeout * 1000)
     dt = time.perf_counter() - t0
     retries = int(page.evaluate("sessionStorage.getItem('wuwei-app-retried') || 0") or 0)
+    shown = page.evaluate("window.__ready") / 1000 if not retries else dt
     ctx.close()
-    return dt, retries
+    return shown, dt, retries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
 
             ticks0, wall0 = server_ticks(), time.perf_counter()
             load0 = os.getloadavg()[0]
-            times, pages = open_at_once(browser, url, args.concurrent)
+            times, live, pages = open_at_once(browser, url, args.concurrent)
             if voila_pid:
                 print(f"  server and kernels used {(server_ticks() - ticks0) / CLK_TCK:.1f} CPU-s "
                       f"in those {time.perf_counter() - wall0:.1f} s (the browsers, on the same "
@@ -356,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.concurrent} pages opened at the same moment: chart and table on "
                   f"screen: median {statistics.median(times):.2f} s, max {max(times):.2f} s  "
                   f"[{', '.join(f'{x:.1f}' for x in sorted(times))}]")
+            print(f"  widgets live (pickers work; the snapshot replaced): median "
+                  f"{statistics.median(live):.2f} s, max {max(live):.2f} s  "
+                  f"[{', '.join(f'{x:.1f}' for x in sorted(live))}]")
+            sizes = [page_bytes(p) for _, p in pages]
+            print(f"  bytes received per page: median {statistics.median(sizes) / 1e6:.2f} MB "
+                  f"(the HTML alone: {len(urllib.request.urlopen(url).read()) / 1e3:.0f} kB)")
 
             # ---- widget change -> updated chart (on the first of those pages)
             page = pages[0][1]
@@ -402,11 +436,11 @@ def main(argv: list[str] | None = None) -> int:
             # ---- after idling longer than the cull window
             print(f"idling {args.idle} s (cull window {args.cull_idle} s) …", flush=True)
             time.sleep(args.idle)
-            dt, tries = visit(browser, url, latency_ms=args.latency)
+            shown, dt, tries = visit(browser, url, latency_ms=args.latency)
             print(f"visit after {args.idle} s idle over a {args.latency} ms link: chart and "
-                  f"table in {dt:.2f} s" + (f" (after {tries} retries)" if tries else ""))
-            dt, tries = visit(browser, url)
-            print(f"next visit, normal link: {dt:.2f} s"
+                  f"table on screen in {shown:.2f} s, live in {dt:.2f} s" + (f" (after {tries} retries)" if tries else ""))
+            shown, dt, tries = visit(browser, url)
+            print(f"next visit, normal link: on screen {shown:.2f} s, live {dt:.2f} s"
                   + (f" (after {tries} retries)" if tries else ""))
             if server is not None:
                 log = Path(tmp.name, "server.log").read_text(errors="replace")

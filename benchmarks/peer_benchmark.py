@@ -41,7 +41,14 @@ Protocol (issue 14)
   For peers p_meet is the normal probability on the modelling scale implied by their
   80 % interval (its centre and half-width / 1.2816).
 
-``--calibrate`` writes ``wuwei_analysis/data/calibration/intervals.yaml``: per model family
+The pooled trend (``models/pooled_trend.py``, an auto candidate) has weights learned on the
+pool: here every country is forecast with weights fitted without its country fold
+(N_FOLDS folds, on the forecasts of every origin FIT_ORIGINS of the whole pool, not only
+the sample); ``--pooled-past-only`` also drops every forecast whose outcome year is after
+the scored origin; ``--no-pooled`` runs the auto rule without it.
+
+``--calibrate`` first writes ``wuwei_analysis/data/calibration/pooled_trend.yaml`` (the
+weights fitted on the whole pool), then ``wuwei_analysis/data/calibration/intervals.yaml``: per model family
 (the model the auto rule picked), c by maximum likelihood and the horizon factors and k80 /
 k95 as empirical quantiles (``calibrate.calibrate_pool_h``) over all pool forecasts; and
 ``wuwei_analysis/data/calibration/p_meet.yaml``: the p_meet recalibration map per key
@@ -63,6 +70,7 @@ import pandas as pd
 from wuwei_analysis.engine.vector_models import SeriesBatch, Targets, forecast_batch, intervals, \
     p_meet_threshold, _subfits
 from wuwei_analysis.models import calibrate as cal
+from wuwei_analysis.models import pooled_trend as _pt
 from wuwei_analysis.models.core import resolve_spec
 from wuwei_analysis.models.fit import snap_bounds
 
@@ -74,9 +82,14 @@ MIN_TRAIN = 6
 #: constants of ``calibrate.CALIBRATION``; see ``--families``). Pool-fitted log-linear /
 #: logit constants covered 98 % of the national backtest's outcomes (tests/test_backtest.py),
 #: so those families keep the national constants.
-POOL_FAMILIES = ("arima", "naive")
+POOL_FAMILIES = ("arima", "naive", "pooled")
 OUT_YAML = Path(__file__).resolve().parents[1] / "wuwei_analysis/data/calibration/intervals.yaml"
 OUT_PMAP = OUT_YAML.parent / "p_meet.yaml"
+OUT_POOLED = OUT_YAML.parent / "pooled_trend.yaml"
+#: Origins whose forecasts the pooled trend's weights are fitted on (every year with at least
+#: MIN_TRAIN years before it; outcomes up to 5 years later).
+FIT_ORIGINS = tuple(range(2005, 2024))
+N_FOLDS = 10         # country folds for the pooled trend's weights
 P_BINS = 10          # equal-count bins of p per key in the p_meet map
 P_MIN = 100          # fewer forecasts with an outcome: no map for that key
 P_TAIL = 0.02        # the map is the pool's below 1 − P_TAIL and above P_TAIL; linear beyond
@@ -158,51 +171,132 @@ def long_forecasts(tasks) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- workbench
-def run_workbench(tasks, fc: pd.DataFrame) -> dict:
-    """Engine forecasts for every task; returns the per-forecast model-scale pieces."""
+def run_workbench(tasks, fc: pd.DataFrame, weights: dict | None = None) -> dict:
+    """Engine forecasts for every task; returns the per-forecast model-scale pieces.
+
+    ``weights``: {fold: pooled-trend weights per kind} and the fold of each country
+    (``weights["fold_of"]``): every task is forecast with the weights of its country's
+    fold, fitted without that fold (None: the shipped weights)."""
     out = {k: np.full(len(fc), np.nan) for k in ("m", "s2i", "u", "zact")}
     out["model"] = np.full(len(fc), "", object)
     pm = {"m": np.full(len(tasks), np.nan), "s2i": np.full(len(tasks), np.nan),
           "u": np.full(len(tasks), np.nan), "model": np.full(len(tasks), "", object),
           "fits": [None] * len(tasks)}
     task_rows = fc.groupby("task").indices
-    by_origin: dict[int, list[int]] = {}
+    groups: dict[tuple, list[int]] = {}
     for i, t in enumerate(tasks):
-        by_origin.setdefault(t["origin"], []).append(i)
-    for o, ids in sorted(by_origin.items()):
-        years = [tasks[i]["x"] for i in ids]
-        vals = [tasks[i]["y"] for i in ids]
-        units = [tasks[i]["unit"] for i in ids]
-        dirs = [tasks[i]["direction"] if tasks[i]["direction"] in ("up", "down") else None
-                for i in ids]
-        S = len(ids)
-        batch = SeriesBatch.from_lists(years, vals, rate_scale=[1.0] * S)
-        primary = np.empty(S, object)
-        scale = np.empty(S, object)
-        for j in range(S):
-            sp = resolve_spec(units[j], direction=dirs[j])
-            primary[j], scale[j] = sp.primary, sp.scale.kind
-        res = forecast_batch(batch, primary=primary, scale=scale, rate_scale=np.ones(S),
-                             targets=Targets.none(S), horizon_year=o + H)
-        F = res.fits
-        for j, i in enumerate(ids):
-            r = task_rows.get(i)
-            if r is None:
-                continue
-            xf = fc["year"].to_numpy()[r]
-            sub = _subfits(F, np.array([j]))
-            m, s = sub.predict(xf[None, :])
-            infl = 1.0 if sub.count[0] else cal.t_infl(int(sub.df[0]))
-            out["m"][r] = m[0]
-            out["s2i"][r] = s[0] ** 2 * infl
-            out["u"][r] = sub.u[0]
-            out["model"][r] = sub.model[0]
-            out["zact"][r] = fwd(sub.kind[0], fc["actual"].to_numpy()[r])
-            m5, s5 = sub.predict(np.array([[tasks[i]["origin"] + H]], float))
-            pm["m"][i], pm["s2i"][i], pm["u"][i] = m5[0, 0], s5[0, 0] ** 2 * infl, sub.u[0]
-            pm["model"][i] = sub.model[0]
-            pm["fits"][i] = sub
+        fold = -1 if weights is None else weights["fold_of"][t["geo"]]
+        groups.setdefault((fold, t["origin"]), []).append(i)
+    shipped = dict(_pt.WEIGHTS)
+    for (fold, o), ids in sorted(groups.items()):
+        _pt.WEIGHTS.clear()
+        _pt.WEIGHTS.update(shipped if fold < 0 else weights.get((fold, o), weights[fold]))
+        _run_origin(tasks, fc, ids, o, task_rows, out, pm)
+    _pt.WEIGHTS.clear()
+    _pt.WEIGHTS.update(shipped)
     out["fits_by_task"] = pm
+    return out
+
+
+def _run_origin(tasks, fc, ids, o, task_rows, out, pm) -> None:
+    """Engine forecasts of the tasks ``ids`` (all at origin ``o``) into ``out`` / ``pm``."""
+    years = [tasks[i]["x"] for i in ids]
+    vals = [tasks[i]["y"] for i in ids]
+    units = [tasks[i]["unit"] for i in ids]
+    dirs = [tasks[i]["direction"] if tasks[i]["direction"] in ("up", "down") else None
+            for i in ids]
+    S = len(ids)
+    batch = SeriesBatch.from_lists(years, vals, rate_scale=[1.0] * S)
+    primary = np.empty(S, object)
+    scale = np.empty(S, object)
+    for j in range(S):
+        sp = resolve_spec(units[j], direction=dirs[j])
+        primary[j], scale[j] = sp.primary, sp.scale.kind
+    res = forecast_batch(batch, primary=primary, scale=scale, rate_scale=np.ones(S),
+                         targets=Targets.none(S), horizon_year=o + H)
+    F = res.fits
+    for j, i in enumerate(ids):
+        r = task_rows.get(i)
+        if r is None:
+            continue
+        xf = fc["year"].to_numpy()[r]
+        sub = _subfits(F, np.array([j]))
+        m, s = sub.predict(xf[None, :])
+        infl = 1.0 if sub.count[0] else cal.t_infl(int(sub.df[0]))
+        out["m"][r] = m[0]
+        out["s2i"][r] = s[0] ** 2 * infl
+        out["u"][r] = sub.u[0]
+        out["model"][r] = sub.model[0]
+        out["zact"][r] = fwd(sub.kind[0], fc["actual"].to_numpy()[r])
+        m5, s5 = sub.predict(np.array([[tasks[i]["origin"] + H]], float))
+        pm["m"][i], pm["s2i"][i], pm["u"][i] = m5[0, 0], s5[0, 0] ** 2 * infl, sub.u[0]
+        pm["model"][i] = sub.model[0]
+        pm["fits"][i] = sub
+
+
+# ----------------------------------------------------------------------------- pooled trend
+def pooled_rows(path: str, origins=FIT_ORIGINS) -> dict:
+    """Training rows of the pooled trend: at every origin of every pool series (all of
+    them, not the sample), the engine's features and the changes 1–5 years later."""
+    from wuwei_analysis.engine.vector_models import _fwd, pooled_features
+
+    tasks, _ = load_tasks(path, 1.0, 0, origins)
+    rows = {k: [] for k in ("kind", "geo", "origin", "h", "F", "change", "scale")}
+    by: dict[tuple, list[int]] = {}
+    for i, t in enumerate(tasks):
+        by.setdefault((kind_of(t["unit"]), t["origin"]), []).append(i)
+    for (kd, o), ids in sorted(by.items()):
+        b = SeriesBatch.from_lists([tasks[i]["x"] for i in ids], [tasks[i]["y"] for i in ids])
+        slopes, change, sc, z, fail = pooled_features(b.x, b.y, b.mask, kd)[:5]
+        zl = z[np.arange(len(ids)), b.n - 1]
+        for j, i in enumerate(ids):
+            if fail[j] or not np.isfinite(sc[j]) or sc[j] <= 0:
+                continue
+            t = tasks[i]
+            for xf, yf in zip(t["xf"], t["yf"]):
+                h = int(xf - o)
+                zf = _fwd(np.array([kd], object), np.array([yf]))[0]
+                if not np.isfinite(zf):
+                    continue
+                rows["kind"].append(kd)
+                rows["geo"].append(t["geo"])
+                rows["origin"].append(o)
+                rows["h"].append(h)
+                rows["F"].append(np.r_[slopes[j], change[j, h - 1] / h])
+                rows["change"].append(zf - zl[j])
+                rows["scale"].append(sc[j])
+    return {k: np.array(v) if k != "F" else np.array(v, float).reshape(-1, _pt.N_FEATURES)
+            for k, v in rows.items()}
+
+
+def fit_pooled_weights(R: dict, keep: np.ndarray) -> dict:
+    """{kind: H_MAX × features} weights from the training rows ``keep``."""
+    out = {}
+    for kd in _pt.KINDS:
+        W = np.zeros((_pt.H_MAX, _pt.N_FEATURES))
+        for h in range(1, _pt.H_MAX + 1):
+            sel = keep & (R["kind"] == kd) & (R["h"] == h)
+            if sel.sum() < 50:
+                break
+            W[h - 1] = _pt.fit_weights(R["F"][sel], R["change"][sel], h, R["scale"][sel])
+        else:
+            out[kd] = W
+    return out
+
+
+def fold_weights(R: dict, geos, past_only=()) -> dict:
+    """Country folds (a fixed shuffle) and the weights fitted without each fold; with
+    ``past_only`` origins also, per fold and origin o, weights fitted only on forecasts whose
+    outcome year is at most o (no other country's outcome from the scored years either; a
+    kind with too few such forecasts gets no weights, so the auto rule keeps its trend)."""
+    ug = np.array(sorted(set(R["geo"]) | set(geos)))
+    fold = np.random.default_rng(14).permutation(len(ug)) % N_FOLDS
+    out: dict = {"fold_of": dict(zip(ug, fold.tolist()))}
+    rfold = np.array([out["fold_of"][g] for g in R["geo"]])
+    for k in range(N_FOLDS):
+        out[k] = fit_pooled_weights(R, rfold != k)
+        for o in past_only:
+            out[(k, o)] = fit_pooled_weights(R, (rfold != k) & (R["origin"] + R["h"] <= o))
     return out
 
 
@@ -485,6 +579,10 @@ def main(argv=None) -> int:
     ap.add_argument("--origins", default=",".join(map(str, ORIGINS)))
     ap.add_argument("--families", default=",".join(POOL_FAMILIES),
                     help="model families calibrated on the pool (others: national constants)")
+    ap.add_argument("--no-pooled", action="store_true",
+                    help="without the pooled trend (the auto rule of before)")
+    ap.add_argument("--pooled-past-only", action="store_true",
+                    help="pooled-trend weights for origin o fitted on outcomes up to o only")
     a = ap.parse_args(argv)
     t0 = time.time()
     origins = tuple(int(v) for v in a.origins.split(","))
@@ -494,16 +592,48 @@ def main(argv=None) -> int:
     print(f"pool: {a.pool}  (Gapminder systema_globalis, CC BY 4.0)")
     print(f"series×origins: {len(tasks)}  forecasts: {len(fc)}  countries: "
           f"{fc['geo'].nunique()}  origins: {origins}  horizons 1–{H}")
-    wb = run_workbench(tasks, fc)
+    weights = None
+    if not a.no_pooled:
+        R = pooled_rows(a.pool)
+        if a.calibrate:
+            write_pooled(fit_pooled_weights(R, np.ones(len(R["h"]), bool)), R)
+            _pt._load_weights()
+        weights = fold_weights(R, [t["geo"] for t in tasks],
+                               origins if a.pooled_past_only else ())
+        print(f"pooled trend: {len(R['h'])} training forecasts, weights fitted without each "
+              f"of {N_FOLDS} country folds"
+              f"{', and only on outcomes up to the origin' if a.pooled_past_only else ''}"
+              f" ({time.time() - t0:.0f} s)")
+    else:
+        _pt.WEIGHTS.clear()
+    wb = run_workbench(tasks, fc, weights)
     print(f"workbench models: {pd.Series(wb['model']).value_counts().to_dict()}  "
           f"({time.time() - t0:.0f} s)")
     if a.calibrate:
-        write_yaml(calib_table(wb, fc, families=fams), a, len(tasks))
+        table = calib_table(wb, fc, families=fams)
+        wb_ar = None
+        if "arima" in fams and "arima" not in table and _pt.WEIGHTS:
+            # the auto rule no longer ends with arima (rule 6 makes it the pooled trend): its
+            # constants (for model="arima" asked by name) from the rule without rule 6
+            saved = dict(_pt.WEIGHTS)
+            _pt.WEIGHTS.clear()
+            wb_ar = run_workbench(tasks, fc, None)
+            _pt.WEIGHTS.update(saved)
+            table.update(calib_table(wb_ar, fc, families=("arima",)))
+        write_yaml(table, a, len(tasks))
         # the p_meet map, on the p_meet of the constants just written
         cal._load_pool_constants()
         raw = workbench_scores(tasks, fc, wb, loco=False, families=fams, recal=False)["p"]
-        write_pmap(p_meet_map(raw, outcome5(tasks), task_keys(tasks, wb["fits_by_task"]),
-                              np.ones(len(tasks), bool)), a, len(tasks))
+        pmap = p_meet_map(raw, outcome5(tasks), task_keys(tasks, wb["fits_by_task"]),
+                          np.ones(len(tasks), bool))
+        if wb_ar is not None:
+            raw = workbench_scores(tasks, fc, wb_ar, loco=False, families=fams, recal=False)["p"]
+            key = task_keys(tasks, wb_ar["fits_by_task"])
+            # and the families rule 6 replaces on the pool but that shorter series still get
+            pmap.update({k: v for k, v in p_meet_map(raw, outcome5(tasks), key,
+                                                     ~np.isin(key, list(pmap))).items()
+                         if k not in pmap})
+        write_pmap(pmap, a, len(tasks))
         return 0
     results = {"workbench": workbench_scores(tasks, fc, wb, loco=not a.no_loco,
                                              families=fams)}
@@ -572,6 +702,30 @@ def write_yaml(table: dict, a, n_tasks: int) -> None:
     print(f"wrote {OUT_YAML}")
     for k, v in body.items():
         print(f"  {k}: {v}")
+
+
+def write_pooled(W: dict, R: dict) -> None:
+    import yaml
+
+    head = (
+        "# Weights of the pooled trend (models/pooled_trend.py), fitted on the real calibration\n"
+        "# pool by\n"
+        "#   python benchmarks/peer_benchmark.py --calibrate\n"
+        "# (every origin %d-%d of every series with >= %d years before it, changes 1-%d years\n"
+        "# later: %d forecasts; least absolute deviations of the change divided by the\n"
+        "# series' mean absolute yearly change). weights[kind]: one row per horizon h = 1..%d,\n"
+        "# columns: mean yearly change over the last %s years, the ARIMA(1,1,0)+drift\n"
+        "# forecast's mean yearly change over h years. Source of the pool: see intervals.yaml\n"
+        "# (Gapminder systema_globalis, CC BY 4.0).\n"
+        % (FIT_ORIGINS[0], FIT_ORIGINS[-1], MIN_TRAIN, H, len(R["h"]), _pt.H_MAX,
+           ", ".join(map(str, _pt.SPANS))))
+    body = {"spans": list(_pt.SPANS), "h_max": _pt.H_MAX,
+            "weights": {k: [[round(float(v), 6) for v in row] for row in w]
+                        for k, w in W.items()}}
+    OUT_POOLED.write_text(head + yaml.safe_dump(body, sort_keys=True), encoding="utf-8")
+    print(f"wrote {OUT_POOLED}")
+    for k, w in W.items():
+        print(f"  {k}: " + "; ".join(" ".join(f"{v:+.3f}" for v in row) for row in w))
 
 
 def write_pmap(table: dict, a, n_tasks: int) -> None:

@@ -167,6 +167,9 @@ def small_db(tmp_path_factory):
         store.finish_submission(conn, sid, rows_read=len(recs), rows_accepted=len(recs),
                                 rows_rejected=0)
     conn.close()
+    from wuwei_analysis.database import init_db
+
+    init_db(path, with_defaults=False)   # as the user made it: never filled with the defaults
     return path
 
 
@@ -420,14 +423,20 @@ def test_downloads_hold_the_shown_data_as_csv_and_xlsx(app):
     assert wb.sheetnames == ["图表数据", "状态一览", "说明"]
     assert wb["图表数据"]["A2"].value == "c_infant_mortality"
     assert wb["状态一览"].max_row > 1
+    app.flush_downloads()
     links = app.downloads.value
     m = re.search(r'download="([^"]+\.csv)" href="data:text/csv;charset=utf-8;base64,([^"]+)"',
                   links)
     assert m and m.group(1) == "武威市_婴儿死亡率.csv"
     assert base64.b64decode(m.group(2)).decode("utf-8-sig").count("\n") == text.count("\n")
-    m = re.search(r'href="data:application/vnd.openxmlformats-officedocument.spreadsheetml'
-                  r'.sheet;base64,([^"]+)"', links)
+    # the workbook is built when its link is clicked (the page sends "xlsx:"), not before
+    assert "spreadsheetml" not in links and 'data-command="xlsx"' in links
+    app.command.value = "xlsx:|1"
+    links = app.downloads.value
+    m = re.search(r'data-autoclick="\d+" href="data:application/vnd.openxmlformats-officedocument'
+                  r'.spreadsheetml.sheet;base64,([^"]+)"', links)
     assert m and zipfile.is_zipfile(io.BytesIO(base64.b64decode(m.group(1))))
+    assert "武威市_婴儿死亡率.csv" in links                  # the CSV link stays
 
 
 def test_results_are_shared_with_later_kernels_through_the_disk_cache(small_db, home):
@@ -591,7 +600,9 @@ def test_the_status_table_shows_the_regions_goal_counts_in_the_briefs_words(app,
 
 def test_a_page_kernel_after_the_warmer_imports_no_model_library(small_db, tmp_path):
     """After ``wuwei app``'s warmer has filled the disk cache, a page kernel serves every
-    region from it: it never imports the fitting engine's libraries (each kernel < 200 MB)."""
+    region and indicator from it: it never imports the fitting engine and its libraries,
+    nor pyarrow (``lean_kernel``), nor openpyxl before an Excel file is asked for (each
+    kernel < 200 MB)."""
     import os
     import subprocess
     import sys
@@ -601,16 +612,41 @@ def test_a_page_kernel_after_the_warmer_imports_no_model_library(small_db, tmp_p
     subprocess.run([sys.executable, "-m", "wuwei_analysis.app.warm"], env=env, check=True,
                    capture_output=True, timeout=300)
     page = ("import sys\n"
-            "from wuwei_analysis.app import build_app\n"
+            "from wuwei_analysis.app import build_app, lean_kernel\n"
+            "lean_kernel()\n"
             "a = build_app(warm=False, safe=False)\n"
             "for r in a.region.options:\n"
             "    a.region.value = r\n"
             "    a.rate.value = 1.0\n"
             "    a.flush_downloads()\n"
+            "a.domain.value = ''\n"           # every indicator (gap ones: benchmark series)
+            "for i in [v for _, v in a.indicator.options]:\n"
+            "    a.indicator.value = i\n"
             "assert a.data.computed == 0, a.data.computed\n"
-            "heavy = ('statsmodels', 'scipy', 'altair', 'vl_convert', 'dask', 'matplotlib')\n"
+            "heavy = ('statsmodels', 'scipy', 'altair', 'vl_convert', 'dask', 'matplotlib',\n"
+            "         'pyarrow', 'openpyxl', 'wuwei_analysis.engine')\n"
             "print(' '.join(m for m in heavy if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", page], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() == ""
+
+
+def test_the_app_output_carries_the_page_as_plain_html(app):
+    """Voila shows the app's output before its JavaScript has built a widget: the output
+    carries the page as it is (``snapshot_html``), with the very chart and status table the
+    widgets show and the pickers' current choices (disabled until the widgets are live)."""
+    from wuwei_analysis.app.ui import SNAPSHOT_MIME
+
+    app.select(region="古浪县", indicator="c_under5_mortality", rate=0.0)
+    bundle = app._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle   # the live widget still
+    snap = bundle[SNAPSHOT_MIME]
+    assert 'class="wuwei-app wuwei-snapshot"' in snap
+    assert app.chart.value in snap and app.table.value in snap
+    assert app.summary.value in snap and app.whatif_result.value in snap
+    assert 'data-region="古浪县"' in snap and 'data-indicator="c_under5_mortality"' in snap
+    assert "<option selected>古浪县</option>" in snap and "select disabled" in snap
+    assert "正在连接" in snap                       # says the pickers are not live yet
+    assert f'<div class="ww-snap-chart">{app.chart.value}</div>' in snap
+    assert f'<div class="ww-snap-table">{app.table.value}</div>' in snap

@@ -340,6 +340,72 @@ def test_no_errors_in_the_browser_console(session):
     assert not errors, errors
 
 
+VISIBLE = ("(sel) => Array.from(document.querySelectorAll(sel)).some(e => "
+           "e.checkVisibility({visibilityProperty: true}) && e.getBoundingClientRect().width > 0)")
+
+
+def test_chart_and_table_are_on_screen_before_voilas_javascript_runs(browser, server):
+    """The page arrives with the chart and the status table as plain HTML (the app's
+    snapshot): on screen even if Voila's JavaScript never runs, the loading screen gone,
+    the pickers showing their choice but disabled, with a note that they are coming."""
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
+    page = ctx.new_page()
+    page.route("**/voila/static/voila.js", lambda route: route.abort())
+    try:
+        page.goto(server["url"], wait_until="domcontentloaded")
+        assert page.evaluate(VISIBLE, "svg.wuwei-forecast-svg")
+        assert page.evaluate(VISIBLE, "table.ww-table tbody tr")
+        assert not page.evaluate(VISIBLE, "#ww-loading")
+        snap = page.locator(".wuwei-snapshot")
+        assert snap.count() == 1
+        assert page.eval_on_selector(".wuwei-snapshot svg.wuwei-forecast-svg",
+                                     "s => [s.dataset.region, s.dataset.indicator]") == [
+            "武威市", "c_infant_mortality"]
+        assert "武威市 · 婴儿死亡率" in snap.inner_text()
+        assert snap.locator("select:disabled").count() >= 3
+        assert "正在连接" in snap.inner_text()
+        assert page.locator(".wuwei-snapshot table.ww-table tbody tr").count() >= 10
+    finally:
+        ctx.close()
+
+
+def test_a_click_on_the_snapshot_is_passed_on_once_the_widgets_are_live(browser, server):
+    """A row clicked before the widgets are live opens its chart when they are."""
+    ctx = browser.new_context(viewport={"width": 1360, "height": 1000}, locale="zh-CN")
+    page = ctx.new_page()
+    held = []
+    page.route("**/voila/static/voila.js", lambda route: held.append(route))
+    try:
+        page.goto(server["url"], wait_until="commit")
+        page.wait_for_selector(".wuwei-snapshot table.ww-table tbody tr", timeout=120_000)
+        row = page.locator(".wuwei-snapshot tbody tr[data-indicator]").nth(3)
+        target = row.get_attribute("data-indicator")
+        assert target != "c_infant_mortality"
+        row.click()
+        assert page.locator(".wuwei-snapshot").count() == 1   # nothing live yet
+        t0 = time.time()
+        while not held and time.time() - t0 < 30:
+            page.wait_for_timeout(100)
+        for route in held:                                   # now let Voila's script load
+            route.continue_()
+        page.unroute("**/voila/static/voila.js")
+        page.wait_for_function(
+            "(i) => !document.querySelector('.wuwei-snapshot') && (s => s && s.dataset.indicator"
+            " === i)(document.querySelector('.wuwei-chart svg.wuwei-forecast-svg'))",
+            arg=target, timeout=120_000)
+    finally:
+        ctx.close()
+
+
+def test_the_live_widgets_replace_the_snapshot(session):
+    page = session["page"]
+    page.wait_for_function("() => !document.querySelector('.wuwei-snapshot')", timeout=60_000)
+    assert page.locator("svg.wuwei-forecast-svg").count() == 1      # one chart, the live one
+    assert page.locator("table.ww-table").count() == 1
+    assert page.evaluate(VISIBLE, ".wuwei-chart svg.wuwei-forecast-svg")
+    assert page.evaluate(VISIBLE, ".wuwei-region select")
+
+
 # --------------------------------------------------------------------------- idle, then visit
 CULL_S = 3
 

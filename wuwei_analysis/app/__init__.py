@@ -15,7 +15,29 @@ import json
 
 from .ui import ForecastApp, build_app
 
-NOTEBOOK_CODE = "from wuwei_analysis.app import build_app\n\nbuild_app()"
+NOTEBOOK_CODE = ("from wuwei_analysis.app import build_app, lean_kernel\n\n"
+                 "lean_kernel()\n"
+                 "build_app()")
+
+
+def lean_kernel() -> None:
+    """Keep a page kernel small (``wuwei app``: each kernel < 200 MB): pandas without
+    pyarrow, which pandas imports whenever it is installed (~35 MB in every kernel) and
+    the app never uses (it reads SQLite and its own disk cache, and draws SVG). Call it
+    before pandas is imported (the app's notebook does); afterwards it does nothing."""
+    import sys
+
+    if "pandas" not in sys.modules and not any(isinstance(f, _NoArrow) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoArrow())
+
+
+class _NoArrow:
+    """An import finder for which pyarrow is not installed (pandas then runs without it)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pyarrow" or name.startswith("pyarrow."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
 
 
 def notebook_json() -> str:
@@ -35,4 +57,4 @@ def notebook_json() -> str:
     return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 
-__all__ = ["ForecastApp", "build_app", "notebook_json", "NOTEBOOK_CODE"]
+__all__ = ["ForecastApp", "build_app", "lean_kernel", "notebook_json", "NOTEBOOK_CODE"]

@@ -215,22 +215,15 @@ class AppData:
                 h["value"] = h["value"].astype(float)
                 return h.sort_values("year").reset_index(drop=True), ""
         if ind.target.kind == "gap":
-            # no rows of its own: the gap the assessment computed (from breakdowns or counties)
-            from .. import assessment
-
-            fcs: dict = {}
-            try:
-                assessment.assess_frame(self.observations(), region, indicators=[ind.id],
-                                        forecasts=fcs)
-            except Exception:  # pragma: no cover - defensive: show "no data"
-                log.exception("gap series of %s in %s failed", ind.id, region)
-            fc = fcs.get(ind.id)
-            hist = (fc.attrs.get("history") if fc is not None else None) or {}
-            if hist.get("year"):
-                h = pd.DataFrame({"year": hist["year"], "value": hist["value"]})
-                h["source"] = ""
-                h["illustrative"] = bool(fc.attrs.get("illustrative"))
-                h["provisional"] = False
+            # no rows of its own: the gap the assessment computed (from breakdowns or
+            # counties), from the disk cache (warm.py fills it for every region, the
+            # benchmarks included): a page kernel never imports the engine for it
+            name = self._gap_key_name(ind.id, region)
+            h = self.disk.get(name)
+            if h is None:
+                h = self._compute_gap_series(ind.id, region)
+                self.disk.put(name, h)
+            if len(h):
                 return h, ""
         empty = pd.DataFrame({"year": pd.Series(dtype="int64"),
                               "value": pd.Series(dtype="float64"),
@@ -238,6 +231,38 @@ class AppData:
                               "illustrative": pd.Series(dtype=bool),
                               "provisional": pd.Series(dtype=bool)})
         return empty, ""
+
+    @staticmethod
+    def _gap_key_name(indicator: str, region: str) -> str:
+        return f"gapseries-{_region(region).code}-{indicator}"
+
+    def _compute_gap_series(self, indicator: str, region: str) -> "pd.DataFrame":
+        """The history of a gap indicator without rows of its own, as the assessment
+        computes it (empty if it cannot)."""
+        import pandas as pd
+
+        from .. import assessment
+
+        fcs: dict = {}
+        try:
+            assessment.assess_frame(self.observations(), region, indicators=[indicator],
+                                    forecasts=fcs)
+        except Exception:  # pragma: no cover - defensive: show "no data"
+            log.exception("gap series of %s in %s failed", indicator, region)
+        fc = fcs.get(indicator)
+        hist = (fc.attrs.get("history") if fc is not None else None) or {}
+        h = pd.DataFrame({"year": list(hist.get("year") or []),
+                          "value": list(hist.get("value") or [])})
+        h["year"] = h["year"].astype("int64")
+        h["value"] = h["value"].astype(float)
+        h["source"] = ""
+        h["illustrative"] = bool(fc.attrs.get("illustrative")) if fc is not None else False
+        h["provisional"] = False
+        return h
+
+    def series_regions(self) -> list[str]:
+        """Every region a page can draw: the monitored ones and the benchmarks."""
+        return self.regions() + [b for b in self.benchmark_regions() if b not in self.regions()]
 
     def illustrative(self, region: str) -> bool:
         """True if any observation of the region is illustrative (made-up example data)."""

@@ -574,16 +574,28 @@ def export_xlsx(view: "View", w: WhatIf | None = None, rows: list[dict] | None =
     return buf.getvalue()
 
 
-def download_links(view: "View", w: WhatIf | None = None, rows: list[dict] | None = None
-                   ) -> str:
-    """Two links that download the shown data (data: URIs: no server route, works offline)."""
+def download_links(view: "View", w: WhatIf | None = None, rows: list[dict] | None = None,
+                   *, xlsx: bool = False, autoclick: int | None = None) -> str:
+    """Links that download the shown data (data: URIs: no server route, works offline).
+
+    The CSV is built at once. The Excel workbook only when asked (``xlsx=True``): openpyxl
+    costs a kernel ~13 MB and an xlsx ~0.1 s, for a file few visitors want. Until then its
+    link is a button whose click the page sends to the app (``data-command="xlsx"``, see
+    ``templates/voila/templates/wuwei_app``); the app then sets the real link, marked
+    ``data-autoclick`` so that the page clicks it once (the download starts by itself).
+    """
     base = f"{view.region}_{view.ind.name_zh}"
     base = "".join(c for c in base if c not in '\\/:*?"<>|').replace(" ", "")
     csv = base64.b64encode(export_csv(view, w)).decode("ascii")
-    xlsx = base64.b64encode(export_xlsx(view, w, rows)).decode("ascii")
-    xmime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    if xlsx:
+        data = base64.b64encode(export_xlsx(view, w, rows)).decode("ascii")
+        xmime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        auto = f' data-autoclick="{int(autoclick)}"' if autoclick is not None else ""
+        xlink = (f'<a class="ww-dl ww-dl-xlsx" download="{esc(base)}.xlsx"{auto} '
+                 f'href="data:{xmime};base64,{data}">Excel（xlsx）</a>')
+    else:
+        xlink = ('<a class="ww-dl ww-dl-xlsx" href="#" role="button" data-command="xlsx" '
+                 'title="生成并下载 Excel 文件">Excel（xlsx）</a>')
     return (f'<div class="ww-downloads">下载所示数据：'
             f'<a class="ww-dl ww-dl-csv" download="{esc(base)}.csv" '
-            f'href="data:text/csv;charset=utf-8;base64,{csv}">CSV</a>'
-            f'<a class="ww-dl ww-dl-xlsx" download="{esc(base)}.xlsx" '
-            f'href="data:{xmime};base64,{xlsx}">Excel（xlsx）</a></div>')
+            f'href="data:text/csv;charset=utf-8;base64,{csv}">CSV</a>{xlink}</div>')

@@ -92,7 +92,33 @@ CSS = """<style>
 .wuwei-app .ww-footer{color:#666;font-size:12px;margin:10px 0 20px 0;line-height:1.6}
 .wuwei-app .wuwei-chart svg{display:block}
 .wuwei-app .ww-row > *{margin-right:12px}
+.wuwei-snapshot{font-size:14px;line-height:1.6}
+.wuwei-snapshot .ww-snap-row{display:flex;flex-flow:row wrap;align-items:center;margin:4px 0}
+.wuwei-snapshot .ww-snap-row > *{margin:2px 12px 2px 0}
+.wuwei-snapshot label{font-size:13px;white-space:nowrap}
+.wuwei-snapshot select,.wuwei-snapshot button{font:inherit;font-size:13px;margin-left:6px;
+  height:28px;max-width:100%}
+.wuwei-snapshot .ww-snap-main{display:flex;flex-flow:row wrap}
+.wuwei-snapshot .ww-snap-left{flex:2 1 600px;min-width:480px;margin-right:12px}
+.wuwei-snapshot .ww-snap-right{flex:1 1 360px;min-width:320px}
+.wuwei-snapshot .ww-snap-wait{color:#1f5fa8;font-size:13px}
+.wuwei-snapshot .ww-snap-wait::before{content:"";display:inline-block;width:10px;height:10px;
+  margin-right:6px;border:2px solid #d5deea;border-top-color:#1f5fa8;border-radius:50%;
+  animation:wwspin 1s linear infinite;vertical-align:-1px}
+@keyframes wwspin{to{transform:rotate(360deg)}}
 </style>""".replace("__FONT__", CSS_FONT_FAMILY)
+
+
+#: The mimetype under which the app's output carries :meth:`ForecastApp.snapshot_html`
+#: (the page template shows it as plain HTML until the widgets are live).
+SNAPSHOT_MIME = "application/vnd.wuwei.snapshot+html"
+
+
+def _static_select(dd: widgets.Dropdown, width: str) -> str:
+    """A picker as plain HTML, showing its current choice (disabled until live)."""
+    label = html.escape(dd.label or "")
+    return (f'<label>{html.escape(dd.description)}<select disabled style="width:{width}">'
+            f'<option selected>{label}</option></select></label>')
 
 
 def _dropdown(label: str, options: Any, value: Any, width: str) -> widgets.Dropdown:
@@ -126,6 +152,7 @@ class ForecastApp(widgets.VBox):
         self._table_rendered_at = 0.0
         self._dl_timer: threading.Timer | None = None
         self._dl_token = 0
+        self._xlsx_n = 0
         self.download_delay = 0.3   # s: build the files once the user pauses
         self.timings: dict[str, float] = {}
         self.warmer: Warmer | None = None
@@ -170,19 +197,22 @@ class ForecastApp(widgets.VBox):
                   self.sort_order, self.status_filter, self.reporter_filter, self.command):
             w.add_class(f"wuwei-{_name_of(self, w)}")
 
-        header = widgets.HTML(
+        self._header_html = (
             f'{CSS}<div class="ww-title">{html.escape(TITLE)}</div>'
             '<div class="ww-sub">选择地区、领域和指标：查看现状、到2030年的走势、规划目标能否实现，'
             '以及要实现目标每年需要改善多少。</div>')
+        header = widgets.HTML(self._header_html)
         controls = widgets.HBox([self.region, self.domain, self.indicator],
                                 layout=widgets.Layout(flex_flow="row wrap"))
         controls.add_class("ww-row")
-        whatif_box = widgets.VBox([
-            widgets.HTML('<div class="ww-box-title">情景推演</div>'
-                         '<div class="ww-muted ww-small">0 % 即按当前趋势（预测）；正值为比趋势'
-                         '每年多改善（下降类指标多下降，提高类指标多提高），负值为比趋势差。'
-                         '从模型估计的最新水平起算，并给出80%区间。</div>'),
-            self.rate, self.whatif_result], layout=widgets.Layout(width="100%"))
+        self._whatif_intro = (
+            '<div class="ww-box-title">情景推演</div>'
+            '<div class="ww-muted ww-small">0 % 即按当前趋势（预测）；正值为比趋势'
+            '每年多改善（下降类指标多下降，提高类指标多提高），负值为比趋势差。'
+            '从模型估计的最新水平起算，并给出80%区间。</div>')
+        whatif_box = widgets.VBox([widgets.HTML(self._whatif_intro),
+                                   self.rate, self.whatif_result],
+                                  layout=widgets.Layout(width="100%"))
         whatif_box.add_class("ww-box")
         right = widgets.VBox([self.summary, self.downloads],
                              layout=widgets.Layout(flex="1 1 360px", min_width="320px"))
@@ -195,11 +225,12 @@ class ForecastApp(widgets.VBox):
                                 layout=widgets.Layout(align_items="center",
                                                       flex_flow="row wrap"))
         sort_bar.add_class("ww-row")
-        footer = widgets.HTML(
+        self._footer_html = (
             f'<div class="ww-footer">{html.escape(STATUS_RULE_ZH)}<br>'
             '预测为趋势外推，80%区间表示约有80%的把握实际值落在其中；情景推演在趋势预测的基础上'
             '每年按固定比例多改善（或恶化），0 % 即趋势本身。点击表头排序，点击一行查看其图表。'
             '甘肃省、全国为对照。</div>')
+        footer = widgets.HTML(self._footer_html)
         super().__init__([header, self.banner, controls, main, self.table_title, sort_bar,
                           self.table, footer])
         self.add_class("wuwei-app")
@@ -222,6 +253,51 @@ class ForecastApp(widgets.VBox):
             self.warmer = Warmer(data, on_progress=self._on_progress)
             self.warmer.plan(region, self._domain_ids(ind.domain))
             self.warmer.start()
+
+    # ------------------------------------------------------------------ first paint
+    def snapshot_html(self) -> str:
+        """The page as it is now, as plain HTML: the same chart SVG, summary, what-if
+        result and status table the widgets show, the pickers as disabled selects.
+
+        Voila sends a pre-heated kernel's page already executed; the app template
+        (``templates/voila/templates/wuwei_app``) shows this right away, while the
+        browser loads Voila's JavaScript and builds the widgets (seconds when many pages
+        open at once), and swaps in the live widgets once their chart and table are drawn.
+        """
+        rate = f"{self.rate.value:.1f}"
+        sort_btns = "".join(
+            f'<button disabled{" class=ww-sorted" if v == self.sort_order.value else ""}>'
+            f'{html.escape(lbl)}</button>' for lbl, v in self.sort_order.options)
+        return (
+            '<div class="wuwei-app wuwei-snapshot" aria-busy="true">'
+            + self._header_html
+            + f'<div class="ww-snap-banner">{self.banner.value}</div>'
+            + '<div class="ww-snap-row">'
+            + _static_select(self.region, "170px") + _static_select(self.domain, "200px")
+            + _static_select(self.indicator, "400px")
+            + '<span class="ww-snap-wait">正在连接，稍候即可切换和推演…</span></div>'
+            + '<div class="ww-snap-main"><div class="ww-snap-left">'
+            + f'<div class="ww-snap-chart">{self.chart.value}</div>'
+            + f'<div class="ww-box">{self._whatif_intro}'
+            + f'<div class="ww-small">{html.escape(self.rate.description)}：{rate}</div>'
+            + f'<div class="ww-snap-whatif">{self.whatif_result.value}</div></div></div>'
+            + f'<div class="ww-snap-right"><div class="ww-snap-summary">{self.summary.value}'
+            + '</div></div></div>'
+            + self.table_title.value
+            + '<div class="ww-snap-row">' + _static_select(self.status_filter, "200px")
+            + _static_select(self.reporter_filter, "230px")
+            + _static_select(self.sort_key, "200px") + f'<span>{sort_btns}</span></div>'
+            + f'<div class="ww-snap-table">{self.table.value}</div>'
+            + self._footer_html + '</div>')
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            try:
+                bundle[SNAPSHOT_MIME] = self.snapshot_html()
+            except Exception:  # the live widgets still come
+                log.exception("the page snapshot failed")
+        return bundle
 
     # ------------------------------------------------------------------ helpers
     def _indicator_options(self, domain: str) -> list[tuple[str, str]]:
@@ -287,8 +363,9 @@ class ForecastApp(widgets.VBox):
 
     # ------------------------------------------------------------------ downloads
     def schedule_downloads(self) -> None:
-        """Build the CSV / xlsx links in the background once the user pauses (an xlsx
-        takes ~0.1 s: never on the path from a widget change to the new chart)."""
+        """Build the download links in the background once the user pauses (never on the
+        path from a widget change to the new chart); the xlsx waits for its click
+        (:meth:`request_xlsx`)."""
         self._dl_token += 1
         token = self._dl_token
         if self._dl_timer is not None:
@@ -301,17 +378,31 @@ class ForecastApp(widgets.VBox):
         self._dl_timer.daemon = True
         self._dl_timer.start()
 
-    def build_downloads(self, token: int | None = None) -> None:
-        """Set the download links for the current view (now)."""
+    def build_downloads(self, token: int | None = None, *, xlsx: bool = False) -> None:
+        """Set the download links for the current view (now); with ``xlsx`` the Excel
+        file too, as a link the page clicks once (the download starts)."""
         try:
             view = self.current_view()
             w = scenario(view, self.rate.value)
-            value = download_links(view, w, self.shown_rows())
+            if xlsx:
+                self._xlsx_n += 1
+                value = download_links(view, w, self.shown_rows(), xlsx=True,
+                                       autoclick=self._xlsx_n)
+            else:
+                value = download_links(view, w)
         except Exception:
             log.exception("building downloads failed")
             value = '<div class="ww-downloads ww-warn">下载文件生成失败</div>'
         if token is None or token == self._dl_token:
             self.downloads.value = value
+
+    def request_xlsx(self) -> None:
+        """The Excel link was clicked: build the workbook of the shown data now."""
+        self._dl_token += 1
+        if self._dl_timer is not None:
+            self._dl_timer.cancel()
+        with self._busy():
+            self.build_downloads(xlsx=True)
 
     def flush_downloads(self) -> None:
         """Build the pending download links at once (tests, notebooks)."""
@@ -423,7 +514,8 @@ class ForecastApp(widgets.VBox):
             self.render_table()
 
     def _on_command(self, change: dict) -> None:
-        """A click in the table: "sort:KEY" sorts (again: reverses), "open:ID" opens a row."""
+        """A click on the page: "sort:KEY" (a table header) sorts (again: reverses),
+        "open:ID" (a row) opens its chart, "xlsx:" (the Excel link) builds the workbook."""
         cmd = (change["new"] or "").split("|")[0]
         if self._updating or ":" not in cmd:
             return
@@ -432,6 +524,8 @@ class ForecastApp(widgets.VBox):
             self.sort_by(arg)
         elif verb == "open" and arg in [v for _, v in self.indicator.options]:
             self.indicator.value = arg
+        elif verb == "xlsx":
+            self.request_xlsx()
 
     def sort_by(self, key: str) -> None:
         """Sort the table by a column, as a click on its header does (a second click on

@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
     p.add_argument("--pool-size", type=int, default=DEFAULT_POOL_SIZE,
                    help=f"预热内核数：可同时打开页面而无需等待的人数（默认 {DEFAULT_POOL_SIZE}；"
-                        "每个内核约 150 MB 内存）")
+                        "每个内核约 130 MB 内存）")
     p.add_argument("--cull-idle", type=int, default=DEFAULT_CULL_IDLE,
                    help=f"页面关闭后多少秒关闭其内核（默认 {DEFAULT_CULL_IDLE}；"
                         "页面打开或加载期间从不关闭）")

@@ -13,11 +13,14 @@ quasi_poisson  deviance stopping rule, covariance from the last weights); a seri
 naive          last value carried forward, random-walk variance per year
 arima          ARIMA(1,1,0) with drift, a local trend on the yearly changes, by conditional
                least squares in closed form (:func:`fit_arima`, the local-trend section below)
+pooled         the pooled trend: span slopes and the ARIMA bend combined with the weights
+               learned across the calibration pool (:func:`fit_pooled`, last section)
 =============  ===========================================================================
 
 ``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
 same rolling origins (one pass per training length, all series at once), the same
-candidates (primary, naive, arima), the same scale-free error and the same SELECT_MARGIN.
+candidates (primary, naive, arima, pooled), the same scale-free error and the same
+SELECT_MARGIN.
 The one model not vectorised is ``damped`` (a numerical ETS likelihood fit, no longer an
 auto candidate): explicit ``damped`` requests are handed to the per-series
 :func:`~wuwei_analysis.models.forecast_series` unchanged — so the result for *every* series
@@ -47,13 +50,14 @@ from ..models import calibrate as _cal
 from ..models import core as _core
 from ..models import fit as _fit
 from ..models import local_trend as _lt
+from ..models import pooled_trend as _pt
 from ..models.count_dist import rate_ge, rate_intervals, rate_le
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Models the vectorised engine fits itself (others go to the per-series path).
-VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima")
+VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima", "pooled")
 _TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
 
 
@@ -209,12 +213,17 @@ class Fits:
     ar: np.ndarray | None = None
     ar_w: np.ndarray | None = None
     ar_s2: np.ndarray | None = None
+    # pooled-trend rows (:func:`fit_pooled`): changes z_{T+h} − z_T for h = 1…H_MAX (NaN on
+    # other rows); there A = last z, C = last year
+    path: np.ndarray | None = None
 
     def __post_init__(self):
         S = len(self.A)
         for name in ("ar", "ar_w", "ar_s2"):
             if getattr(self, name) is None:
                 setattr(self, name, np.full(S, np.nan))
+        if self.path is None:
+            self.path = np.full((S, _pt.H_MAX), np.nan)
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d = xs - self.C[:, None]
@@ -226,6 +235,9 @@ class Fits:
 
             m[ar], s[ar] = arima_predict(self.A[ar], self.ar_w[ar], self.B[ar], self.ar[ar],
                                          self.ar_s2[ar], np.maximum(d[ar], 0.0))
+        pt = np.isfinite(self.path[:, 0])
+        if pt.any():
+            m[pt] = self.A[pt, None] + pooled_path_at(self.path[pt], d[pt])
         return m, s
 
     @classmethod
@@ -242,7 +254,7 @@ class Fits:
         """Rows ``rows`` of self become ``other`` (of length len(rows))."""
         for name in ("model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope",
                      "x_last", "fitted_last", "fail", "count", "phi", "e_future",
-                     "rate_scale", "ar", "ar_w", "ar_s2"):
+                     "rate_scale", "ar", "ar_w", "ar_s2", "path"):
             getattr(self, name)[rows] = getattr(other, name)
         S = len(self.A)
         for k, v in other.params.items():
@@ -554,6 +566,8 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
         elif name == "arima":
 
             out.put(sel, fit_arima(x[sel], y[sel], M[sel], kind))
+        elif name == "pooled":
+            out.put(sel, fit_pooled(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
             want = _fit.SCALE_OF_MODEL[name]
             if want != kind:        # fit_named: the model's own scale, no counts
@@ -591,7 +605,7 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
 
 def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
                      ) -> dict[str, np.ndarray]:
-    """``core.selection_scores`` with candidates (primary, naive) for ``rows``: the mean
+    """``core.selection_scores`` with candidates (primary, naive, arima, pooled) for ``rows``: the mean
     absolute rolling-origin error on the modelling scale (NaN: no comparable origin).
 
     The primaries compared are the straight-line trends (a rate with counts keeps its
@@ -611,8 +625,10 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
     za = _z_actual(batch, rows, primary, scale, rate_scale)
     first = np.maximum(_core.AUTO_MIN_TRAIN, n - 1 - _core.AUTO_MAX_ORIGINS)
     cand_ar = _yearly(batch.x[rows], batch.mask[rows])       # arima is a candidate
-    sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
-    cnts = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R)}
+    cand_pl = cand_ar & np.array([_pt.available(k) for k in sc], bool)     # pooled too
+    sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R),
+            "pooled": np.zeros(R)}
+    cnts = {k: np.zeros(R) for k in sums}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
     jpos = np.arange(T)[None, :]
@@ -635,6 +651,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         m_p = np.empty(xs.shape)
         m_n = np.empty(xs.shape)
         m_a = np.full(xs.shape, np.nan)
+        m_pl = np.full(xs.shape, np.nan)
         failed = np.zeros(len(sub), bool)
         for kind in ("log", "logit", "identity"):
             g = np.nonzero(sc[sub] == kind)[0]
@@ -669,11 +686,19 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
                 fa = fit_arima(xw[ga], y[sub[ga], :L], ones[ga], kind)
                 failed[ga] |= fa.fail
                 m_a[ga] = fa.predict(xs[ga])[0]
+            gp = g[cand_pl[gr]]                   # a subset of ga: reuse its ARIMA fits
+            if len(gp):
+                fp = fit_pooled(xw[gp], y[sub[gp], :L], ones[gp], kind,
+                                ar=_subfits(fa, np.isin(ga, gp)))
+                failed[gp] |= fp.fail
+                m_pl[gp] = fp.predict(xs[gp])[0]
         ok = ~failed
-        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a)):
+        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a), ("pooled", m_pl)):
             w = tgt & ok[:, None]
             if cand == "arima":
                 w = w & cand_ar[sub][:, None]
+            elif cand == "pooled":
+                w = w & cand_pl[sub][:, None]
             with np.errstate(invalid="ignore"):
                 err = np.abs(m - za[sub])
             sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
@@ -692,21 +717,25 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
     scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan),
-              "arima": np.full(S, np.nan)}
+              "arima": np.full(S, np.nan), "pooled": np.full(S, np.nan)}
     compare = (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2 and 3
     sel = np.nonzero(compare)[0]
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
-        base, nv, ar = sc["primary"], sc["naive"], sc["arima"]
-        # the best other candidate (naive first on a tie, as min() over the candidates)
-        other = np.where(np.isfinite(ar) & ~(np.isfinite(nv) & (nv <= ar)), "arima",
-                         "naive")
-        best = np.where(other == "arima", ar, nv)
+        base = sc["primary"]
+        # the best other candidate (on a tie the first of naive, arima, pooled, as min()
+        # over the candidates)
+        names_o = np.array(["naive", "arima", "pooled"], object)
+        so = np.column_stack([sc["naive"], sc["arima"], sc["pooled"]])
+        k = np.argmin(np.where(np.isfinite(so), so, np.inf), axis=1)
+        other = names_o[k]
+        best = so[np.arange(len(k)), k]
         pick = np.isfinite(base) & np.isfinite(best) & (
             best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL)
             - _core.SELECT_TIE_ATOL)
         name[sel[pick]] = other[pick]
-        scores["primary"][sel], scores["naive"][sel], scores["arima"][sel] = base, nv, ar
+        for k in scores:
+            scores[k][sel] = sc[k]
     return name, scores
 
 
@@ -851,7 +880,7 @@ def _subfits(fits: Fits, sel) -> Fits:
     kw = {k: getattr(fits, k)[sel] for k in (
         "model", "kind", "A", "B", "C", "V0", "V1", "V2", "df", "u", "slope", "x_last",
         "fitted_last", "fail", "count", "phi", "e_future", "rate_scale", "ar", "ar_w",
-        "ar_s2")}
+        "ar_s2", "path")}
     return Fits(**kw, params={k: v[sel] for k, v in fits.params.items()})
 
 
@@ -1469,4 +1498,96 @@ def fit_arima(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
              fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool), phi=np.ones(S),
              e_future=np.full(S, np.nan), rate_scale=np.ones(S), ar=a, ar_w=w, ar_s2=s2)
     f.params = {"drift": mu, "ar": a, "last_change": last_change, "resid_sd": np.sqrt(s2)}
+    return f
+
+
+# ============================================================================ pooled trend
+# The pooled trend (:mod:`wuwei_analysis.models.pooled_trend`) for every row: the span
+# slopes and the ARIMA(1,1,0) bend of each row, combined with the weights fitted across the
+# calibration pool (one (H_MAX × features) table per scale kind).
+
+def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
+                    ar: Fits | None = None):
+    """(slopes rows × len(SPANS), ARIMA changes rows × H_MAX, mean |Δz|, z, fail, Δz, pairs
+    of consecutive points, the ARIMA fits) per row; ``fail`` as for the ARIMA fit (too
+    short, a missing year, not on the scale). ``ar``: the rows' ARIMA fits if already made."""
+    S = x.shape[0]
+    n = M.sum(axis=1)
+    ar = fit_arima(x, y, M, kind) if ar is None else ar
+    z, _ = to_scale(kind, y, M)
+    fail = ar.fail | (n < _pt.POOLED_MIN_POINTS)
+    rows = np.arange(S)
+    last = np.maximum(n - 1, 0)
+    z_last = z[rows, last]
+    slopes = np.empty((S, len(_pt.SPANS)))
+    for j, k in enumerate(_pt.SPANS):
+        kk = np.maximum(np.minimum(k, n - 1), 1)
+        slopes[:, j] = (z_last - z[rows, np.maximum(last - kk, 0)]) / kk
+    h = np.arange(1, _pt.H_MAX + 1, dtype=float)[None, :].repeat(S, axis=0)
+    with np.errstate(invalid="ignore"):
+        change = arima_predict(np.zeros(S), ar.ar_w, ar.B, ar.ar, np.zeros(S), h)[0]
+        D = M[:, 1:] & M[:, :-1]
+        dz = np.where(D, z[:, 1:] - z[:, :-1], 0.0)
+        nd = np.maximum(D.sum(axis=1), 1)
+        scale = np.abs(dz).sum(axis=1) / nd
+    return slopes, change, scale, z, fail, dz, D, ar
+
+
+def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``pooled_trend.path_at`` per row (path rows × H_MAX, d rows × k)."""
+    H = _pt.H_MAX
+    bad = ~np.isfinite(d)
+    d = np.maximum(np.where(bad, 0.0, d), 0.0)
+    full = np.concatenate([np.zeros((len(path), 1)), path], axis=1)
+    dc = np.minimum(d, float(H))
+    lo = np.minimum(np.floor(dc).astype(np.int64), H - 1)
+    frac = dc - lo
+    a = np.take_along_axis(full, lo, axis=1)
+    b = np.take_along_axis(full, lo + 1, axis=1)
+    step = full[:, H] - full[:, H - 1]
+    return np.where(bad, np.nan, a + frac * (b - a) + np.maximum(d - H, 0.0) * step[:, None])
+
+
+def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
+               weights: np.ndarray | None = None, ar: Fits | None = None) -> Fits:
+    """The pooled trend for every row (points in M, on ``kind``'s scale) → Fits; rows fail
+    where the ARIMA fit does, or when no weights are shipped for ``kind``."""
+    S = x.shape[0]
+    W = _pt.WEIGHTS.get(kind) if weights is None else np.asarray(weights, float)
+    slopes, change, _, z, fail, dz, D, ar = pooled_features(x, y, M, kind, ar)
+    if W is None:
+        fail = np.ones(S, bool)
+        W = np.zeros((_pt.H_MAX, _pt.N_FEATURES))
+    n = M.sum(axis=1)
+    h = np.arange(1, _pt.H_MAX + 1, dtype=float)
+    path = h[None, :] * ((W[None, :, :len(_pt.SPANS)] * slopes[:, None, :]).sum(axis=2)
+                         + W[None, :, -1] * change / h[None, :])
+    # the change stays within the range of the local forecasts (the last value, the ARIMA's
+    # and each span slope carried on): weights learned on the pool never extrapolate further
+    local = np.concatenate([np.zeros((S, _pt.H_MAX, 1)), change[:, :, None],
+                            h[None, :, None] * slopes[:, None, :]], axis=2)
+    path = np.clip(path, local.min(axis=2), local.max(axis=2))
+    nd = D.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mdz = np.where(D, dz, 0.0).sum(axis=1) / np.maximum(nd, 1)
+        s2 = np.where(nd > 1, np.where(D, (dz - mdz[:, None]) ** 2, 0.0).sum(axis=1)
+                      / np.maximum(nd - 1, 1), 0.0)
+    z0 = z[:, :1]
+    const = np.where(M, z == z0, True).all(axis=1)
+    path = np.where(const[:, None], 0.0, path)
+    s2 = np.where(const, 0.0, s2)
+    path = np.where(fail[:, None], np.nan, path)
+    z_last = _last(z, M)
+    x_last = _last(x, M)
+    b = _ols_slope(x, z, M)[0]
+    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
+    f = Fits(model=np.full(S, "pooled", object), kind=np.full(S, kind, object), A=z_last,
+             B=path[:, 0], C=x_last, V0=np.zeros(S), V1=s2, V2=np.zeros(S),
+             df=np.maximum(n - 2, 1).astype(np.int64), u=u, slope=path[:, 0], x_last=x_last,
+             fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool),
+             phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
+    f.params = {"change_1y": path[:, 0], f"change_{_pt.H_MAX}y": path[:, -1], "ar": ar.ar,
+                "drift": ar.B, "resid_sd": np.sqrt(s2)}
+    for j, k in enumerate(_pt.SPANS):
+        f.params[f"slope_{k}y"] = slopes[:, j]
     return f

@@ -61,6 +61,8 @@ CALIBRATION: dict[str, dict[str, float]] = {
     "damped": {"c": 0.1189, "k80": 1.1264, "k95": 2.161, "n": 138},
     "naive": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 184},
     "arima": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
+    # placeholder: the pooled trend exists only with the pool's constants (intervals.yaml)
+    "pooled": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
 }
 # Poisson models (county counts) keep the national log-linear constants for the log-rate:
 # the pool has no counts, and its smoothed national estimates have no count noise.

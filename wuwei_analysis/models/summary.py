@@ -22,6 +22,8 @@ quasi_poisson                    the same GLM with scale = Pearson χ² / df (SE
 poisson without a trend          intercept-only Poisson GLM (fewer than 5 events in all)
 damped                           ETSModel(error="add", trend="add", damped_trend=True)
 naive                            ARIMA(0, 1, 0) on the modelling scale (a random walk)
+arima                            OLS of Δz_t on [1, Δz_{t−1}] (ARIMA(1,1,0) with drift)
+pooled                           the same ARIMA refit; the pool's weights as stats (no SEs)
 ===============================  ==========================================================
 
 ``trend_significance(fc)`` is the two-sided p-value of the trend slope (H0: flat) from the
@@ -341,6 +343,29 @@ def _arima(s: SummaryInputs):
     return res, tab, stats, z, zfit, notes
 
 
+@register_summary("pooled")
+def _pooled(s: SummaryInputs):
+    """The pooled trend (:mod:`.pooled_trend`): its own fit is the ARIMA(1,1,0) refit above;
+    the weights are the pool's (no standard errors), reported with the series' features."""
+    from . import pooled_trend as pt
+
+    res, tab, stats, z, zfit, _ = _arima(s)
+    kind = s.scale.kind
+    W = pt.WEIGHTS.get(kind)
+    slopes = pt.span_slopes(z)
+    notes = ["跨国经验趋势：未来h年的变化 = h × Σ 权重 × 特征；特征为近1、3、5、10年的"
+             "平均年变化（建模尺度）和 ARIMA(1,1,0)带漂移预测的h年平均年变化，权重按尺度"
+             "和年数在多国同类指标的滚动预测上学得（data/calibration/pooled_trend.yaml，"
+             "来源 Gapminder systema_globalis，CC BY 4.0），本序列不单独估计权重"]
+    stats = dict(stats)
+    for k, v in zip(pt.SPANS, slopes):
+        stats[f"slope_{k}y"] = float(v)
+    if W is not None:
+        for h in (1, pt.H_MAX):
+            stats[f"weights_h{h}"] = [round(float(v), 4) for v in W[h - 1]]
+    return res, tab, stats, z, zfit, notes
+
+
 # --------------------------------------------------------------------------- public API
 def _inputs(fc: "pd.DataFrame") -> SummaryInputs:
     from .core import unit_info
@@ -413,6 +438,9 @@ def summary(fc: "pd.DataFrame") -> ModelSummary:
     sel = fc.attrs.get("selection")
     if sel is None:    # the engine's forecast does not keep the scores: recompute them
         sel = _selection(s, fc.attrs)
+    if s.model == "pooled" and sel and "pooled" not in sel:
+        # not scored: the trend the rule kept became the pooled trend (rule 6 of models.core)
+        sel = {**sel, "pooled": float("nan")}
     selection = pd.DataFrame({
         "model": list(sel), "model_zh": [MODEL_LABELS_ZH.get(k, k) for k in sel],
         "score": [float(v) for v in sel.values()],
