@@ -29,6 +29,13 @@ Protocol (issue 14)
   Printed per forecaster:
     relMASE     mean MASE / mean MASE of the last value, over the same forecasts; MASE =
                 |error| / mean absolute yearly change of the training years (original scale)
+    gm_series   the per-series reading (each series × origin counts once, whatever its
+    med_series  scale of errors): for every series × origin, the MAE of its 1–5-year forecasts
+                divided by the last value's MAE (the same forecasts as relMASE); the
+                geometric mean / median of these ratios over series × origin (ratios
+                clipped to [0.001, 1000]; a series × origin whose last value is exact at
+                every horizon is left out). relMASE is dominated by the few forecasts with
+                big scaled errors; these by the typical series (smooth curves count more).
     cov80 cov95 share of outcomes inside the 80 % / 95 % intervals
     Brier skill p_meet scored at each origin with an outcome 5 years later: the threshold is
                 5–30 % (uniform, seeded) better than the last value — for a rate r·(1 − f);
@@ -93,6 +100,7 @@ N_FOLDS = 10         # country folds for the pooled trend's weights
 P_BINS = 10          # equal-count bins of p per key in the p_meet map
 P_MIN = 100          # fewer forecasts with an outcome: no map for that key
 P_TAIL = 0.02        # the map is the pool's below 1 − P_TAIL and above P_TAIL; linear beyond
+SERIES_CLIP = 1000.0  # per-series MAE ratios clipped to [1 / SERIES_CLIP, SERIES_CLIP]
 
 
 # ----------------------------------------------------------------------------- scales
@@ -264,7 +272,7 @@ def pooled_rows(path: str, origins=FIT_ORIGINS) -> dict:
                 rows["h"].append(h)
                 rows["F"].append(np.r_[slopes[j], change[j, h - 1] / h])
                 rows["change"].append(zf - zl[j])
-                rows["scale"].append(sc[j])
+                rows["scale"].append(_pt.fit_scale(slopes[j], sc[j])[0])
     return {k: np.array(v) if k != "F" else np.array(v, float).reshape(-1, _pt.N_FEATURES)
             for k, v in rows.items()}
 
@@ -560,9 +568,24 @@ def score(name, r, fc, tasks, common) -> dict:
     inside80 = (a >= r["lo80"] - 1e-9) & (a <= r["hi80"] + 1e-9)
     inside95 = (a >= r["lo95"] - 1e-9) & (a <= r["hi95"] + 1e-9)
     skill, ce, nb = brier(r["p"], outcome5(tasks)) if "p" in r else (np.nan, np.nan, 0)
+    gm, med = per_series(fc["task"].to_numpy()[ok], np.abs(r["mean"] - a)[ok],
+                         np.abs(fc["naive"].to_numpy() - a)[ok])
     return dict(forecaster=name, n=int(ok.sum()), relMASE=mase.mean() / mase_n.mean(),
+                gm_series=gm, med_series=med,
                 cov80=inside80[ok].mean(), cov95=inside95[ok].mean(), brier_skill=skill,
                 calib_err=ce, n_pmeet=nb)
+
+
+def per_series(task, err, err_naive) -> tuple[float, float]:
+    """Geometric mean and median over series × origin of the series' MAE relative to the
+    last value's (sum |e| / sum |e_naive| over its horizons), clipped to
+    [1 / SERIES_CLIP, SERIES_CLIP]; a series × origin whose last value is exact is left out."""
+    g = pd.DataFrame({"k": task, "e": err, "en": err_naive}).groupby("k").sum()
+    g = g[g["en"] > 0]
+    if not len(g):
+        return np.nan, np.nan
+    ratio = (g["e"] / g["en"]).clip(1 / SERIES_CLIP, SERIES_CLIP).to_numpy()
+    return float(np.exp(np.log(ratio).mean())), float(np.median(ratio))
 
 
 def main(argv=None) -> int:
@@ -657,7 +680,8 @@ def main(argv=None) -> int:
     for r in results.values():
         common &= np.isfinite(r["mean"])
     rows = [score(k, r, fc, tasks, common) for k, r in results.items()]
-    rows.append(dict(forecaster="last value", n=int(common.sum()), relMASE=1.0))
+    rows.append(dict(forecaster="last value", n=int(common.sum()), relMASE=1.0,
+                     gm_series=1.0, med_series=1.0))
     tab = pd.DataFrame(rows)
     pd.set_option("display.width", 140)
     print(f"\nintervals and p_meet of the workbench: "
@@ -674,6 +698,7 @@ def main(argv=None) -> int:
                     continue
                 sc = score(k, r, fc, tasks, s)
                 lines.append(dict({by: val}, forecaster=k, n=sc["n"], relMASE=sc["relMASE"],
+                                  gm_series=sc["gm_series"], med_series=sc["med_series"],
                                   cov80=sc["cov80"], cov95=sc["cov95"]))
         print(pd.DataFrame(lines).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\n({time.time() - t0:.0f} s)")
@@ -713,7 +738,7 @@ def write_pooled(W: dict, R: dict) -> None:
         "#   python benchmarks/peer_benchmark.py --calibrate\n"
         "# (every origin %d-%d of every series with >= %d years before it, changes 1-%d years\n"
         "# later: %d forecasts; least absolute deviations of the change divided by the\n"
-        "# series' mean absolute yearly change). weights[kind]: one row per horizon h = 1..%d,\n"
+        "# series' recent pace, pooled_trend.fit_scale). weights[kind]: one row per horizon h = 1..%d,\n"
         "# columns: mean yearly change over the last %s years, the ARIMA(1,1,0)+drift\n"
         "# forecast's mean yearly change over h years. Source of the pool: see intervals.yaml\n"
         "# (Gapminder systema_globalis, CC BY 4.0).\n"

@@ -349,10 +349,15 @@ def test_a_constant_series_gets_an_exactly_flat_line_in_both_paths():
     assert all(fc.attrs["model"] != "naive" for fc in refs)   # no choice on rounding noise
 
 
-def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths():
+def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths(monkeypatch):
     """Values to one decimal: naive's score is exactly 0.9 × the linear trend's (found in
-    the synthetic national table, where the two paths once chose differently)."""
+    the synthetic national table, where the two paths once chose differently; scored up to
+    3 years ahead, the rule's horizon then)."""
+    from wuwei_analysis.models import core
     from wuwei_analysis.models.core import SELECT_MARGIN, resolve_spec, selection_scores
+
+    monkeypatch.setattr(core, "AUTO_HORIZON", 3)
+    core._cached_scores.cache_clear()
 
     years = np.arange(2015, 2025)
     values = np.array([0.9] * 8 + [1.0, 1.0])
@@ -453,6 +458,31 @@ def test_count_quantiles_are_the_smallest_counts_reaching_the_level():
         assert count_quantile(q[i], m[i], s[i], E[i], phi[i])[0] == k[i]
     lo, hi = rate_interval(0.8, m[:5], s[:5], E[:5], phi[:5], 1e5)
     assert np.allclose(lo * E[:5] / 1e5, np.round(lo * E[:5] / 1e5))   # whole events
+
+
+def test_a_large_batch_gives_the_quantiles_each_small_batch_gives():
+    """Large batches (the engine's forecast tables) sum small counts term by term, share
+    windows between levels and work in chunks; one series' batch takes the special
+    functions: the same integer quantiles, probabilities within rounding."""
+    from wuwei_analysis.models.count_dist import SMALL_BATCH, count_quantiles
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    E = rng.uniform(200, 3e5, n)
+    m = np.log(rng.uniform(0.05, 3000, n) / E)          # 0.05 to 3,000 expected events
+    s = rng.uniform(0.02, 1.2, n)
+    phi = np.where(rng.random(n) < 0.3, rng.uniform(1.3, 5, n), 1.0)
+    levels = [0.1, 0.9, 0.025, 0.975]
+    big = count_quantiles(levels, m, s, E, phi)
+    step = SMALL_BATCH // 8                               # 4 levels: below SMALL_BATCH
+    small = np.vstack([count_quantiles(levels, m[i:i + step], s[i:i + step], E[i:i + step],
+                                       phi[i:i + step]) for i in range(0, n, step)])
+    assert np.array_equal(big, small)
+    k = np.floor(rng.uniform(0, 400, n))
+    one = np.concatenate([count_cdf(k[i:i + step], m[i:i + step], s[i:i + step],
+                                    E[i:i + step], phi[i:i + step])
+                          for i in range(0, n, step)])
+    assert np.abs(count_cdf(k, m, s, E, phi) - one).max() < 1e-12
 
 
 # ------------------------------------------------------------------ the assessment
@@ -603,6 +633,23 @@ def test_breakdown_rows_are_their_series_assessed_against_the_target(synthetic_w
     assert vec.attrs["engine"]["per_series"] == 0
     assert ((vec["sex"] != "") | (vec["urban_rural"] != "")).sum() >= 40
     assert frames_equal(vec, ref) == []
+
+
+def test_the_forecast_table_leaves_the_summary_as_it_is(synthetic_wuwei):
+    """forecast_many with the full table (every year, 80 % and 95 %) gives the very
+    summary it gives without (the target-year numbers are read from the table), and the
+    table has each modelled series' years up to 2030."""
+    from wuwei_analysis.engine.table_forecasts import forecast_many
+
+    obs = synthetic_wuwei[synthetic_wuwei["region_code"].isin(
+        sorted(synthetic_wuwei["region_code"].unique())[:2])]
+    s0, none = forecast_many(obs, table=False)
+    s1, tab = forecast_many(obs, table=True)
+    assert none is None
+    pd.testing.assert_frame_equal(s0, s1, check_exact=True)
+    assert (tab.groupby("series")["year"].max() == 2030).all()
+    assert set(tab["series"]) <= set(s1.loc[s1["model"] != "none", "series"])
+    assert (tab["lo95"] <= tab["lo80"]).all() and (tab["hi80"] <= tab["hi95"]).all()
 
 
 def test_engine_auto_uses_the_per_series_path_for_few_series(synthetic_wuwei):

@@ -157,14 +157,19 @@ def _region_table(obs, regions) -> RegionTable:
 
 
 # =============================================================================== table
-def _str_col(col):
-    """A column as stripped strings ("" for missing), fast for categoricals and repeats."""
+def _str_col(col, codes_out: dict | None = None, name: str = ""):
+    """A column as stripped strings ("" for missing), fast for categoricals and repeats.
+    With ``codes_out``, ``codes_out[name]`` = (codes, sorted values) as :func:`_codes`
+    gives them (the sorted values may hold some that no row has)."""
     import pandas as pd
 
     codes, uniq = pd.factorize(col, use_na_sentinel=True)
     clean = np.array(["" if (v is None or (isinstance(v, float) and math.isnan(v))
                              or v is pd.NA) else str(v).strip() for v in uniq] + [""],
                      dtype=object)
+    if codes_out is not None:
+        srt, inv = np.unique(clean.astype(str), return_inverse=True)
+        codes_out[name] = (inv.reshape(-1)[codes].astype(np.int64), srt.astype(object))
     return clean[codes]
 
 
@@ -172,15 +177,27 @@ def _normalise(obs):
     """The columns the assessment needs, typed; region codes filled in from names."""
     import pandas as pd
 
+    return pd.DataFrame(_normalise_columns(obs))
+
+
+def _normalise_columns(obs, regions: bool = True, codes: dict | None = None) -> dict:
+    """:func:`_normalise` as a dict of arrays; ``regions=False`` leaves out the region
+    name, level and parent (not needed to build the series); ``codes`` (a dict) receives
+    the sorted codes of the key columns (for :func:`_index`)."""
+    import pandas as pd
+
     out = {}
-    out["indicator"] = _str_col(obs["indicator"])
+    out["indicator"] = _str_col(obs["indicator"], codes, "indicator")
     for c in BREAKDOWN_COLUMNS:
-        out[c] = _str_col(obs[c]) if c in obs else np.full(len(obs), "", object)
-    out["region"] = _str_col(obs["region"]) if "region" in obs else \
-        np.full(len(obs), "", object)
-    code = _str_col(obs["region_code"]) if "region_code" in obs else \
-        np.full(len(obs), "", object)
-    if (code == "").any():
+        out[c] = _str_col(obs[c], codes, c) if c in obs else _blank(len(obs), codes, c)
+    code_codes = {} if codes is not None else None
+    code = _str_col(obs["region_code"], code_codes, "region_code") if "region_code" in obs \
+        else np.full(len(obs), "", object)
+    blank = code == ""
+    if regions or blank.any():
+        out["region"] = _str_col(obs["region"]) if "region" in obs else \
+            np.full(len(obs), "", object)
+    if blank.any():
         from ..geography import region as find_region
 
         names = {}
@@ -189,22 +206,30 @@ def _normalise(obs):
                 names[nm] = find_region(nm).code
             except Exception:
                 names[nm] = str(nm)
-        blank = code == ""
         code = code.copy()
         code[blank] = [names[v] for v in out["region"][blank]]
     out["region_code"] = code
+    if code_codes and not blank.any():      # codes filled in from names: no codes kept
+        codes.update(code_codes)
     out["year"] = pd.to_numeric(obs["year"], errors="coerce").to_numpy(float)
     for c in _NUM:
         out[c] = pd.to_numeric(obs[c], errors="coerce").to_numpy(float) if c in obs \
             else np.full(len(obs), np.nan)
     for c in ("illustrative", "low_trust", "provisional"):
         out[c] = obs[c].fillna(False).to_numpy(bool) if c in obs else np.zeros(len(obs), bool)
-    out["recorded_at"] = _str_col(obs["recorded_at"]) if "recorded_at" in obs else \
-        np.full(len(obs), "", object)
+    out["recorded_at"] = _str_col(obs["recorded_at"], codes, "recorded_at") \
+        if "recorded_at" in obs else _blank(len(obs), codes, "recorded_at")
     for c in ("region_level", "region_parent"):
-        if c in obs:
+        if c in obs and regions:
             out[c] = _str_col(obs[c])
-    return pd.DataFrame(out)
+    return out
+
+
+def _blank(n: int, codes: dict | None, name: str) -> np.ndarray:
+    """A column of "" (absent from the table), and its codes."""
+    if codes is not None:
+        codes[name] = (np.zeros(n, np.int64), np.array([""], object))
+    return np.full(n, "", object)
 
 
 def _codes(values):
@@ -256,26 +281,45 @@ class SeriesIndex:
         return int(self.lookup(**dict(zip(_KEYS, key)))[0])
 
 
-def _index(df, year_max: np.ndarray, rate_scale_of) -> SeriesIndex:
+def _index(df, year_max: np.ndarray, rate_scale_of, codes: dict | None = None
+           ) -> SeriesIndex:
     """``models.series`` semantics for every series of ``df`` (rows already limited to
     year ≤ their region's report year): one value per year, a real value preferred to an
     illustrative one, then the latest recorded."""
     import pandas as pd
 
-    ok = np.isfinite(df["value"].to_numpy()) & np.isfinite(df["year"].to_numpy())
-    ok &= df["year"].to_numpy() <= year_max
-    d = df[ok]
-    kk = np.zeros(len(d), np.int64)
+    def whole(c):                           # a DataFrame's column or a dict's array
+        return df[c].to_numpy() if hasattr(df, "columns") else np.asarray(df[c])
+
+    ok = np.isfinite(whole("value")) & np.isfinite(whole("year"))
+    ok &= whole("year") <= year_max
+    keep = None if ok.all() else np.nonzero(ok)[0]
+    cache = {}
+
+    def col(c):                             # rows kept
+        if c not in cache:
+            cache[c] = whole(c) if keep is None else whole(c)[keep]
+        return cache[c]
+
+    known = {} if codes is None else codes
+
+    def codes_of(c):                        # sorted codes of the rows kept
+        if c in known:
+            cc, uu = known[c]
+            return (cc if keep is None else cc[keep]), uu
+        return _codes(col(c))
+
+    kk = np.zeros(int(ok.sum()), np.int64)
     uniques = []
-    for col in _KEYS:
-        cc, uu = _codes(d[col].to_numpy())
+    for c in _KEYS:
+        cc, uu = codes_of(c)
         uniques.append(pd.Index(uu))
         kk = kk * (len(uu) + 1) + cc
     sid, sid_keys = _codes(kk)
-    yr = d["year"].to_numpy()
-    real = ~d["illustrative"].to_numpy()
-    rec = _codes(d["recorded_at"].to_numpy())[0]
-    order = np.lexsort((rec, real, yr, sid))
+    yr = col("year")
+    real = ~col("illustrative")
+    rec = codes_of("recorded_at")[0]
+    order = _order(sid, yr, real, rec)
     s_o, y_o = sid[order], yr[order]
     last = np.r_[(s_o[1:] != s_o[:-1]) | (y_o[1:] != y_o[:-1]), True] if len(order) \
         else np.zeros(0, bool)
@@ -284,20 +328,24 @@ def _index(df, year_max: np.ndarray, rate_scale_of) -> SeriesIndex:
     sid_p = sid[pick]
     first_row = np.zeros(S, np.int64)
     first_row[sid_p[::-1]] = pick[::-1]
-    keys = {col: d[col].to_numpy()[first_row] for col in _KEYS}
+    keys = {c: col(c)[first_row] for c in _KEYS}
     ind_u, ind_c = np.unique(keys["indicator"], return_inverse=True) if S else ([], [])
     rs = np.array([rate_scale_of(str(i)) for i in ind_u])[ind_c] if S else np.zeros(0)
-    val = d["value"].to_numpy()[pick]
-    num = d["numerator"].to_numpy()[pick]
-    den = d["denominator"].to_numpy()[pick]
-    batch = pack_long(sid_p, yr[pick], val, num, den, rs, n_series=S)
+    val = col("value")[pick]
+    num = col("numerator")[pick]
+    den = col("denominator")[pick]
+    # pick is in order of series, then year
+    batch = pack_long(sid_p, yr[pick], val, num, den, rs, n_series=S, presorted=True)
     # raw numerators / denominators as stored (Series.counts / exposures)
-    raw = pack_long(sid_p, yr[pick], num, None, None, 1.0, n_series=S).y
-    rawd = pack_long(sid_p, yr[pick], den, None, None, 1.0, n_series=S).y
+    start = np.zeros(S + 1, np.int64)
+    np.cumsum(batch.n, out=start[1:])
+    pos = np.arange(len(sid_p)) - start[sid_p]
+    raw = np.full(batch.x.shape, np.nan)
+    rawd = raw.copy()
+    raw[sid_p, pos], rawd[sid_p, pos] = num, den
 
-    def any_(col):
-        return np.bincount(sid_p, weights=d[col].to_numpy()[pick].astype(float),
-                           minlength=S) > 0
+    def any_(c):
+        return np.bincount(sid_p, weights=col(c)[pick].astype(float), minlength=S) > 0
 
     M = batch.mask
     return SeriesIndex(batch=batch, uniques=uniques, kk=np.asarray(sid_keys, np.int64),
@@ -305,6 +353,18 @@ def _index(df, year_max: np.ndarray, rate_scale_of) -> SeriesIndex:
                        low_trust=any_("low_trust"), provisional=any_("provisional"),
                        has_num=(M & np.isfinite(raw)).any(axis=1),
                        has_den=(M & np.isfinite(rawd)).any(axis=1), num=raw, den=rawd)
+
+
+def _order(sid, yr, real, rec) -> np.ndarray:
+    """``np.lexsort((rec, real, yr, sid))``: one stable sort of a combined key when the
+    years are whole numbers and the key fits (it does for any real table)."""
+    if len(sid):
+        y0 = yr - yr.min()
+        ny, nr, ns = float(y0.max()) + 1, float(rec.max()) + 1, float(sid.max()) + 1
+        if (y0 == np.floor(y0)).all() and ns * ny * 2 * nr < 2.0 ** 62:
+            key = (sid * int(ny) + y0.astype(np.int64)) * 2 + real
+            return np.argsort(key * int(nr) + rec, kind="stable")
+    return np.lexsort((rec, real, yr, sid))
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .table_assessment import _index, _normalise
+from .table_assessment import _index, _normalise_columns
 from .vector_models import SeriesBatch, Targets, forecast_batch, pooled_rates
 
 if TYPE_CHECKING:
@@ -45,9 +45,9 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
     from ..models.core import resolve_spec
 
     by_id = {i.id: i for i in all_inds()}
-    df = _normalise(obs)
-    df = df[df["indicator"].isin(list(by_id))].reset_index(drop=True)
-    ymax = np.full(len(df), np.inf if year is None else float(year))
+    codes = {}
+    df = _known_rows(_normalise_columns(obs, regions=False, codes=codes), by_id, codes)
+    ymax = np.full(len(df["indicator"]), np.inf if year is None else float(year))
     rs_cache = {}
 
     def rate_scale_of(i):
@@ -55,7 +55,7 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
             rs_cache[i] = resolve_spec(by_id[i].unit).rate_scale
         return rs_cache[i]
 
-    idx = _index(df, ymax, rate_scale_of)
+    idx = _index(df, ymax, rate_scale_of, codes)
     b = idx.batch
     S = len(b)
     ind_of = idx.keys["indicator"]
@@ -64,17 +64,17 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
     rs = np.empty(S)
     thr = np.full(S, np.nan)
     base = np.full(S, np.nan)
-    targets = []
     M = b.mask
-    for i_id in np.unique(ind_of) if S else []:
+    tg = Targets.none(S)
+    for i_id, sel in _groups(ind_of):               # rows of each indicator
         ind = by_id[str(i_id)]
         t = ind.target
         dr = _direction(ind)
-        sel = ind_of == i_id
+        hd_all, us_all = idx.has_den[sel], b.use_counts[sel]
         for hd in (False, True):
             for us in (False, True):
-                s2 = sel & (idx.has_den == hd) & (b.use_counts == us)
-                if not s2.any():
+                s2 = sel[(hd_all == hd) & (us_all == us)]
+                if not len(s2):
                     continue
                 sp = resolve_spec(ind.unit, has_counts=hd, target_kind=t.kind, direction=dr)
                 if not us and sp.primary == "poisson":
@@ -88,17 +88,12 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
             thr[sel] = base[sel] * (1.0 + float(t.change))
         elif t.kind in ("at_most", "at_least", "around") and t.value is not None:
             thr[sel] = float(t.value)
-    tg = Targets.none(S)
-    for i_id in np.unique(ind_of) if S else []:
-        t = by_id[str(i_id)].target
-        sel = ind_of == i_id
         tg.kind[sel] = t.kind if t.kind != "qualitative" else ""
         tg.year[sel] = int(t.year)
         tg.tolerance[sel] = np.nan if t.tolerance is None else float(t.tolerance)
         tg.change[sel] = np.nan if t.change is None else float(t.change)
         tg.good[sel] = -1.0 if (t.kind == "gap" or t.direction == "down") else 1.0
     tg.threshold[:] = thr
-    targets.append(tg)
 
     def per_series(i):
         ind = by_id[str(ind_of[i])]
@@ -125,7 +120,7 @@ def forecast_many(obs: "pd.DataFrame", *, horizon_year: int = 2030, table: bool 
         "forecast_lo80": res.target_lo80, "forecast_hi80": res.target_hi80,
         "score_primary": res.scores["primary"], "score_naive": res.scores["naive"],
         **pooled_rates(b, rs)},
-        columns=SUMMARY_COLUMNS)
+        columns=SUMMARY_COLUMNS, copy=False)     # the arrays are this frame's own
     return summary, res.table
 
 
@@ -137,10 +132,10 @@ def series_inputs(obs, *, horizon_year: int = 2030, year: int | None = None) -> 
     from ..models.core import resolve_spec
 
     by_id = {i.id: i for i in all_inds()}
-    df = _normalise(obs)
-    df = df[df["indicator"].isin(list(by_id))].reset_index(drop=True)
-    ymax = np.full(len(df), np.inf if year is None else float(year))
-    idx = _index(df, ymax, lambda i: resolve_spec(by_id[i].unit).rate_scale)
+    codes = {}
+    df = _known_rows(_normalise_columns(obs, regions=False, codes=codes), by_id, codes)
+    ymax = np.full(len(df["indicator"]), np.inf if year is None else float(year))
+    idx = _index(df, ymax, lambda i: resolve_spec(by_id[i].unit).rate_scale, codes)
     b = idx.batch
     out = []
     for i in range(len(b)):
@@ -160,6 +155,28 @@ def series_inputs(obs, *, horizon_year: int = 2030, year: int | None = None) -> 
                         exposures=expo, horizon_year=horizon_year,
                         direction=_direction(ind, own=True), base_value=base))
     return out
+
+
+def _known_rows(cols: dict, by_id: dict, codes: dict) -> dict:
+    """The rows of catalogue indicators (columns as arrays; ``codes`` filtered alike)."""
+    import pandas as pd
+
+    known = pd.Index(list(by_id)).get_indexer(cols["indicator"]) >= 0
+    if known.all():
+        return cols
+    for c, (cc, uu) in list(codes.items()):
+        codes[c] = (cc[known], uu)
+    return {c: v[known] for c, v in cols.items()}
+
+
+def _groups(values: np.ndarray):
+    """(value, row numbers) for each distinct value (hashing, one sort of small integers)."""
+    import pandas as pd
+
+    codes, uniq = pd.factorize(values)
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=len(uniq)))
+    return zip(uniq, np.split(order, ends[:-1]))
 
 
 def _direction(ind, own: bool = False):

@@ -146,15 +146,16 @@ class SeriesBatch:
 
 def pack_long(keys: np.ndarray, years: np.ndarray, values: np.ndarray,
               numerators: np.ndarray | None = None, denominators: np.ndarray | None = None,
-              rate_scale: np.ndarray | float = 1.0, n_series: int | None = None
-              ) -> SeriesBatch:
+              rate_scale: np.ndarray | float = 1.0, n_series: int | None = None,
+              presorted: bool = False) -> SeriesBatch:
     """A :class:`SeriesBatch` from long arrays: ``keys`` are series numbers 0…S−1; one row per
-    series and year (de-duplicate first), values finite. ``rate_scale`` is per series."""
+    series and year (de-duplicate first), values finite. ``rate_scale`` is per series;
+    ``presorted``: the rows are already in order of key, then year."""
     keys = np.asarray(keys, np.int64)
     years = np.asarray(years, float)
     values = np.asarray(values, float)
     S = int(n_series if n_series is not None else (keys.max() + 1 if len(keys) else 0))
-    order = np.lexsort((years, keys))
+    order = slice(None) if presorted else np.lexsort((years, keys))
     k, yr, v = keys[order], years[order], values[order]
     num = np.full(len(k), np.nan) if numerators is None else \
         np.asarray(numerators, float)[order]
@@ -242,7 +243,7 @@ class Fits:
     @classmethod
     def empty(cls, S: int) -> "Fits":
         f = np.full(S, np.nan)
-        return cls(model=np.full(S, "none", object), kind=np.full(S, "identity", object),
+        return cls(model=_objs(S, "none"), kind=_objs(S, "identity"),
                    A=f.copy(), B=f.copy(), C=f.copy(), V0=f.copy(), V1=f.copy(),
                    V2=f.copy(), df=np.ones(S, np.int64), u=f.copy(), slope=f.copy(),
                    x_last=f.copy(), fitted_last=f.copy(), fail=np.ones(S, bool),
@@ -260,6 +261,14 @@ class Fits:
             if k not in self.params:
                 self.params[k] = np.full(S, np.nan)
             self.params[k][rows] = v
+
+
+def _objs(n, value) -> np.ndarray:
+    """An object array of ``n`` times ``value`` (``np.full(n, value, object)`` converts a
+    string to a new object per element: 15× slower)."""
+    a = np.empty(n, object)
+    a.fill(value)
+    return a
 
 
 def _msum(a: np.ndarray, M: np.ndarray) -> np.ndarray:
@@ -497,8 +506,25 @@ def fit_poisson(x, d, e, y, M, rate_scale) -> Fits:
 def _inv(kind, z):
     z = np.asarray(z, float)
     if isinstance(kind, str):
-        kind = np.full(z.shape[:1], kind, object)
+        kind = _objs(z.shape[:1], kind)
     kind = np.asarray(kind, object)
+    if z.ndim and kind.shape == z.shape[:1]:    # per row: each row's own transform only
+        out = z.copy()
+        with np.errstate(over="ignore"):
+            for name in ("log", "logit"):
+                sel = kind == name
+                if sel.all():
+                    zc = np.clip(z, -700, 700)
+                elif sel.any():
+                    zc = np.clip(z[sel], -700, 700)
+                else:
+                    continue
+                v = np.exp(zc) if name == "log" else \
+                    _fit.snap_bounds(100.0 / (1.0 + np.exp(-zc)))
+                if sel.all():
+                    return v
+                out[sel] = v
+        return out
     zc = np.clip(z, -700, 700)
     k = kind.reshape((-1,) + (1,) * (z.ndim - 1))
     with np.errstate(over="ignore"):
@@ -613,9 +639,10 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
             continue
         sub = np.nonzero(has)[0]
         xs = x[sub]
-        # targets: observed years j > o with x[j] − x[o] ≤ AUTO_HORIZON
+        # targets: observed years j > o with x[j] − x[o] ≤ AUTO_HORIZON, and always j = o + 1
         with np.errstate(invalid="ignore"):
-            tgt = (jpos > o) & (jpos < n[sub][:, None]) & (xs - xs[:, o:o + 1] <= H)
+            tgt = (jpos > o) & (jpos < n[sub][:, None]) & ((xs - xs[:, o:o + 1] <= H)
+                                                           | (jpos == o + 1))
         anyt = tgt.any(axis=1)
         sub, tgt, xs = sub[anyt], tgt[anyt], xs[anyt]
         if not len(sub):
@@ -897,11 +924,13 @@ def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets, whole=None) -> np.
     return out
 
 
-def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
+def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95), valid=None) -> dict:
     """{level: (lo, hi)} for ``levels`` (0.8 and / or 0.95) of the calibrated predictive per
     row (m, sd: rows × years), as ``Predictive.interval`` computes them; for count models
     every quantile is its own search (:func:`~wuwei_analysis.models.count_dist.
-    count_quantile`), so asking for one level gives what asking for both gives."""
+    count_quantile`), so asking for one level gives what asking for both gives.
+    ``valid`` (rows × years, optional): the cells wanted; count-model cells outside it are
+    not searched (NaN)."""
     out = {}
     mult = {0.8: k80, 0.95: k95}
     for level in levels:
@@ -911,14 +940,17 @@ def intervals(fits: Fits, m, sd, k80, k95, levels=(0.8, 0.95)) -> dict:
     if cnt.any():
         K = m.shape[1]
         mm, ss = m[cnt], sd[cnt] * (k80[cnt] / _cal.Z80)[:, None]
-        rep = lambda a: np.repeat(a, K)  # noqa: E731
-        iv = rate_intervals(tuple(levels), mm.reshape(-1), ss.reshape(-1),
+        cell = slice(None) if valid is None else np.asarray(valid)[cnt].reshape(-1)
+        rep = lambda a: np.repeat(a, K)[cell]  # noqa: E731
+        iv = rate_intervals(tuple(levels), mm.reshape(-1)[cell], ss.reshape(-1)[cell],
                             rep(fits.e_future[cnt]), rep(fits.phi[cnt]),
                             rep(fits.rate_scale[cnt]))
         pt = point(_subfits(fits, cnt), mm)      # the interval holds the point forecast
-        for level, (a, b) in iv.items():
-            out[level][0][cnt] = np.minimum(a.reshape(mm.shape), pt)
-            out[level][1][cnt] = np.maximum(b.reshape(mm.shape), pt)
+        for level, ends in iv.items():
+            for end, v, keep in zip(out[level], ends, (np.minimum, np.maximum)):
+                full = np.full(mm.size, np.nan)
+                full[cell] = v
+                end[cnt] = keep(full.reshape(mm.shape), pt)
     return out
 
 
@@ -1128,7 +1160,12 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     t_lo = np.full(S, np.nan)
     t_hi = np.full(S, np.nan)
     want = in_table[rows]
-    if want.any():
+    tab = table_arrays(batch, fits, modelled, hz) if table else None
+    if want.any() and tab is not None:
+        # the table holds the target year: the same numbers, computed once
+        t_mean[rows[want]], t_lo[rows[want]], t_hi[rows[want]] = tab.at(rows[want],
+                                                                        ty[rows[want]])
+    elif want.any():
         sub = _subfits(F, want)
         lo, hi = intervals(sub, m[want][:, :1], sd[want][:, :1], k80[want], k95[want],
                            levels=(0.8,))[0.8]
@@ -1155,7 +1192,7 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
         target_mean=t_mean, target_lo80=t_lo, target_hi80=t_hi, scores=scores,
         params=fits.params, fits=fits, error=err, per_series=per, eval_mean=eval_mean)
     if table:
-        res.table = forecast_table(batch, fits, modelled, hz, ty)
+        res.table = tab.frame()
     if per.any() and per_series_fn is not None:
         _merge_per_series(res, np.nonzero(per)[0], per_series_fn, targets, eval_year, table)
     return res
@@ -1224,14 +1261,46 @@ def _subtargets(tg: Targets, rows) -> Targets:
                    tg.change[rows], tg.good[rows])
 
 
-def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
-                   horizon: np.ndarray, target_year: np.ndarray) -> "pd.DataFrame":
-    """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 — the years after
-    the last observation up to the horizon (the rows of each ``forecast_series`` frame).
-    ``median`` is the point forecast (the median of the predictive distribution);
-    ``mean`` is the same numbers under its old name, kept as an alias for now."""
-    import pandas as pd
+@dataclass
+class TableArrays:
+    """The forecast table as arrays: ``rows`` (the modelled series) × K years after each
+    one's last observation (``valid``: up to its horizon)."""
 
+    rows: np.ndarray
+    years: np.ndarray
+    valid: np.ndarray
+    median: np.ndarray
+    lo80: np.ndarray
+    hi80: np.ndarray
+    lo95: np.ndarray
+    hi95: np.ndarray
+
+    def frame(self) -> "pd.DataFrame":
+        """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 (valid cells)."""
+        import pandas as pd
+
+        sel = self.valid.reshape(-1)
+        med = self.median.reshape(-1)[sel]
+        K = self.years.shape[1]
+        return pd.DataFrame({
+            "series": np.repeat(self.rows, K)[sel],
+            "year": self.years.reshape(-1)[sel].astype(np.int64),
+            "median": med, "mean": med.copy(), "lo80": self.lo80.reshape(-1)[sel],
+            "hi80": self.hi80.reshape(-1)[sel], "lo95": self.lo95.reshape(-1)[sel],
+            "hi95": self.hi95.reshape(-1)[sel]}, copy=False)
+
+    def at(self, rows: np.ndarray, year: np.ndarray):
+        """(median, lo80, hi80) of series ``rows`` (all in the table) in ``year``."""
+        pos = np.searchsorted(self.rows, rows)
+        col = (np.asarray(year, float) - self.years[pos, 0]).astype(np.int64)
+        return self.median[pos, col], self.lo80[pos, col], self.hi80[pos, col]
+
+
+def table_arrays(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
+                 horizon: np.ndarray) -> TableArrays:
+    """Every modelled series' forecast in the years after its last observation up to the
+    horizon (the rows of each ``forecast_series`` frame): the point forecast and the 80 %
+    and 95 % intervals, computed for all series and years in one pass."""
     rows = np.nonzero(modelled)[0]
     x_last = _last(batch.x, batch.mask)[rows]
     hz = horizon[rows]
@@ -1241,15 +1310,18 @@ def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
     F = _subfits(fits, rows)
     m, sd, k80, k95, _ = _predictive(F, years, x_last)
     mean = point(F, m)
-    iv = intervals(F, m, sd, k80, k95)
+    iv = intervals(F, m, sd, k80, k95, valid=valid)
     (lo80, hi80), (lo95, hi95) = iv[0.8], iv[0.95]
-    sel = valid.reshape(-1)
-    return pd.DataFrame({
-        "series": np.repeat(rows, K)[sel], "year": years.reshape(-1)[sel].astype(np.int64),
-        "median": mean.reshape(-1)[sel], "mean": mean.reshape(-1)[sel],
-        "lo80": lo80.reshape(-1)[sel],
-        "hi80": hi80.reshape(-1)[sel], "lo95": lo95.reshape(-1)[sel],
-        "hi95": hi95.reshape(-1)[sel]})
+    return TableArrays(rows, years, valid, mean, lo80, hi80, lo95, hi95)
+
+
+def forecast_table(batch: SeriesBatch, fits: Fits, modelled: np.ndarray,
+                   horizon: np.ndarray, target_year: np.ndarray = None) -> "pd.DataFrame":
+    """Long table: series, year, median, mean, lo80, hi80, lo95, hi95 — the years after
+    the last observation up to the horizon (the rows of each ``forecast_series`` frame).
+    ``median`` is the point forecast (the median of the predictive distribution);
+    ``mean`` is the same numbers under its old name, kept as an alias for now."""
+    return table_arrays(batch, fits, modelled, horizon).frame()
 
 
 def _merge_per_series(res: BatchForecast, rows, fn, targets: Targets, eval_year, table):
@@ -1421,7 +1493,7 @@ def fit_arima(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
     w = last_change - mu
     b = _ols_slope(x, z, M)[0]
     u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
-    f = Fits(model=np.full(S, "arima", object), kind=np.full(S, kind, object), A=z_last,
+    f = Fits(model=_objs(S, "arima"), kind=_objs(S, kind), A=z_last,
              B=mu, C=x_last, V0=np.zeros(S), V1=np.zeros(S), V2=np.zeros(S),
              df=dfree.astype(np.int64), u=u, slope=mu + w * a, x_last=x_last,
              fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool), phi=np.ones(S),
