@@ -89,7 +89,7 @@ MIN_TRAIN = 6
 #: constants of ``calibrate.CALIBRATION``; see ``--families``). Pool-fitted log-linear /
 #: logit constants covered 98 % of the national backtest's outcomes (tests/test_backtest.py),
 #: so those families keep the national constants.
-POOL_FAMILIES = ("arima", "naive", "pooled")
+POOL_FAMILIES = ("arima", "naive", "pooled", "arima2")
 OUT_YAML = Path(__file__).resolve().parents[1] / "wuwei_analysis/data/calibration/intervals.yaml"
 OUT_PMAP = OUT_YAML.parent / "p_meet.yaml"
 OUT_POOLED = OUT_YAML.parent / "pooled_trend.yaml"

@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Models the vectorised engine fits itself (others go to the per-series path).
-VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima", "pooled")
+VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima", "pooled",
+                 "arima2")
 _TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
 
 
@@ -568,6 +569,8 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
             out.put(sel, fit_arima(x[sel], y[sel], M[sel], kind))
         elif name == "pooled":
             out.put(sel, fit_pooled(x[sel], y[sel], M[sel], kind))
+        elif name == "arima2":
+            out.put(sel, fit_arima2(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
             want = _fit.SCALE_OF_MODEL[name]
             if want != kind:        # fit_named: the model's own scale, no counts
@@ -627,7 +630,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
     cand_ar = _yearly(batch.x[rows], batch.mask[rows])       # arima is a candidate
     cand_pl = cand_ar & np.array([_pt.available(k) for k in sc], bool)     # pooled too
     sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R),
-            "pooled": np.zeros(R)}
+            "pooled": np.zeros(R), "arima2": np.zeros(R)}
     cnts = {k: np.zeros(R) for k in sums}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
@@ -653,6 +656,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         m_n = np.empty(xs.shape)
         m_a = np.full(xs.shape, np.nan)
         m_pl = np.full(xs.shape, np.nan)
+        m_a2 = np.full(xs.shape, np.nan)
         failed = np.zeros(len(sub), bool)
         for kind in ("log", "logit", "identity"):
             g = np.nonzero(sc[sub] == kind)[0]
@@ -693,10 +697,14 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
                                 ar=_subfits(fa, np.isin(ga, gp)))
                 failed[gp] |= fp.fail
                 m_pl[gp] = fp.predict(xs[gp])[0]
+            if len(ga):
+                f2 = fit_arima2(xw[ga], y[sub[ga], :L], ones[ga], kind, ar=fa)
+                m_a2[ga] = f2.predict(xs[ga])[0]
         ok = ~failed
-        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a), ("pooled", m_pl)):
+        for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a), ("pooled", m_pl),
+                        ("arima2", m_a2)):
             w = tgt & ok[:, None]
-            if cand == "arima":
+            if cand in ("arima", "arima2"):
                 w = w & cand_ar[sub][:, None]
             elif cand == "pooled":
                 w = w & cand_pl[sub][:, None]
@@ -718,7 +726,8 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
     scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan),
-              "arima": np.full(S, np.nan), "pooled": np.full(S, np.nan)}
+              "arima": np.full(S, np.nan), "pooled": np.full(S, np.nan),
+              "arima2": np.full(S, np.nan)}
     compare = (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2 and 3
     sel = np.nonzero(compare)[0]
     if len(sel):
@@ -726,8 +735,8 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
         base = sc["primary"]
         # the best other candidate (on a tie the first of naive, arima, pooled, as min()
         # over the candidates)
-        names_o = np.array(["naive", "arima", "pooled"], object)
-        so = np.column_stack([sc["naive"], sc["arima"], sc["pooled"]])
+        names_o = np.array(["naive", "arima", "pooled", "arima2"], object)
+        so = np.column_stack([sc["naive"], sc["arima"], sc["pooled"], sc["arima2"]])
         k = np.argmin(np.where(np.isfinite(so), so, np.inf), axis=1)
         other = names_o[k]
         best = so[np.arange(len(k)), k]
@@ -1591,4 +1600,109 @@ def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
                 "drift": ar.B, "resid_sd": np.sqrt(s2)}
     for j, k in enumerate(_pt.SPANS):
         f.params[f"slope_{k}y"] = slopes[:, j]
+    return f
+
+
+# ============================================================================ ARIMA(2,1,0)
+# ARIMA(2,1,0) with drift for every row: the yearly change follows an AR(2) around a drift
+# μ, by conditional least squares (OLS of Δz_t on [1, Δz_{t−1}, Δz_{t−2}]) — a trend whose
+# change can bend and settle (the AR(2)-on-differences curves AutoARIMA picks for smooth
+# series). Rows too short (< ARIMA2_MIN_POINTS), without variation in the lagged changes or
+# with a non-stationary / too persistent AR part (a1 + a2 > AR_MAX, |a2| ≥ 1, a2 − a1 ≥ 1)
+# fall back to the ARIMA(1,1,0) of :func:`fit_arima`. The forecast is a path of changes
+# (like the pooled trend's: ``Fits.path``), the model sd that of a random walk with the
+# innovation variance (the intervals are calibrated per family anyway).
+
+ARIMA2_MIN_POINTS = 8
+ARIMA2_AR_MAX = 0.995
+
+
+def arima2_params(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
+    """(a1, a2, μ, σ², ok) per row by CLS; ok False where the row falls back."""
+    S, T = x.shape
+    n = M.sum(axis=1)
+    z, fail = to_scale(kind, y, M)
+    D = M[:, 1:] & M[:, :-1]
+    with np.errstate(invalid="ignore"):
+        dz = np.where(D, z[:, 1:] - z[:, :-1], 0.0)
+    if T < 4:
+        nan = np.full(S, np.nan)
+        return nan, nan, nan, nan, np.zeros(S, bool)
+    R = np.arange(T - 3)[None, :] < (n - 3)[:, None]
+    l2, l1, yv = dz[:, :-2], dz[:, 1:-1], dz[:, 2:]
+    k = np.maximum(R.sum(axis=1), 1).astype(float)
+
+    def cen(v):
+        m = np.where(R, v, 0.0).sum(axis=1) / k
+        return np.where(R, v - m[:, None], 0.0), m
+
+    c1, m1 = cen(l1)
+    c2, m2 = cen(l2)
+    cy, my = cen(yv)
+    s11, s22, s12 = (c1 * c1).sum(1), (c2 * c2).sum(1), (c1 * c2).sum(1)
+    s1y, s2y = (c1 * cy).sum(1), (c2 * cy).sum(1)
+    det = s11 * s22 - s12 * s12
+    scale = np.maximum(s11 * s22, 1e-300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a1 = (s22 * s1y - s12 * s2y) / det
+        a2 = (s11 * s2y - s12 * s1y) / det
+        c = my - a1 * m1 - a2 * m2
+        mu = c / (1.0 - a1 - a2)
+        r = np.where(R, yv - c[:, None] - a1[:, None] * l1 - a2[:, None] * l2, 0.0)
+    s2 = (r * r).sum(axis=1) / np.maximum(k - 3, 1)
+    first = dz[:, :1]
+    flat = np.where(D, np.abs(dz - first) <= _lt.FLAT_TOL * (1.0 + np.abs(first)),
+                    True).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        ok = (~fail & ~flat & (n >= ARIMA2_MIN_POINTS) & _yearly(x, M) & (det > 1e-10 * scale)
+              & np.isfinite(a1) & np.isfinite(a2) & (a1 + a2 <= ARIMA2_AR_MAX)
+              & (np.abs(a2) < 1.0) & (a2 - a1 < 1.0))
+    return a1, a2, mu, s2, ok
+
+
+def fit_arima2(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
+               ar: Fits | None = None) -> Fits:
+    """ARIMA(2,1,0) + drift for every row (points in M, on ``kind``'s scale) → Fits; rows
+    that cannot take it carry the ARIMA(1,1,0) path (``ar``: those fits if already made)."""
+    S = x.shape[0]
+    n = M.sum(axis=1)
+    ar = fit_arima(x, y, M, kind) if ar is None else ar
+    a1, a2, mu, s2, ok = arima2_params(x, y, M, kind)
+    z, _ = to_scale(kind, y, M)
+    H = _pt.H_MAX
+    h = np.arange(1, H + 1, dtype=float)[None, :].repeat(S, axis=0)
+    with np.errstate(invalid="ignore"):
+        path = arima_predict(np.zeros(S), ar.ar_w, ar.B, ar.ar, np.zeros(S), h)[0]
+    rows = np.arange(S)
+    if ok.any() and x.shape[1] >= 3:
+        last = np.maximum(n - 1, 2)
+        e1 = z[rows, last] - z[rows, last - 1] - mu
+        e0 = z[rows, last - 1] - z[rows, last - 2] - mu
+        cum = np.zeros(S)
+        p2 = np.empty((S, H))
+        with np.errstate(invalid="ignore"):
+            for j in range(H):
+                e1, e0 = a1 * e1 + a2 * e0, e1
+                cum = cum + mu + e1
+                p2[:, j] = cum
+        path = np.where(ok[:, None], p2, path)
+    s2 = np.where(ok, s2, ar.ar_s2)
+    z0 = z[:, :1]
+    const = np.where(M, z == z0, True).all(axis=1)
+    path = np.where(const[:, None], 0.0, path)
+    s2 = np.where(const, 0.0, s2)
+    fail = ar.fail
+    path = np.where(fail[:, None], np.nan, path)
+    z_last = _last(z, M)
+    x_last = _last(x, M)
+    b = _ols_slope(x, z, M)[0]
+    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
+    f = Fits(model=np.full(S, "arima2", object), kind=np.full(S, kind, object), A=z_last,
+             B=path[:, 0], C=x_last, V0=np.zeros(S), V1=s2, V2=np.zeros(S),
+             df=np.maximum(n - 3, 1).astype(np.int64), u=u, slope=path[:, 0], x_last=x_last,
+             fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool),
+             phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
+    f.params = {"ar1": np.where(ok, a1, ar.ar), "ar2": np.where(ok, a2, 0.0),
+                "drift": np.where(ok, mu, ar.B), "resid_sd": np.sqrt(s2),
+                "change_1y": path[:, 0], "ar2_fallback": (~ok).astype(float)}
     return f
