@@ -9,7 +9,7 @@ import pytest
 from wuwei_analysis.engine.vector_models import SeriesBatch, forecast_series_many, pooled_rates
 from wuwei_analysis.models import forecast_series
 from wuwei_analysis.models.fit import Scale
-from wuwei_analysis.models.local_trend import AR_MAX, fit_arima
+from wuwei_analysis.models.local_trend import AR_MAX, ARIMA2_MIN_POINTS, fit_arima, fit_arima2
 from wuwei_analysis.targets import Target
 
 YEARS = np.arange(2008, 2021)
@@ -134,3 +134,98 @@ def test_whole_number_rounding_applies_only_to_small_whole_number_series():
 
     y = np.array([[1, 2, 3.0], [1.5, 2, 3], [150, 160, 170], [0, 0, 1]])
     assert whole_numbers(y).tolist() == [True, False, False, True]
+
+
+# ------------------------------------------------------------------ ARIMA(2,1,0) + drift
+def _ar2_path(n, a1, a2, mu, e0, e1, noise=0.0, seed=0):
+    """z with yearly changes Δz_t = μ + e_t, e_t = a1 e_{t−1} + a2 e_{t−2} (+ noise)."""
+    rng = np.random.default_rng(seed)
+    e = [e0, e1]
+    while len(e) < n - 1:
+        e.append(a1 * e[-1] + a2 * e[-2] + noise * rng.normal())
+    return np.r_[0.0, np.cumsum(mu + np.array(e))], e
+
+
+def test_arima2_equals_statsmodels_autoreg_on_the_differences():
+    """ARIMA(2,1,0) + drift is statsmodels' AutoReg(Δz, 2, trend="c") (conditional least
+    squares) and its recursion for the next 5 years, to 1e-8."""
+    from statsmodels.tsa.ar_model import AutoReg
+
+    y = _bending(3)
+    fit = fit_arima2(YEARS, y, Scale("log"))
+    z = np.log(y)
+    res = AutoReg(np.diff(z), lags=2, trend="c").fit()
+    c, a1, a2 = (float(v) for v in res.params)
+    assert fit.model == "arima2" and fit.params["ar2"] != 0.0
+    assert fit.params["ar1"] == pytest.approx(a1, rel=1e-8, abs=1e-12)
+    assert fit.params["ar2"] == pytest.approx(a2, rel=1e-8, abs=1e-12)
+    assert fit.params["drift"] == pytest.approx(c / (1 - a1 - a2), rel=1e-8)
+    dz_next = res.predict(start=len(z) - 1, end=len(z) + 3)
+    m, _ = fit.predict(YEARS[-1] + np.arange(1, 6.0))
+    np.testing.assert_allclose(m, z[-1] + np.cumsum(dz_next), rtol=1e-8)
+
+
+def test_arima2_recovers_a_known_ar2_path_on_the_differences():
+    """A decline whose yearly change overshoots and settles (complex AR(2) roots): the fit
+    finds a1, a2 and the drift, and forecasts the path on; ARIMA(1,1,0) cannot."""
+    a1, a2, mu = 1.2, -0.5, -0.03
+    z, _ = _ar2_path(len(YEARS) + 5, a1, a2, mu, -0.10, -0.08, noise=1e-6)
+    y = 100 * np.exp(z)
+    fit = fit_arima2(YEARS, y[:len(YEARS)], Scale("log"))
+    assert fit.params["ar1"] == pytest.approx(a1, abs=1e-3)
+    assert fit.params["ar2"] == pytest.approx(a2, abs=1e-3)
+    assert fit.params["drift"] == pytest.approx(mu, abs=1e-4)
+    future = YEARS[-1] + np.arange(1, 6.0)
+    m, _ = fit.predict(future)
+    np.testing.assert_allclose(m, z[len(YEARS):] + np.log(100), atol=1e-4)
+    m1, _ = fit_arima(YEARS, y[:len(YEARS)], Scale("log")).predict(future)
+    assert np.abs(m1 - z[len(YEARS):] - np.log(100)).max() > 100 * 1e-4
+
+
+def test_arima2_falls_back_to_arima_on_short_or_explosive_series():
+    """Fewer than ARIMA2_MIN_POINTS years, or an AR(2) with a1 + a2 above ARIMA2_AR_MAX
+    (changes that keep accelerating): the ARIMA(1,1,0) path, under the name arima2."""
+    y = _bending(5)
+    short = fit_arima2(YEARS[:ARIMA2_MIN_POINTS - 1], y[:ARIMA2_MIN_POINTS - 1], Scale("log"))
+    ref = fit_arima(YEARS[:ARIMA2_MIN_POINTS - 1], y[:ARIMA2_MIN_POINTS - 1], Scale("log"))
+    assert short.model == "arima2" and short.params["ar2"] == 0.0
+    future = YEARS[ARIMA2_MIN_POINTS - 2] + np.arange(1, 6.0)
+    np.testing.assert_allclose(short.predict(future)[0], ref.predict(future)[0], rtol=1e-12)
+    z, _ = _ar2_path(len(YEARS), 1.3, -0.2, 0.0, 0.01, 0.012, noise=1e-6)     # a1 + a2 = 1.1
+    boom = fit_arima2(YEARS, 10 * np.exp(z), Scale("log"))
+    assert boom.params["ar2"] == 0.0
+    assert boom.params["ar1"] == fit_arima(YEARS, 10 * np.exp(z), Scale("log")).params["ar"]
+    from wuwei_analysis.models import ForecastError
+
+    with pytest.raises(ForecastError):
+        fit_arima2(np.delete(YEARS, 4), np.delete(y, 4), Scale("log"))
+
+
+def test_arima2_in_the_engine_equals_the_per_series_fit():
+    """``vector_models.fit_arima2`` on a padded batch of shares (5–20 years, some falling
+    back) equals ``local_trend.fit_arima2`` series by series to 1e-8: parameters, centre
+    and model sd."""
+    from wuwei_analysis.engine import vector_models as vm
+
+    rng = np.random.default_rng(1)
+    S, T = 200, 20
+    x = np.arange(2000, 2000 + T, dtype=float)[None, :].repeat(S, 0)
+    z = np.cumsum(np.cumsum(rng.normal(0, 0.02, (S, T)), 1) * rng.uniform(0, 1, (S, 1))
+                  + rng.normal(0, 0.01, (S, T)), 1)
+    y = 100 / (1 + np.exp(-z))
+    n = rng.integers(5, T + 1, S)
+    M = np.arange(T)[None, :] < n[:, None]
+    f = vm.fit_arima2(x, np.where(M, y, np.nan), M, "logit")
+    xs = np.arange(2000, 2035, dtype=float)[None, :].repeat(S, 0)
+    m_e, s_e = f.predict(xs)
+    fell_back = 0
+    for i in range(S):
+        one = fit_arima2(x[i, :n[i]], y[i, :n[i]], Scale("logit", 100.0))
+        m, s = one.predict(xs[i])
+        ahead = xs[i] > x[i, n[i] - 1]
+        np.testing.assert_allclose(m_e[i, ahead], m[ahead], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(s_e[i, ahead], s[ahead], rtol=1e-8, atol=1e-10)
+        for k, v in one.params.items():
+            assert f.params[k][i] == pytest.approx(v, rel=1e-8, abs=1e-10), k
+        fell_back += one.params["ar2"] == 0.0
+    assert 0 < fell_back < S

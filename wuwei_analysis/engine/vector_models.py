@@ -1607,14 +1607,11 @@ def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
 # ARIMA(2,1,0) with drift for every row: the yearly change follows an AR(2) around a drift
 # μ, by conditional least squares (OLS of Δz_t on [1, Δz_{t−1}, Δz_{t−2}]) — a trend whose
 # change can bend and settle (the AR(2)-on-differences curves AutoARIMA picks for smooth
-# series). Rows too short (< ARIMA2_MIN_POINTS), without variation in the lagged changes or
-# with a non-stationary / too persistent AR part (a1 + a2 > AR_MAX, |a2| ≥ 1, a2 − a1 ≥ 1)
-# fall back to the ARIMA(1,1,0) of :func:`fit_arima`. The forecast is a path of changes
+# series; :func:`wuwei_analysis.models.local_trend.fit_arima2` per series). Rows too short
+# (< ARIMA2_MIN_POINTS), without variation in the changes or with a non-stationary / too
+# persistent AR part (a1 + a2 > ARIMA2_AR_MAX, |a2| ≥ 1, a2 − a1 ≥ 1) fall back to the ARIMA(1,1,0) of :func:`fit_arima`. The forecast is a path of changes
 # (like the pooled trend's: ``Fits.path``), the model sd that of a random walk with the
 # innovation variance (the intervals are calibrated per family anyway).
-
-ARIMA2_MIN_POINTS = 8
-ARIMA2_AR_MAX = 0.995
 
 
 def arima2_params(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
@@ -1642,7 +1639,10 @@ def arima2_params(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
     s11, s22, s12 = (c1 * c1).sum(1), (c2 * c2).sum(1), (c1 * c2).sum(1)
     s1y, s2y = (c1 * cy).sum(1), (c2 * cy).sum(1)
     det = s11 * s22 - s12 * s12
-    scale = np.maximum(s11 * s22, 1e-300)
+    tol = _lt.COLLINEAR_TOL
+    q1 = np.where(R, l1 * l1, 0.0).sum(1)
+    q2 = np.where(R, l2 * l2, 0.0).sum(1)
+    varies = (s11 > tol * q1) & (s22 > tol * q2) & (det > tol * s11 * s22)
     with np.errstate(invalid="ignore", divide="ignore"):
         a1 = (s22 * s1y - s12 * s2y) / det
         a2 = (s11 * s2y - s12 * s1y) / det
@@ -1654,8 +1654,8 @@ def arima2_params(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str):
     flat = np.where(D, np.abs(dz - first) <= _lt.FLAT_TOL * (1.0 + np.abs(first)),
                     True).all(axis=1)
     with np.errstate(invalid="ignore"):
-        ok = (~fail & ~flat & (n >= ARIMA2_MIN_POINTS) & _yearly(x, M) & (det > 1e-10 * scale)
-              & np.isfinite(a1) & np.isfinite(a2) & (a1 + a2 <= ARIMA2_AR_MAX)
+        ok = (~fail & ~flat & (n >= _lt.ARIMA2_MIN_POINTS) & _yearly(x, M) & varies
+              & np.isfinite(a1) & np.isfinite(a2) & (a1 + a2 <= _lt.ARIMA2_AR_MAX)
               & (np.abs(a2) < 1.0) & (a2 - a1 < 1.0))
     return a1, a2, mu, s2, ok
 
@@ -1704,5 +1704,5 @@ def fit_arima2(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
              phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
     f.params = {"ar1": np.where(ok, a1, ar.ar), "ar2": np.where(ok, a2, 0.0),
                 "drift": np.where(ok, mu, ar.B), "resid_sd": np.sqrt(s2),
-                "change_1y": path[:, 0], "ar2_fallback": (~ok).astype(float)}
+                "change_1y": path[:, 0]}
     return f

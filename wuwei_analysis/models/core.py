@@ -45,7 +45,13 @@ Family (from the unit and the target)
        and only the series' own rolling origins can tell the two apart. (``damped``, a
        numerical ETS fit per series, is no longer a candidate: on the real calibration pool
        the local trend forecasts better and is computed for all series at once; it can
-       still be asked for by name, and DAMPED_MIN_POINTS is kept for that.) Each is
+       still be asked for by name, and DAMPED_MIN_POINTS is kept for that.) Last,
+       ``arima2`` (ARIMA(2,1,0) with drift, :func:`.local_trend.fit_arima2`: the yearly
+       change may bend and settle; a series too short or with a non-stationary fit keeps
+       the ARIMA(1,1,0) path, which then ties with ``arima`` and loses the tie). On the pool
+       it lowered the relative MASE from 0.599 to 0.597, the geometric mean over series ×
+       origin of the MAE relative to the last value from 0.260 to 0.245 (AutoARIMA 0.250)
+       and the median from 0.321 to 0.313; ``benchmarks/simulated_coverage.py`` unchanged. Each is
        evaluated by rolling origin on the series itself: for each of the last
        AUTO_MAX_ORIGINS origins with at least AUTO_MIN_TRAIN points before it, fit up to the
        origin and forecast the observed years up to AUTO_HORIZON years ahead (and always the
@@ -76,7 +82,7 @@ import numpy as np
 
 from .fit import (MIN_POINTS, MODEL_NAMES, Fit, ForecastError, Scale, fit_damped, fit_naive,
                   fit_poisson, fit_trend, to_model_scale)
-from .local_trend import fit_arima, yearly
+from .local_trend import fit_arima, fit_arima2, yearly
 from .pooled_trend import fit_pooled
 from .pooled_trend import available as pooled_available
 
@@ -212,6 +218,7 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
         cands.append("arima")
         if pooled_available(spec.scale.kind):
             cands.append("pooled")
+        cands.append("arima2")
     scores = _cached_scores(spec, tuple(map(float, years)), tuple(map(float, values)),
                             None if counts is None else tuple(map(float, counts)),
                             None if exposures is None else tuple(map(float, exposures)),
@@ -251,4 +258,6 @@ def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures
         return fit_arima(years, values, scale, notes=notes)
     if model == "pooled":
         return fit_pooled(years, values, scale, notes=notes)
+    if model == "arima2":
+        return fit_arima2(years, values, scale, notes=notes)
     raise ForecastError(f"未知模型 {model!r}，可选：{', '.join(MODEL_NAMES)}")

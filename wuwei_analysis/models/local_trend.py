@@ -98,3 +98,82 @@ def fit_arima(years, values, scale: Scale, *, notes: list[str] | None = None) ->
     slope = mu + w * a                   # the change to the next year
     return Fit(model="arima", scale=scale, years=x, values=y, z=z, zfit=zfit, params=params,
                slope=slope, df=dfree, predict_fn=predict, notes=notes)
+
+
+#: Fewest yearly points an ARIMA(2,1,0) fit uses (5 regression rows for 3 parameters).
+ARIMA2_MIN_POINTS = 8
+#: Lagged changes whose (centred) variation or independence is below this fraction
+#: (relative) count as constant / collinear: no AR(2) fitted to rounding noise.
+COLLINEAR_TOL = 1e-9
+#: Largest a1 + a2 (stationarity of the changes' AR(2) with margin); see :func:`fit_arima2`.
+ARIMA2_AR_MAX = 0.995
+
+
+def arima2_ok(a1: float, a2: float) -> bool:
+    """The AR(2) of the changes is stationary (the triangle), with a1 + a2 ≤ ARIMA2_AR_MAX."""
+    return (math.isfinite(a1) and math.isfinite(a2) and a1 + a2 <= ARIMA2_AR_MAX
+            and abs(a2) < 1.0 and a2 - a1 < 1.0)
+
+
+def fit_arima2(years, values, scale: Scale, *, notes: list[str] | None = None) -> Fit:
+    """ARIMA(2,1,0) with drift by conditional least squares (statsmodels OLS of Δz_t on
+    [1, Δz_{t−1}, Δz_{t−2}], the conditional MLE of ``AutoReg(Δz, 2, trend="c")``)::
+
+        Δz_t − μ = a1 (Δz_{t−1} − μ) + a2 (Δz_{t−2} − μ) + ε_t
+
+    — the yearly change may bend and settle (a decline that slows, then steadies: the
+    AR(2)-on-differences curves AutoARIMA picks for smooth series; with a1 + a2 near 1 it
+    is close to a d = 2 trend). The forecast is the path of changes by the recursion for
+    h = 1…H_MAX (then the last step carries on, as for the pooled trend); the model sd is
+    that of a random walk with the innovation variance (intervals are calibrated per family).
+    A series shorter than ARIMA2_MIN_POINTS, without variation in its changes, or whose AR(2)
+    is not stationary (or a1 + a2 > ARIMA2_AR_MAX) keeps the ARIMA(1,1,0) path instead."""
+    from statsmodels.regression.linear_model import OLS
+
+    from .pooled_trend import H_MAX, path_at
+
+    notes = [] if notes is None else notes
+    ar = fit_arima(years, values, scale, notes=notes)     # its errors: too short, gaps, scale
+    x, y, z = ar.years, ar.values, ar.z
+    dz = np.diff(z)
+    h = np.arange(1, H_MAX + 1, dtype=float)
+    a, mu1 = ar.params["ar"], ar.params["drift"]
+    path = arima_forecast(0.0, ar.params["last_change"] - mu1, mu1, a, 0.0, h)[0]
+    s2 = ar.params["resid_sd"] ** 2
+    a1, a2, mu = a, 0.0, mu1
+    flat = bool(np.all(np.abs(dz - dz[0]) <= FLAT_TOL * (1.0 + abs(dz[0]))))
+    if len(x) >= ARIMA2_MIN_POINTS and not flat:
+        yv, l1, l2 = dz[2:], dz[1:-1], dz[:-2]
+        k = len(yv)
+        X = np.column_stack([np.ones(k), l1, l2])
+        c1, c2 = l1 - l1.mean(), l2 - l2.mean()
+        s11, s22, s12 = float(c1 @ c1), float(c2 @ c2), float(c1 @ c2)
+        q1, q2 = float(l1 @ l1), float(l2 @ l2)
+        if (s11 > COLLINEAR_TOL * q1 and s22 > COLLINEAR_TOL * q2        # lags that vary,
+                and s11 * s22 - s12 * s12 > COLLINEAR_TOL * s11 * s22):  # not collinear
+            res = OLS(yv, X).fit()
+            c, b1, b2 = (float(v) for v in res.params)
+            if arima2_ok(b1, b2):
+                a1, a2 = b1, b2
+                mu = c / (1.0 - a1 - a2)
+                s2 = float(np.sum(res.resid ** 2)) / max(k - 3, 1)
+                e1, e0 = dz[-1] - mu, dz[-2] - mu
+                cum, out = 0.0, []
+                for _ in range(H_MAX):
+                    e1, e0 = a1 * e1 + a2 * e0, e1
+                    cum += mu + e1
+                    out.append(cum)
+                path = np.array(out)
+    if np.all(z == z[0]):
+        path, s2 = np.zeros(H_MAX), 0.0
+    z_last, x_last = float(z[-1]), float(x[-1])
+
+    def predict(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = np.maximum(xs - x_last, 0.0)
+        return z_last + path_at(path, d), np.sqrt(s2 * d)
+
+    params = {"ar1": a1, "ar2": a2, "drift": mu, "resid_sd": math.sqrt(s2),
+              "change_1y": float(path[0])}
+    return Fit(model="arima2", scale=scale, years=x, values=y, z=z, zfit=z.copy(),
+               params=params, slope=float(path[0]), df=max(len(x) - 3, 1),
+               predict_fn=predict, notes=notes)

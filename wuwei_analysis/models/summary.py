@@ -24,6 +24,7 @@ damped                           ETSModel(error="add", trend="add", damped_trend
 naive                            ARIMA(0, 1, 0) on the modelling scale (a random walk)
 arima                            OLS of Δz_t on [1, Δz_{t−1}] (ARIMA(1,1,0) with drift)
 pooled                           the same ARIMA refit; the pool's weights as stats (no SEs)
+arima2                           OLS of Δz_t on [1, Δz_{t−1}, Δz_{t−2}] (ARIMA(2,1,0), drift)
 ===============================  ==========================================================
 
 ``trend_significance(fc)`` is the two-sided p-value of the trend slope (H0: flat) from the
@@ -340,6 +341,37 @@ def _arima(s: SummaryInputs):
              "sigma": float(math.sqrt(res.scale)), "loglik": float(res.llf),
              "aic": float(res.aic), "bic": float(res.bic), "scale": s.scale.kind,
              "drift": c / (1.0 - a) if a != 1.0 else float("nan")}
+    return res, tab, stats, z, zfit, notes
+
+
+@register_summary("arima2")
+def _arima2(s: SummaryInputs):
+    """ARIMA(2,1,0) with drift as :func:`.local_trend.fit_arima2` fits it: OLS of Δz_t on
+    [1, Δz_{t−1}, Δz_{t−2}] (a series it falls back on: the ARIMA(1,1,0) refit)."""
+    from statsmodels.regression.linear_model import OLS
+
+    from .local_trend import fit_arima2
+
+    if np.any(np.diff(s.years) != 1):
+        raise ForecastError("ARIMA(2,1,0)需要逐年连续的数据")
+    fit = fit_arima2(s.years, s.values, s.scale)
+    if fit.params["ar2"] == 0.0:
+        res, tab, stats, z, zfit, notes = _arima(s)
+        notes = notes + ["数据不足或二阶自回归不平稳，按 ARIMA(1,1,0) 带漂移预测"]
+        return res, tab, stats, z, zfit, notes
+    z = to_model_scale(s.scale, s.values)
+    dz = np.diff(z)
+    X = np.column_stack([np.ones(len(dz) - 2), dz[1:-1], dz[:-2]])
+    res = OLS(dz[2:], X).fit()
+    tab = _coef_table(["const", "ar.L1", "ar.L2"], res.params, res.bse, res.tvalues,
+                      res.pvalues, res.conf_int(0.05))
+    notes = ["年变化量的二阶自回归（ARIMA(2,1,0)带漂移），按条件最小二乘估计："
+             "Δz_t = c + a1·Δz_{t−1} + a2·Δz_{t−2} + ε_t，长期漂移 μ = c/(1−a1−a2)"]
+    zfit = np.concatenate([z[:3], z[2:-1] + np.asarray(res.fittedvalues, float)])
+    stats = {"n": int(len(z)), "df_resid": int(res.df_resid),
+             "sigma": float(math.sqrt(res.scale)), "loglik": float(res.llf),
+             "aic": float(res.aic), "bic": float(res.bic), "scale": s.scale.kind,
+             "drift": fit.params["drift"]}
     return res, tab, stats, z, zfit, notes
 
 
