@@ -14,12 +14,15 @@ naive          last value carried forward, random-walk variance per year
 arima          ARIMA(1,1,0) with drift, a local trend on the yearly changes, by conditional
                least squares in closed form (:func:`fit_arima`, the local-trend section below)
 pooled         the pooled trend: span slopes and the ARIMA bend combined with the weights
-               learned across the calibration pool (:func:`fit_pooled`, last section)
+               learned across the calibration pool (:func:`fit_pooled`)
+arima2         ARIMA(2,1,0) with drift by conditional least squares in closed form (a 2 × 2
+               solve per row; :func:`fit_arima2`, last section); falls back to the
+               ARIMA(1,1,0) path on short or non-stationary rows
 =============  ===========================================================================
 
 ``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
 same rolling origins (one pass per training length, all series at once), the same
-candidates (primary, naive, arima, pooled), the same scale-free error and the same
+candidates (primary, naive, arima, pooled, arima2), the same scale-free error and the same
 SELECT_MARGIN.
 The one model not vectorised is ``damped`` (a numerical ETS likelihood fit, no longer an
 auto candidate): explicit ``damped`` requests are handed to the per-series
@@ -608,8 +611,9 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
 
 def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
                      ) -> dict[str, np.ndarray]:
-    """``core.selection_scores`` with candidates (primary, naive, arima, pooled) for ``rows``: the mean
-    absolute rolling-origin error on the modelling scale (NaN: no comparable origin).
+    """``core.selection_scores`` with candidates (primary, naive, arima, pooled, arima2) for
+    ``rows``: the mean absolute rolling-origin error on the modelling scale (NaN: no
+    comparable origin).
 
     The primaries compared are the straight-line trends (a rate with counts keeps its
     Poisson model without comparison), fitted as ``fit_trend`` fits them; for each origin
