@@ -229,3 +229,10 @@ def test_arima2_in_the_engine_equals_the_per_series_fit():
             assert f.params[k][i] == pytest.approx(v, rel=1e-8, abs=1e-10), k
         fell_back += one.params["ar2"] == 0.0
     assert 0 < fell_back < S
+
+
+def test_the_arima2_path_spans_the_pooled_trends_years():
+    """The engine keeps both paths in ``Fits.path`` (pooled_trend.H_MAX columns)."""
+    from wuwei_analysis.models import local_trend, pooled_trend
+
+    assert local_trend.H_MAX == pooled_trend.H_MAX

@@ -61,6 +61,17 @@ def arima_forecast(z_last: float, w: float, mu: float, a: float, s2: float, h: n
     return m, np.sqrt(np.maximum(s2 * psi2, 0.0))
 
 
+def path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The change d years after the last year of a path of changes for h = 1…H (d ≥ 0;
+    between whole years linear; beyond H the last step's change per year carries on)."""
+    H = len(path)
+    d = np.maximum(np.asarray(d, float), 0.0)
+    full = np.r_[0.0, path]
+    inside = np.interp(np.minimum(d, H), np.arange(H + 1, dtype=float), full)
+    step = full[-1] - full[-2]
+    return inside + np.maximum(d - H, 0.0) * step
+
+
 def fit_arima(years, values, scale: Scale, *, notes: list[str] | None = None) -> Fit:
     """ARIMA(1,1,0) with drift by conditional least squares (statsmodels OLS)."""
     from statsmodels.regression.linear_model import OLS
@@ -106,6 +117,9 @@ ARIMA2_MIN_POINTS = 10
 #: Lagged changes whose (centred) variation or independence is below this fraction
 #: (relative) count as constant / collinear: no AR(2) fitted to rounding noise.
 COLLINEAR_TOL = 1e-9
+#: Years of the ARIMA(2,1,0) path (= pooled_trend.H_MAX: the engine keeps both in
+#: ``Fits.path``); beyond it the last step carries on.
+H_MAX = 5
 #: Largest a1 + a2 (stationarity of the changes' AR(2) with margin); see :func:`fit_arima2`.
 ARIMA2_AR_MAX = 0.995
 
@@ -130,8 +144,6 @@ def fit_arima2(years, values, scale: Scale, *, notes: list[str] | None = None) -
     A series shorter than ARIMA2_MIN_POINTS, without variation in its changes, or whose AR(2)
     is not stationary (or a1 + a2 > ARIMA2_AR_MAX) keeps the ARIMA(1,1,0) path instead."""
     from statsmodels.regression.linear_model import OLS
-
-    from .pooled_trend import H_MAX, path_at
 
     notes = [] if notes is None else notes
     ar = fit_arima(years, values, scale, notes=notes)     # its errors: too short, gaps, scale

@@ -43,7 +43,7 @@ import math
 import numpy as np
 
 from .fit import Fit, ForecastError, Scale, _check_xy, to_model_scale
-from .local_trend import ARIMA_MIN_POINTS, arima_forecast, fit_arima, yearly
+from .local_trend import ARIMA_MIN_POINTS, arima_forecast, fit_arima, path_at, yearly
 
 #: Spans (years) of the mean yearly changes used as features.
 SPANS = (1, 3, 5, 10)
@@ -87,16 +87,6 @@ def path_from_features(W: np.ndarray, slopes: np.ndarray, arima_change: np.ndarr
     F = np.column_stack([np.tile(slopes, (H_MAX, 1)), arima_change / h])
     local = np.column_stack([np.zeros(H_MAX), arima_change, h[:, None] * slopes[None, :]])
     return np.clip(h * (W * F).sum(axis=1), local.min(axis=1), local.max(axis=1))
-
-
-def path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """The change d years after the last year (d ≥ 0; between whole years linear; beyond
-    H_MAX the last step's change per year carries on)."""
-    d = np.maximum(np.asarray(d, float), 0.0)
-    full = np.r_[0.0, path]
-    inside = np.interp(np.minimum(d, H_MAX), np.arange(H_MAX + 1, dtype=float), full)
-    step = full[-1] - full[-2]
-    return inside + np.maximum(d - H_MAX, 0.0) * step
 
 
 def fit_pooled(years, values, scale: Scale, *, notes: list[str] | None = None,
