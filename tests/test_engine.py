@@ -829,3 +829,24 @@ def test_nothing_below_the_engine_imports_it():
             bad.append(rel)
     assert bad == []
     assert imports(root / "engine" / "vector_models.py") >= {"wuwei_analysis.models.calibrate"}
+
+
+def test_a_candidate_that_fell_back_to_another_never_wins_by_rounding():
+    """Ten-year series: ARIMA(2,1,0) falls back to ARIMA(1,1,0) at every rolling origin, so
+    their scores tie up to rounding; both paths then keep the first in candidate order (these
+    four series once got different models in the engine and the per-series path)."""
+    years = np.arange(2015, 2025, dtype=float)
+    cases = [
+        ("小时", [9.0, 9.1, 9.1, 9.2, 9.4, 9.5, 9.6, 9.7, 9.7, 9.8],
+         Target("at_least", 10, year=2030, direction="up")),
+        ("%", [73.37, 72.18, 71.67, 71.38, 71.69, 72.85, 75.13, 76.38, 74.72, 77.33],
+         Target("direction", None, year=2030, direction="up")),
+        ("%", [79.68, 79.27, 80.06, 81.85, 82.82, 84.84, 86.29, 85.35, 86.56, 85.91],
+         Target("direction", None, year=2030, direction="up")),
+        ("%", [0.54, 0.46, 0.43, 0.42, 0.43, 0.45, 0.44, 0.40, 0.38, 0.41],
+         Target("direction", None, year=2030, direction="down")),
+    ]
+    series = [dict(years=years, values=np.asarray(v, float), unit=u, target=t, counts=None,
+                   exposures=None) for u, v, t in cases]
+    res, refs = run_both(series)
+    assert compare(series, res, refs) == []

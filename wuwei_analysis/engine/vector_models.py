@@ -737,11 +737,15 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
         base = sc["primary"]
-        # the best other candidate (on a tie the first of naive, arima, pooled, as min()
-        # over the candidates)
+        # the best other candidate (on a tie the first of naive, arima, pooled, arima2)
         names_o = np.array(["naive", "arima", "pooled", "arima2"], object)
         so = np.column_stack([sc["naive"], sc["arima"], sc["pooled"], sc["arima2"]])
-        k = np.argmin(np.where(np.isfinite(so), so, np.inf), axis=1)
+        fin = np.where(np.isfinite(so), so, np.inf)
+        low = fin.min(axis=1, keepdims=True)
+        # within the tie tolerance of the best: the first in candidate order (as core)
+        with np.errstate(invalid="ignore"):
+            k = np.argmax(fin <= low * (1.0 + _core.SELECT_TIE_RTOL) + _core.SELECT_TIE_ATOL,
+                          axis=1)
         other = names_o[k]
         best = so[np.arange(len(k)), k]
         pick = np.isfinite(base) & np.isfinite(best) & (

@@ -229,7 +229,13 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
     if np.isfinite(base):
         others = {c: s for c, s in scores.items() if c != spec.primary and np.isfinite(s)}
         if others:
-            c, s = min(others.items(), key=lambda kv: kv[1])
+            # the best other candidate; scores within the tie tolerance of the best go to
+            # the first in candidate order (a model that fell back to another ties with it
+            # up to rounding, and rounding must not decide)
+            low = min(others.values())
+            c = next(c for c, v in others.items()
+                     if v <= low * (1.0 + SELECT_TIE_RTOL) + SELECT_TIE_ATOL)
+            s = others[c]
             if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL:
                 best = c
     return best, scores
