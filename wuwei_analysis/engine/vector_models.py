@@ -1552,7 +1552,7 @@ def pooled_features(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
 
 
 def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """``pooled_trend.path_at`` per row (path rows × H_MAX, d rows × k)."""
+    """``local_trend.path_at`` per row (path rows × H_MAX, d rows × k)."""
     H = _pt.H_MAX
     bad = ~np.isfinite(d)
     d = np.maximum(np.where(bad, 0.0, d), 0.0)
@@ -1564,6 +1564,25 @@ def pooled_path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
     b = np.take_along_axis(full, lo + 1, axis=1)
     step = full[:, H] - full[:, H - 1]
     return np.where(bad, np.nan, a + frac * (b - a) + np.maximum(d - H, 0.0) * step[:, None])
+
+
+def _path_fits(model: str, kind: str, x, y, z, M, path, s2, fail, dof) -> "Fits":
+    """Fits of a model forecast as a path of changes from the last value (pooled trend,
+    ARIMA(2,1,0)): a constant series stays flat, a failed fit has no path; variance
+    ``s2`` per year ahead, ``dof`` residual degrees of freedom."""
+    S = len(z)
+    const = np.where(M, z == z[:, :1], True).all(axis=1)
+    path = np.where(const[:, None], 0.0, path)
+    path = np.where(fail[:, None], np.nan, path)
+    s2 = np.where(const, 0.0, s2)
+    z_last, x_last = _last(z, M), _last(x, M)
+    b = _ols_slope(x, z, M)[0]
+    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
+    return Fits(model=np.full(S, model, object), kind=np.full(S, kind, object), A=z_last,
+                B=path[:, 0], C=x_last, V0=np.zeros(S), V1=s2, V2=np.zeros(S),
+                df=np.maximum(dof, 1).astype(np.int64), u=u, slope=path[:, 0], x_last=x_last,
+                fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool),
+                phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
 
 
 def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
@@ -1590,20 +1609,8 @@ def fit_pooled(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
         mdz = np.where(D, dz, 0.0).sum(axis=1) / np.maximum(nd, 1)
         s2 = np.where(nd > 1, np.where(D, (dz - mdz[:, None]) ** 2, 0.0).sum(axis=1)
                       / np.maximum(nd - 1, 1), 0.0)
-    z0 = z[:, :1]
-    const = np.where(M, z == z0, True).all(axis=1)
-    path = np.where(const[:, None], 0.0, path)
-    s2 = np.where(const, 0.0, s2)
-    path = np.where(fail[:, None], np.nan, path)
-    z_last = _last(z, M)
-    x_last = _last(x, M)
-    b = _ols_slope(x, z, M)[0]
-    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
-    f = Fits(model=np.full(S, "pooled", object), kind=np.full(S, kind, object), A=z_last,
-             B=path[:, 0], C=x_last, V0=np.zeros(S), V1=s2, V2=np.zeros(S),
-             df=np.maximum(n - 2, 1).astype(np.int64), u=u, slope=path[:, 0], x_last=x_last,
-             fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool),
-             phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
+    f = _path_fits("pooled", kind, x, y, z, M, path, s2, fail, n - 2)
+    path, s2 = f.path, f.V1
     f.params = {"change_1y": path[:, 0], f"change_{_pt.H_MAX}y": path[:, -1], "ar": ar.ar,
                 "drift": ar.B, "resid_sd": np.sqrt(s2)}
     for j, k in enumerate(_pt.SPANS):
@@ -1695,21 +1702,8 @@ def fit_arima2(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
                 p2[:, j] = cum
         path = np.where(ok[:, None], p2, path)
     s2 = np.where(ok, s2, ar.ar_s2)
-    z0 = z[:, :1]
-    const = np.where(M, z == z0, True).all(axis=1)
-    path = np.where(const[:, None], 0.0, path)
-    s2 = np.where(const, 0.0, s2)
-    fail = ar.fail
-    path = np.where(fail[:, None], np.nan, path)
-    z_last = _last(z, M)
-    x_last = _last(x, M)
-    b = _ols_slope(x, z, M)[0]
-    u = np.maximum(np.abs(np.where(np.isfinite(b), b, 0.0)), _floor(kind, y, M))
-    f = Fits(model=np.full(S, "arima2", object), kind=np.full(S, kind, object), A=z_last,
-             B=path[:, 0], C=x_last, V0=np.zeros(S), V1=s2, V2=np.zeros(S),
-             df=np.maximum(n - 3, 1).astype(np.int64), u=u, slope=path[:, 0], x_last=x_last,
-             fitted_last=_inv(kind, z_last), fail=fail, count=np.zeros(S, bool),
-             phi=np.ones(S), e_future=np.full(S, np.nan), rate_scale=np.ones(S), path=path)
+    f = _path_fits("arima2", kind, x, y, z, M, path, s2, ar.fail, n - 3)
+    path, s2 = f.path, f.V1
     f.params = {"ar1": np.where(ok, a1, ar.ar), "ar2": np.where(ok, a2, 0.0),
                 "drift": np.where(ok, mu, ar.B), "resid_sd": np.sqrt(s2),
                 "change_1y": path[:, 0]}

@@ -72,6 +72,15 @@ def path_at(path: np.ndarray, d: np.ndarray) -> np.ndarray:
     return inside + np.maximum(d - H, 0.0) * step
 
 
+def path_predictor(z_last: float, x_last: float, path: np.ndarray, s2: float):
+    """``predict(xs) -> (centre, model sd)`` on the model scale for a path of changes from
+    the last value (variance ``s2`` per year ahead)."""
+    def predict(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = np.maximum(xs - x_last, 0.0)
+        return z_last + path_at(path, d), np.sqrt(s2 * d)
+    return predict
+
+
 def fit_arima(years, values, scale: Scale, *, notes: list[str] | None = None) -> Fit:
     """ARIMA(1,1,0) with drift by conditional least squares (statsmodels OLS)."""
     from statsmodels.regression.linear_model import OLS
@@ -180,10 +189,7 @@ def fit_arima2(years, values, scale: Scale, *, notes: list[str] | None = None) -
     if np.all(z == z[0]):
         path, s2 = np.zeros(H_MAX), 0.0
     z_last, x_last = float(z[-1]), float(x[-1])
-
-    def predict(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = np.maximum(xs - x_last, 0.0)
-        return z_last + path_at(path, d), np.sqrt(s2 * d)
+    predict = path_predictor(z_last, x_last, path, s2)
 
     params = {"ar1": a1, "ar2": a2, "drift": mu, "resid_sd": math.sqrt(s2),
               "change_1y": float(path[0])}

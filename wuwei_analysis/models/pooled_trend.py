@@ -43,7 +43,7 @@ import math
 import numpy as np
 
 from .fit import Fit, ForecastError, Scale, _check_xy, to_model_scale
-from .local_trend import ARIMA_MIN_POINTS, arima_forecast, fit_arima, path_at, yearly
+from .local_trend import ARIMA_MIN_POINTS, arima_forecast, fit_arima, path_predictor, yearly
 
 #: Spans (years) of the mean yearly changes used as features.
 SPANS = (1, 3, 5, 10)
@@ -113,10 +113,7 @@ def fit_pooled(years, values, scale: Scale, *, notes: list[str] | None = None,
     if np.all(z == z[0]):
         path, s2 = np.zeros(H_MAX), 0.0
     z_last, x_last = float(z[-1]), float(x[-1])
-
-    def predict(xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = np.maximum(xs - x_last, 0.0)
-        return z_last + path_at(path, d), np.sqrt(s2 * d)
+    predict = path_predictor(z_last, x_last, path, s2)
 
     params = {"change_1y": float(path[0]), f"change_{H_MAX}y": float(path[-1]),
               "ar": a, "drift": mu, "resid_sd": math.sqrt(s2)}
