@@ -256,8 +256,12 @@ def whatif(target: Target, start_year: int | None, start_value: float | None, ra
 
 # --------------------------------------------------------------------------- relative to the trend
 #: How likely a scenario meets a threshold target, from where its 80 % range lies.
-CHANCE_ZH = {"likely": "很可能实现", "possible": "可能实现，但把握不大",
-             "unlikely": "有可能实现，但可能性较小", "very_unlikely": "很难实现"}
+#: Said as where the range lies (not as a confidence word, which read as contradicting the
+#: status's 达标概率 beside it, e.g. "把握不大" next to 87 %).
+CHANCE_ZH = {"likely": "80%区间全部达标，很可能实现",
+             "possible": "预测值达标，但80%区间跨过目标，仍有达不到的可能",
+             "unlikely": "预测值未达标，但80%区间内仍有达标的可能",
+             "very_unlikely": "80%区间全部未达标，很难实现"}
 
 
 @dataclass(frozen=True)
