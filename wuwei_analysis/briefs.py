@@ -117,6 +117,10 @@ def _warm_up(formats: tuple[str, ...]) -> None:
 
     if os.getpid() in _WARMING:
         return
+    # pygments loads its lexers lazily and not thread-safely ("cannot import name
+    # 'PythonLexer'" in whichever thread loses): load the Python ones, which IPython's and
+    # nbconvert's highlighting import, here in the calling thread before any thread starts.
+    from pygments.lexers import PythonLexer  # noqa: F401
 
     def work() -> None:
         try:
