@@ -100,6 +100,13 @@ N_FOLDS = 10         # country folds for the pooled trend's weights
 P_BINS = 10          # equal-count bins of p per key in the p_meet map
 P_MIN = 100          # fewer forecasts with an outcome: no map for that key
 P_TAIL = 0.02        # the map is the pool's below 1 − P_TAIL and above P_TAIL; linear beyond
+#: On the share scale, forecasts from training years without noise (the model's own sd below
+#: EXACT_NOISE × the pace: published estimates drawn as straight lines, which then come true
+#: for a year or two) do not calibrate the intervals: they would teach that a percentage
+#: on a straight line is known exactly, which no monitored county series is.
+EXACT_NOISE = 0.01
+#: Fewest such forecasts for a family's own share-scale constants.
+MIN_SHARE = 500
 SERIES_CLIP = 1000.0  # per-series MAE ratios clipped to [1 / SERIES_CLIP, SERIES_CLIP]
 
 
@@ -121,6 +128,8 @@ def fwd(kind, y):
 
 def inv(kind, z):
     z = np.asarray(z, float)
+    if kind == "share":     # a percentage on its own scale, held inside [0, 100]
+        return np.clip(z, 0.0, 100.0)
     if kind == "log":
         return np.exp(np.clip(z, -700, 700))
     if kind == "logit":     # within 0.05 points of 0 / 100 % is the bound (every forecaster)
@@ -187,8 +196,10 @@ def run_workbench(tasks, fc: pd.DataFrame, weights: dict | None = None) -> dict:
     fold, fitted without that fold (None: the shipped weights)."""
     out = {k: np.full(len(fc), np.nan) for k in ("m", "s2i", "u", "zact")}
     out["model"] = np.full(len(fc), "", object)
+    out["kind"] = fc["kind"].to_numpy().astype(object).copy()   # the fit's scale kind
     pm = {"m": np.full(len(tasks), np.nan), "s2i": np.full(len(tasks), np.nan),
           "u": np.full(len(tasks), np.nan), "model": np.full(len(tasks), "", object),
+          "kind": np.array([kind_of(t["unit"]) for t in tasks], object),
           "fits": [None] * len(tasks)}
     task_rows = fc.groupby("task").indices
     groups: dict[tuple, list[int]] = {}
@@ -235,10 +246,12 @@ def _run_origin(tasks, fc, ids, o, task_rows, out, pm) -> None:
         out["s2i"][r] = s[0] ** 2 * infl
         out["u"][r] = sub.u[0]
         out["model"][r] = sub.model[0]
+        out["kind"][r] = sub.kind[0]
         out["zact"][r] = fwd(sub.kind[0], fc["actual"].to_numpy()[r])
         m5, s5 = sub.predict(np.array([[tasks[i]["origin"] + H]], float))
         pm["m"][i], pm["s2i"][i], pm["u"][i] = m5[0, 0], s5[0, 0] ** 2 * infl, sub.u[0]
         pm["model"][i] = sub.model[0]
+        pm["kind"][i] = sub.kind[0]
         pm["fits"][i] = sub
 
 
@@ -252,7 +265,10 @@ def pooled_rows(path: str, origins=FIT_ORIGINS) -> dict:
     rows = {k: [] for k in ("kind", "geo", "origin", "h", "F", "change", "scale")}
     by: dict[tuple, list[int]] = {}
     for i, t in enumerate(tasks):
-        by.setdefault((kind_of(t["unit"]), t["origin"]), []).append(i)
+        k = kind_of(t["unit"])
+        # a percentage is also forecast on the share scale (the SCALE RULE, models/core.py)
+        for kd in ((k, "share") if k == "logit" else (k,)):
+            by.setdefault((kd, t["origin"]), []).append(i)
     for (kd, o), ids in sorted(by.items()):
         b = SeriesBatch.from_lists([tasks[i]["x"] for i in ids], [tasks[i]["y"] for i in ids])
         slopes, change, sc, z, fail = pooled_features(b.x, b.y, b.mask, kd)[:5]
@@ -308,16 +324,31 @@ def fold_weights(R: dict, geos, past_only=()) -> dict:
     return out
 
 
+def family_key(model, kind) -> np.ndarray:
+    """The interval constants' key per forecast: the model family, ``family@share`` on the
+    share scale (``calibrate.constants``)."""
+    model = np.asarray(model, object)
+    return np.where(np.asarray(kind, object) == "share", model + "@share", model)
+
+
 def calib_table(wb: dict, fc: pd.DataFrame, keep: np.ndarray | None = None,
                 families=POOL_FAMILIES) -> dict:
-    """Interval constants per model family from the pool forecasts (rows ``keep``)."""
+    """Interval constants per model family from the pool forecasts (rows ``keep``); every
+    family on the share scale is the pool's (only percentages get there)."""
     keep = np.ones(len(fc), bool) if keep is None else keep
     err = wb["zact"] - wb["m"]
     ok = keep & np.isfinite(err) & np.isfinite(wb["s2i"])
     out = {}
     h = fc["h"].to_numpy(float)
-    for fam in sorted(set(wb["model"][ok]) & set(families)):
-        sel = ok & (wb["model"] == fam)
+    fk = family_key(wb["model"], wb["kind"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exact = np.sqrt(wb["s2i"]) < EXACT_NOISE * wb["u"]
+    for fam in sorted(f for f in set(fk[ok]) if f in families or f.endswith("@share")):
+        sel = ok & (fk == fam)
+        if fam.endswith("@share"):
+            sel &= ~exact
+            if sel.sum() < MIN_SHARE:       # too few: the family's own constants serve
+                continue
         if sel.sum() < cal.MIN_POOL:
             continue
         out[fam] = cal.calibrate_pool_h(err[sel], np.sqrt(wb["s2i"][sel]), wb["u"][sel],
@@ -334,9 +365,11 @@ def apply_constants(cst: dict, fam, s2i, u, h):
     nu = np.full(n, np.nan)
     for f in np.unique(fam):
         sel = fam == f
-        c = cst.get(f) or cal.constants(f)
+        c = cst.get(f) or cal.constants(*f.split("@"))
         g = cal.horizon_factor(c, h[sel])
         sd[sel] = np.sqrt(s2i[sel] + (c["c"] * u[sel] * h[sel]) ** 2) * g
+        if f.endswith("@share"):
+            sd[sel] = cal.share_floor(sd[sel], np.sqrt(s2i[sel]), c["k80"])
         k80[sel], k95[sel] = c["k80"], c["k95"]
         nu[sel] = cal.shape_nu(round(c["k80"], 6), round(c["k95"], 6))
     return sd, k80, k95, nu
@@ -349,7 +382,7 @@ def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES,
 
     h = fc["h"].to_numpy(float)
     geo = fc["geo"].to_numpy()
-    kinds = fc["kind"].to_numpy()
+    kinds = wb["kind"]              # the scale each forecast was made on
     lo80, hi80, lo95, hi95 = (np.full(len(fc), np.nan) for _ in range(4))
     pm = wb["fits_by_task"]
     p = np.full(len(tasks), np.nan)
@@ -361,7 +394,8 @@ def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES,
         else:
             cst = calib_table(wb, fc, geo != g, families)
             rows, trows = geo == g, tgeo == g
-        sd, k80, k95, nu = apply_constants(cst, wb["model"][rows], wb["s2i"][rows],
+        sd, k80, k95, nu = apply_constants(cst, family_key(wb["model"], wb["kind"])[rows],
+                                           wb["s2i"][rows],
                                            wb["u"][rows], h[rows])
         m = wb["m"][rows]
         for lo, hi, k in ((lo80, hi80, k80), (lo95, hi95, k95)):
@@ -374,7 +408,8 @@ def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES,
         ti = np.nonzero(trows)[0]
         ti = ti[np.isfinite(pm["m"][ti])]
         if len(ti):
-            sd5, k5, _, nu5 = apply_constants(cst, pm["model"][ti], pm["s2i"][ti], pm["u"][ti],
+            sd5, k5, _, nu5 = apply_constants(cst, family_key(pm["model"], pm["kind"])[ti],
+                                              pm["s2i"][ti], pm["u"][ti],
                                               np.full(len(ti), float(H)))
             for j, i in enumerate(ti):      # the engine's own p_meet (bounds and all)
                 th = threshold(tasks[i])
@@ -410,7 +445,7 @@ def workbench_scores(tasks, fc, wb, loco: bool, families=POOL_FAMILIES,
 
 def task_keys(tasks, pm) -> np.ndarray:
     """The p_meet map key per task (``calibrate.p_meet_key``; the pool has no counts)."""
-    kinds = np.array([kind_of(t["unit"]) for t in tasks], object)
+    kinds = pm["kind"]
     point = np.array([inv(k, [v])[0] for k, v in zip(kinds, pm["m"])])
     thr = np.array([(threshold(t) or (None, np.nan))[1] for t in tasks], float)
     last = np.array([t["y"][-1] for t in tasks], float)

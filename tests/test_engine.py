@@ -357,7 +357,7 @@ def test_a_score_exactly_at_the_margin_keeps_the_primary_model_in_both_paths(mon
     from wuwei_analysis.models.core import SELECT_MARGIN, resolve_spec, selection_scores
 
     monkeypatch.setattr(core, "AUTO_HORIZON", 3)
-    core._cached_scores.cache_clear()
+    core._cached_errors.cache_clear()
 
     years = np.arange(2015, 2025)
     values = np.array([0.9] * 8 + [1.0, 1.0])

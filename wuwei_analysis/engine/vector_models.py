@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima", "pooled",
                  "arima2")
 _TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
+#: The modelling scales (``models.fit.Scale`` kinds).
+SCALE_KINDS = ("log", "logit", "identity", "share")
 
 
 # =============================================================================== series
@@ -298,7 +300,7 @@ def _ols_slope(x: np.ndarray, z: np.ndarray, M: np.ndarray) -> tuple:
 
 def _floor(kind: str, y: np.ndarray, M: np.ndarray) -> np.ndarray:
     floor = _cal.U_FLOOR[kind]
-    if kind == "identity":
+    if kind in _fit.LEVEL_SCALES:
         n = M.sum(axis=1)
         return floor * np.maximum(_msum(np.abs(y), M) / n, 1e-9)
     return np.full(len(y), float(floor))
@@ -515,7 +517,7 @@ def _inv(kind, z):
     if z.ndim and kind.shape == z.shape[:1]:    # per row: each row's own transform only
         out = z.copy()
         with np.errstate(over="ignore"):
-            for name in ("log", "logit"):
+            for name in ("log", "logit", "share"):
                 sel = kind == name
                 if sel.all():
                     zc = np.clip(z, -700, 700)
@@ -523,8 +525,8 @@ def _inv(kind, z):
                     zc = np.clip(z[sel], -700, 700)
                 else:
                     continue
-                v = np.exp(zc) if name == "log" else \
-                    _fit.snap_bounds(100.0 / (1.0 + np.exp(-zc)))
+                v = np.exp(zc) if name == "log" else np.clip(zc, 0.0, 100.0) \
+                    if name == "share" else _fit.snap_bounds(100.0 / (1.0 + np.exp(-zc)))
                 if sel.all():
                     return v
                 out[sel] = v
@@ -534,7 +536,7 @@ def _inv(kind, z):
     with np.errstate(over="ignore"):
         return np.where(k == "log", np.exp(zc),
                         np.where(k == "logit", _fit.snap_bounds(100.0 / (1.0 + np.exp(-zc))),
-                                 z))
+                                 np.where(k == "share", np.clip(z, 0.0, 100.0), z)))
 
 
 def _fwd(kind: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -561,7 +563,7 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
         if len(ok):
             out.put(ok, fit_poisson(x[ok], c[ok], e[ok], y[ok], M[ok], rate_scale[rows][ok]))
         return out          # rows without counts stay failed ("needs counts")
-    for kind in ("log", "logit", "identity"):
+    for kind in SCALE_KINDS:
         sel = np.nonzero(sc == kind)[0]
         if not len(sel):
             continue
@@ -575,7 +577,9 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
         elif name == "arima2":
             out.put(sel, fit_arima2(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
-            want = _fit.SCALE_OF_MODEL[name]
+            # a straight line in percentage points is the share scale's own trend
+            want = "share" if name == "linear" and kind == "share" else \
+                _fit.SCALE_OF_MODEL[name]
             if want != kind:        # fit_named: the model's own scale, no counts
                 out.put(sel, fit_trend(x[sel], y[sel], M[sel], want, name))
             else:
@@ -600,7 +604,7 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
         d, e = batch.c[rows][cnt], batch.e[rows][cnt]
         with np.errstate(all="ignore"):
             za[cnt] = np.log((d + 0.5) / e * rate_scale[rows][cnt][:, None])
-    for kind in ("log", "logit", "identity"):
+    for kind in SCALE_KINDS:
         sel = ~cnt & (sc == kind)
         if not sel.any():
             continue
@@ -611,9 +615,9 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
 
 def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
                      ) -> dict[str, np.ndarray]:
-    """``core.selection_scores`` with candidates (primary, naive, arima, pooled, arima2) for
+    """``core.rolling_errors`` with candidates (primary, naive, arima, pooled, arima2) for
     ``rows``: the mean absolute rolling-origin error on the modelling scale (NaN: no
-    comparable origin).
+    comparable origin), and under ``"units:" + candidate`` in the indicator's unit.
 
     The primaries compared are the straight-line trends (a rate with counts keeps its
     Poisson model without comparison), fitted as ``fit_trend`` fits them; for each origin
@@ -635,6 +639,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
     cand_pl = cand_ar & np.array([_pt.available(k) for k in sc], bool)     # pooled too
     sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R),
             "pooled": np.zeros(R), "arima2": np.zeros(R)}
+    sums_u = {k: np.zeros(R) for k in sums}
     cnts = {k: np.zeros(R) for k in sums}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
@@ -662,7 +667,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         m_pl = np.full(xs.shape, np.nan)
         m_a2 = np.full(xs.shape, np.nan)
         failed = np.zeros(len(sub), bool)
-        for kind in ("log", "logit", "identity"):
+        for kind in SCALE_KINDS:
             g = np.nonzero(sc[sub] == kind)[0]
             if not len(g):
                 continue
@@ -714,25 +719,67 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
                 w = w & cand_pl[sub][:, None]
             with np.errstate(invalid="ignore"):
                 err = np.abs(m - za[sub])
+                err_u = np.abs(_inv(sc[sub], m) - y[sub])
             sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
+            sums_u[cand][sub] += np.where(w, err_u, 0.0).sum(axis=1)
             cnts[cand][sub] += w.sum(axis=1)
     with np.errstate(invalid="ignore"):
-        return {k: np.where(cnts[k] > 0, sums[k] / np.maximum(cnts[k], 1), np.nan)
-                for k in sums}
+        out = {k: np.where(cnts[k] > 0, sums[k] / np.maximum(cnts[k], 1), np.nan)
+               for k in sums}
+        out.update({"units:" + k: np.where(cnts[k] > 0, sums_u[k] / np.maximum(cnts[k], 1),
+                                           np.nan) for k in sums})
+        return out
 
 
 def choose_models(batch: SeriesBatch, primary, scale, rate_scale
-                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The AUTO RULE for every series: (model name per series, scores). A rate with counts
-    keeps its Poisson model; series with enough points for the damped candidate get
-    "per_series" (handed to ``forecast_series``)."""
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The SCALE RULE and the AUTO RULE for every series: (model name per series, scores,
+    primary and scale per series: a percentage the share scale forecasts better moves to
+    it, ``core.choose_spec``). A rate with counts keeps its Poisson model."""
+    name, scores = _choose(batch, primary, scale, rate_scale,
+                           np.ones(len(batch), bool))
+    primary, scale = primary.copy(), scale.copy()
+    # the share twin of a percentage on the logit scale without counts, never at 0 / 100
+    with np.errstate(invalid="ignore"):
+        edge = (batch.mask & ((batch.y <= 100.0 * _fit.LOGIT_EPS)
+                              | (batch.y >= 100.0 * (1.0 - _fit.LOGIT_EPS)))).any(axis=1)
+    twin = ((primary == "logit") & (scale == "logit") & ~batch.use_counts & ~edge
+            & np.isfinite(_unit_score(scores, name, primary)))
+    if twin.any():
+        pr2, sc2 = primary.copy(), scale.copy()
+        pr2[twin], sc2[twin] = "linear", "share"
+        name2, scores2 = _choose(batch, pr2, sc2, rate_scale, twin)
+        e_l = _unit_score(scores, name, primary)
+        e_s = _unit_score(scores2, name2, pr2)
+        with np.errstate(invalid="ignore"):
+            win = twin & np.isfinite(e_s) & (
+                e_s < _core.SCALE_MARGIN * e_l * (1.0 - _core.SELECT_TIE_RTOL)
+                - _core.SELECT_TIE_ATOL)
+        name[win] = name2[win]
+        primary[win], scale[win] = "linear", "share"
+        for k in scores:
+            scores[k][win] = scores2[k][win]
+    return name, scores, primary, scale
+
+
+def _unit_score(scores: dict, name: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Per series: the chosen model's rolling-origin error in the indicator's unit."""
+    out = np.full(len(name), np.nan)
+    for k in ("primary", "naive", "arima", "pooled", "arima2"):
+        sel = (primary == name) if k == "primary" else (name == k)
+        out[sel] = scores["units:" + k][sel]
+    return out
+
+
+def _choose(batch: SeriesBatch, primary, scale, rate_scale, rows: np.ndarray
+            ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The AUTO RULE for the series ``rows`` (bool mask; others get NaN scores)."""
     S = len(batch)
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
-    scores = {"primary": np.full(S, np.nan), "naive": np.full(S, np.nan),
-              "arima": np.full(S, np.nan), "pooled": np.full(S, np.nan),
-              "arima2": np.full(S, np.nan)}
-    compare = (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2 and 3
+    keys = ("primary", "naive", "arima", "pooled", "arima2")
+    scores = {k: np.full(S, np.nan) for k in keys + tuple("units:" + k for k in keys)}
+    compare = rows & (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2, 3
     sel = np.nonzero(compare)[0]
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
@@ -826,12 +873,15 @@ def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
     k95 = np.empty(R)
     nu = np.empty(R)
     g = np.ones(h.shape)
-    for name in np.unique(fits.model):
-        sel = fits.model == name
+    # constants per family, and per family on the share scale (calibrate.constants)
+    group = np.where(fits.kind == "share", fits.model + "@share", fits.model)
+    for key in np.unique(group):
+        sel = group == key
+        name, _, kind = key.partition("@")
         if name == "none":
             c[sel] = k80[sel] = k95[sel] = nu[sel] = np.nan
             continue
-        cst = _cal.constants(name)
+        cst = _cal.constants(name, kind or None)
         c[sel], k80[sel], k95[sel] = cst["c"], cst["k80"], cst["k95"]
         nu[sel] = _cal.shape_nu(round(cst["k80"], 6), round(cst["k95"], 6))
         g[sel] = _cal.horizon_factor(cst, h[sel])
@@ -839,6 +889,10 @@ def _predictive(fits: Fits, xs: np.ndarray, x_obs_last: np.ndarray):
     for df in np.unique(fits.df[~fits.count]):
         infl[(~fits.count) & (fits.df == df)] = _cal.t_infl(int(df))
     sd = np.sqrt(s ** 2 * infl[:, None] + (c[:, None] * fits.u[:, None] * h) ** 2) * g
+    sh = fits.kind == "share"
+    if sh.any():
+        sd[sh] = _cal.share_floor(sd[sh], s[sh] * np.sqrt(infl[sh])[:, None],
+                                  k80[sh][:, None])
     return m, sd, k80, k95, nu
 
 
@@ -867,9 +921,10 @@ def _cdf_le(fits: Fits, m, sd, k80, nu, thr, strict: bool = False) -> np.ndarray
             p = special.stdtr(nn, (zt - mm) / (ss * k80[o] / tq))
         p = np.where(ss <= 0, np.where(mm <= zt + 1e-12, 1.0, 0.0), p)
         p = np.where((kind == "log") & (t <= 0), 0.0, p)
-        p = np.where((kind == "logit") & ((t <= 0) if strict else (t < 0)), 0.0, p)
+        bounded = np.isin(kind, _fit.BOUNDED_SCALES)
+        p = np.where(bounded & ((t <= 0) if strict else (t < 0)), 0.0, p)
         if not strict:
-            p = np.where((kind == "logit") & (t >= (1 - 1e-12) * 100.0), 1.0, p)
+            p = np.where(bounded & (t >= (1 - 1e-12) * 100.0), 1.0, p)
         out[o] = p
     return out
 
@@ -909,7 +964,7 @@ def p_meet_threshold(fits: Fits, m, sd, k80, nu, tg: Targets, whole=None) -> np.
     kind, thr = tg.kind, tg.threshold
     out = np.full(len(m), np.nan)
     if whole is not None and np.any(whole):
-        w = np.asarray(whole, bool) & ~fits.count & (fits.kind != "logit")
+        w = np.asarray(whole, bool) & ~fits.count & ~np.isin(fits.kind, _fit.BOUNDED_SCALES)
         tol = np.where(np.isfinite(tg.tolerance), tg.tolerance, 0.0)
         with np.errstate(invalid="ignore"):
             le_t = np.floor(thr + 1e-9) + 0.5           # P(round(Y) ≤ t) = P(Y ≤ ⌊t⌋ + ½)
@@ -1111,7 +1166,7 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     x_last = _last(batch.x, M)
     err = np.full(S, "", object)
     if model == "auto":
-        names, scores = choose_models(batch, primary, scale, rate_scale)
+        names, scores, primary, scale = choose_models(batch, primary, scale, rate_scale)
     else:
         mname = "poisson" if model == "quasi_poisson" else model
         if mname not in _fit.MODEL_NAMES or mname == "none":
@@ -1155,7 +1210,8 @@ def forecast_batch(batch: SeriesBatch, *, primary, scale, rate_scale, targets: T
     met_now = meets(tg_r.kind, _last(batch.y, M)[rows], tg_r.threshold, tg_r.tolerance,
                     tg_r.change)
     pm = _cal.recalibrate_p(pm, _cal.p_meet_key(F.model, F.kind, mean[:, 0], F.count,
-                                                whole[rows] & (F.kind != "logit"),
+                                                whole[rows] & ~np.isin(F.kind,
+                                                                      _fit.BOUNDED_SCALES),
                                                 tg_r.threshold, met_now))
     fut = ty[rows] > x_last[rows]
     p_meet[rows] = np.where(fut, pm, np.nan)

@@ -42,13 +42,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from .fit import LOGIT_EPS, Fit
+from .fit import BOUNDED_SCALES, LEVEL_SCALES, LOGIT_EPS, Fit
 
 Z80 = 1.2815515655446004
 Z95 = 1.959963984540054
 #: Smallest pace u (per year, on the modelling scale): 1 % a year on log and logit scales;
 #: on the identity scale 1 % of the series' mean absolute level a year.
-U_FLOOR = {"log": 0.01, "logit": 0.01, "identity": 0.01}
+U_FLOOR = {"log": 0.01, "logit": 0.01, "identity": 0.01, "share": 0.01}
 
 #: Calibration constants per model: c (drift of the pace per year ahead, as a fraction of
 #: the pace), k80 and k95 (interval multipliers), n (rolling-origin errors they rest on).
@@ -120,7 +120,7 @@ def p_meet_key(model, kind, point, count, whole, threshold, met_now) -> np.ndarr
     point, thr = np.asarray(point, float), np.asarray(threshold, float)
     eps = 100.0 * LOGIT_EPS
     with np.errstate(invalid="ignore"):
-        at_bound = (np.asarray(kind, object) == "logit") & (
+        at_bound = np.isin(np.asarray(kind, object), BOUNDED_SCALES) & (
             ((point == 100.0) & (thr >= 100.0 - eps)) | ((point == 0.0) & (thr <= eps)))
     none = np.asarray(count, bool) | np.asarray(whole, bool) | np.asarray(met_now, bool)
     return np.where(at_bound, "bound", np.where(none, "", model)).astype(object)
@@ -139,8 +139,22 @@ def recalibrate_p(p, key) -> np.ndarray:
     return out
 
 
-def constants(model: str) -> dict[str, float]:
-    return CALIBRATION[CALIBRATION_KEY.get(model, model)]
+def constants(model: str, kind: str | None = None) -> dict[str, float]:
+    """The interval constants of a model family; on the share scale its own where the pool
+    gave them (``family@share``: a percentage in percentage points errs unlike one on the
+    logit scale), else the family's."""
+    key = CALIBRATION_KEY.get(model, model)
+    if kind == "share" and f"{key}@share" in CALIBRATION:
+        return CALIBRATION[f"{key}@share"]
+    return CALIBRATION[key]
+
+
+def share_floor(sd, s_textbook, k80) -> np.ndarray:
+    """On the share scale the calibrated 80 % interval is never narrower than the model's own
+    textbook one (normal, ± Z80 · s): the pool's share-scale constants come from published
+    estimates that move in near-exact straight lines, and a noisy county percentage must
+    not inherit their narrowness (``benchmarks/peer_benchmark.py``, EXACT_NOISE)."""
+    return np.maximum(sd, Z80 * np.asarray(s_textbook, float) / np.asarray(k80, float))
 
 
 def horizon_factor(cst: dict, h) -> np.ndarray:
@@ -166,7 +180,7 @@ def pace(fit: Fit) -> float:
     else:
         b = 0.0
     floor = U_FLOOR[fit.scale.kind]
-    if fit.scale.kind == "identity":
+    if fit.scale.kind in LEVEL_SCALES:
         floor = floor * max(float(np.mean(np.abs(fit.values))), 1e-9)
     return max(b, floor)
 
@@ -262,11 +276,11 @@ class Predictive:
         zt = float(sc.fwd(np.array([sc.clamp_threshold(threshold)]))[0])
         s = float(self.sd[year_index])
         m = float(self.m[year_index])
-        if sc.kind == "logit" and threshold >= (1 - 1e-12) * sc.top and not strict:
+        if sc.kind in BOUNDED_SCALES and threshold >= (1 - 1e-12) * sc.top and not strict:
             return 1.0
         if sc.kind == "log" and threshold <= 0:
             return 0.0
-        if sc.kind == "logit" and (threshold < 0 or (threshold <= 0 and strict)):
+        if sc.kind in BOUNDED_SCALES and (threshold < 0 or (threshold <= 0 and strict)):
             return 0.0
         if s <= 0:
             return 1.0 if m <= zt + 1e-12 else 0.0
@@ -309,17 +323,19 @@ def predictive(fit: Fit, years, *, method: str = "calibrated") -> Predictive:
         if fit.is_count_model:
             k80, k95, nu = Z80, Z95, 1e6
     elif method == "calibrated":
-        cst = constants(fit.model)
+        cst = constants(fit.model, fit.scale.kind)
         u = pace(fit)
         infl = 1.0 if fit.is_count_model else t_infl(fit.df)
         sd = np.sqrt(s ** 2 * infl + (cst["c"] * u * h) ** 2) * horizon_factor(cst, h)
         k80, k95 = cst["k80"], cst["k95"]
+        if fit.scale.kind == "share":
+            sd = share_floor(sd, s * math.sqrt(infl), k80)
         nu = shape_nu(round(k80, 6), round(k95, 6))
     else:
         raise ValueError(f"interval method must be 'calibrated' or 'model', not {method!r}")
     pred = Predictive(fit=fit, years=years, m=m, sd=sd, k80=k80, k95=k95, nu=nu, method=method)
     pred.count = fit.is_count_model
-    pred.whole = (not pred.count) and fit.scale.kind != "logit" and bool(
+    pred.whole = (not pred.count) and fit.scale.kind not in BOUNDED_SCALES and bool(
         whole_numbers(np.asarray(fit.values, float)[None, :])[0])
     return pred
 

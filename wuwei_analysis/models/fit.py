@@ -11,6 +11,8 @@ quasi_poisson  log           log link, offset log(denominator); quasi-Poisson (d
 loglinear      log           a rate (or other positive quantity) without counts
 logit          logit         a percentage bounded by 0 and 100 (coverage, enrolment)
 linear         identity      a share meant to stay "around" a value; years, ratios, scores
+linear         share         a percentage whose own history moves in straight lines of
+                             percentage points (chosen by the auto rule, ``core.choose_spec``)
 damped         as family     damped additive trend (ETS(A,Ad,N)) on the family's scale
 naive          as family     the last value carried forward (random walk)
 =============  ===========  ===============================================================
@@ -27,6 +29,8 @@ Zeros and hundreds
     points from either bound) before the transform, so 100 and 0 can be modelled and a
     forecast never passes 100 %. When counts are known the empirical logit
     (numerator + ½) / (denominator + 1) is used instead.
+    share scale: the percentage itself (identity), every value brought back into [0, 100]
+    (a forecast, an interval end); the thresholds 0 and 100 keep the logit scale's rules.
 Gaps
     Years may be missing: the regression models use the actual years; the damped trend,
     which needs a regular series, fills gaps by linear interpolation on the modelling scale.
@@ -104,7 +108,8 @@ class ForecastError(DataError):
 # --------------------------------------------------------------------------- scales
 @dataclass(frozen=True)
 class Scale:
-    """A modelling scale: ``log``, ``logit`` (of a percentage / ``top``) or ``identity``."""
+    """A modelling scale: ``log``, ``logit`` (of a percentage / ``top``), ``identity``, or
+    ``share`` (a percentage on its own scale, values held inside [0, ``top``])."""
 
     kind: str
     top: float = 100.0  # logit: the value that means 100 %
@@ -125,6 +130,8 @@ class Scale:
             return np.exp(np.clip(z, -700, 700))
         if self.kind == "logit":
             return snap_bounds(self.top / (1.0 + np.exp(-np.clip(z, -700, 700))), self.top)
+        if self.kind == "share":
+            return np.clip(z, 0.0, self.top)
         return z.copy()
 
     def clamp_threshold(self, t: float) -> float:
@@ -135,6 +142,11 @@ class Scale:
             return max(float(t), 1e-300)
         return float(t)
 
+
+#: Scales of a percentage: values bounded by 0 and ``top`` (the bound rules of p_meet).
+BOUNDED_SCALES = ("logit", "share")
+#: Scales whose values are the quantity itself (level-relative noise floor).
+LEVEL_SCALES = ("identity", "share")
 
 SCALE_OF_MODEL = {"poisson": "log", "quasi_poisson": "log", "loglinear": "log",
                   "logit": "logit", "linear": "identity"}

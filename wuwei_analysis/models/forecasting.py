@@ -9,7 +9,7 @@ import numpy as np
 from ..settings import FINAL_YEAR, PLAN_START
 from ..targets import Target, trend_slope_confidence
 from .calibrate import p_meet_key, predictive, recalibrate_p
-from .core import SeriesSpec, choose_model, fit_named, resolve_spec
+from .core import SeriesSpec, choose_spec, fit_named, resolve_spec
 from .fit import MIN_POINTS, MODEL_LABELS_ZH, MODEL_NAMES, Fit, ForecastError
 
 if TYPE_CHECKING:
@@ -265,7 +265,11 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     # ----- model choice and fit
     selection: dict[str, float] = {}
     if model == "auto":
-        name, selection = choose_model(spec, x, y, c, e)
+        logit_spec = spec
+        spec, name, selection = choose_spec(spec, x, y, c, e)
+        if spec is not logit_spec:
+            notes.append("按本序列滚动回测的一步预测误差（百分点）比较：在百分比尺度上"
+                         "直接延伸比在logit尺度上更准，故按百分比尺度建模（预测限于0–100%）")
     elif model in MODEL_NAMES and model != "none":
         name = "poisson" if model == "quasi_poisson" else model
     else:
@@ -338,7 +342,7 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     if interval == "calibrated":
         from .calibrate import constants, pace
 
-        cst = constants(fit.model)
+        cst = constants(fit.model, fit.scale.kind)
         params["interval_drift_c"] = cst["c"]
         params["interval_pace_u"] = pace(fit)
         notes.append("预测区间已按历史滚动回测校准（包含观测噪声与趋势变化的不确定性），"

@@ -4,7 +4,7 @@ Every other model is fitted on the series alone. This one has no per-series para
 its own: it combines summaries of the series' recent history with weights fitted once
 across the real calibration pool (19 indicators × 120–196 countries, see
 ``data/calibration/pooled_trend.yaml``), separately for each scale kind (log / logit /
-identity) and each horizon h = 1…H_MAX years::
+identity / share) and each horizon h = 1…H_MAX years::
 
     z_{T+h} − z_T = h · Σ_k β[kind, h, k] · f_k(h)
 
@@ -51,7 +51,7 @@ SPANS = (1, 3, 5, 10)
 H_MAX = 5
 N_FEATURES = len(SPANS) + 1
 POOLED_MIN_POINTS = ARIMA_MIN_POINTS
-KINDS = ("log", "logit", "identity")
+KINDS = ("log", "logit", "identity", "share")
 WEIGHTS_FILE = "calibration/pooled_trend.yaml"
 #: kind → (H_MAX × N_FEATURES) weights (a kind without weights has no pooled trend).
 WEIGHTS: dict[str, np.ndarray] = {}

@@ -18,7 +18,7 @@ import numpy as np
 
 from .calibrate import predictive, t_infl
 from .calibrate import pace as pace_of
-from .core import _on_scale, _z_actual, choose_model, fit_named, resolve_spec
+from .core import _on_scale, _z_actual, choose_spec, fit_named, resolve_spec
 from .fit import MIN_POINTS, ForecastError
 
 if TYPE_CHECKING:
@@ -92,13 +92,14 @@ def backtest(years, values, *, unit: str | None = None, counts=None, exposures=N
         sl = slice(0, o + 1)
         cs = None if c is None else c[sl]
         es = None if e is None else e[sl]
-        name = model
+        name, spec_o = model, spec
         if model == "auto":
-            name, _ = choose_model(spec, x[sl], y[sl], cs, es)
+            spec_o, name, _ = choose_spec(spec, x[sl], y[sl], cs, es)
         try:
-            fit = fit_named(spec, name, x[sl], y[sl], cs, es)
+            fit = fit_named(spec_o, name, x[sl], y[sl], cs, es)
         except (ForecastError, ValueError, np.linalg.LinAlgError):
             continue
+        za_o = za if spec_o is spec else _z_actual(spec_o, y, c, e)   # the fit's own scale
         pred = predictive(fit, x[tgt], method=interval)
         lo80, hi80 = pred.interval(0.8)
         lo95, hi95 = pred.interval(0.95)
@@ -115,7 +116,7 @@ def backtest(years, values, *, unit: str | None = None, counts=None, exposures=N
                 "lo95": float(lo95[i]), "hi95": float(hi95[i]),
                 "model": fit.model, "naive": float(y[o]),
                 "mase_scale": scale,
-                "z_error": float(za[j] - _on_scale(fit, m_tb[i:i + 1])[0]),
+                "z_error": float(za_o[j] - _on_scale(fit, m_tb[i:i + 1])[0]),
                 "z_sd_model": float(s_tb[i] * np.sqrt(infl)), "pace_u": float(u),
             })
     df = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
