@@ -86,6 +86,8 @@ def _shipped_yaml(name: str) -> dict:
 
 
 def _load_pool_constants() -> None:
+    for name in [k for k in CALIBRATION if "@" in k]:    # only the file's share-scale keys
+        del CALIBRATION[name]
     for name, cst in _shipped_yaml(POOL_CONSTANTS).items():
         CALIBRATION[str(name)] = {k: (list(map(float, v)) if isinstance(v, list) else float(v))
                                   for k, v in cst.items()}
