@@ -85,11 +85,18 @@ POOL = "/work/shared/data/calibration/series.csv.gz"
 ORIGINS = (2008, 2011, 2014, 2017, 2020)
 H = 5
 MIN_TRAIN = 6
+#: The kinds of series issue 14 names (under-5 and neonatal mortality, rural water and
+#: sanitation, skilled birth attendance, female labour-force participation).
+ISSUE_KINDS = ("under_five_mortality_from_cme_per_1000_born", "newborn_mortality_rate_per_1000",
+               "at_least_basic_water_source_rural_access_percent",
+               "at_least_basic_sanitation_rural_access_percent",
+               "births_attended_by_skilled_health_staff_percent_of_total",
+               "females_aged_15plus_labour_force_participation_rate_percent")
 #: Families whose interval constants come from this pool (the others keep the national
 #: constants of ``calibrate.CALIBRATION``; see ``--families``). Pool-fitted log-linear /
 #: logit constants covered 98 % of the national backtest's outcomes (tests/test_backtest.py),
 #: so those families keep the national constants.
-POOL_FAMILIES = ("arima", "naive", "pooled", "arima2")
+POOL_FAMILIES = ("arima", "naive", "pooled", "arima2", "curve")
 OUT_YAML = Path(__file__).resolve().parents[1] / "wuwei_analysis/data/calibration/intervals.yaml"
 OUT_PMAP = OUT_YAML.parent / "p_meet.yaml"
 OUT_POOLED = OUT_YAML.parent / "pooled_trend.yaml"
@@ -736,6 +743,19 @@ def main(argv=None) -> int:
                                   gm_series=sc["gm_series"], med_series=sc["med_series"],
                                   cov80=sc["cov80"], cov95=sc["cov95"]))
         print(pd.DataFrame(lines).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    # by indicator, and the issue's own kinds together (workbench / AutoARIMA)
+    ind = fc["indicator"].to_numpy()
+    groups = [(v[:44], ind == v) for v in sorted(set(ind))]
+    groups.append(("issue 14's kinds (" + ", ".join(k.split("_")[0] for k in ISSUE_KINDS) + ")",
+                   np.isin(ind, ISSUE_KINDS)))
+    lines = []
+    for name, sel in groups:
+        w, p = (score(k, results[k], fc, tasks, common & sel) for k in ("workbench", "AutoARIMA"))
+        lines.append({"indicator": name, "n": w["n"],
+                      **{f"{m} wb/AA": f"{w[m]:.3f}/{p[m]:.3f}"
+                         for m in ("relMASE", "gm_series", "med_series", "cov80")}})
+    print("\nby indicator (workbench / AutoARIMA):")
+    print(pd.DataFrame(lines).to_string(index=False))
     print(f"\n({time.time() - t0:.0f} s)")
     return 0
 

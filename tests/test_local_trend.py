@@ -236,3 +236,94 @@ def test_the_arima2_path_spans_the_pooled_trends_years():
     from wuwei_analysis.models import local_trend, pooled_trend
 
     assert local_trend.H_MAX == pooled_trend.H_MAX
+
+
+# ----------------------------------------------------------------------------- curve model
+def test_curve_equals_statsmodels_arima_120_with_its_coefficient_fixed():
+    """The curve model is ARIMA(1,2,0) without constant, φ fixed at CURVE_PHI: its path for
+    the next H_MAX years is statsmodels' forecast of that model (exact diffuse Kalman
+    filter), to 1e-8; beyond H_MAX the last step carries on (documented)."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    from wuwei_analysis.models.local_trend import CURVE_PHI, H_MAX, fit_curve
+
+    y = _bending(4)
+    z = np.log(y)
+    mod = ARIMA(z, order=(1, 2, 0), trend="n")
+    with mod.fix_params({"ar.L1": CURVE_PHI}):
+        res = mod.fit()
+    fit = fit_curve(YEARS, y, Scale("log"))
+    m, _ = fit.predict(YEARS[-1] + np.arange(1, H_MAX + 1.0))
+    np.testing.assert_allclose(m, res.forecast(H_MAX), rtol=1e-8)
+    d2 = np.diff(z, 2)
+    r = d2[1:] - CURVE_PHI * d2[:-1]
+    assert fit.params["resid_sd"] == pytest.approx(np.sqrt(np.mean(r ** 2)), rel=1e-12)
+
+
+def test_a_decline_whose_bends_fade_is_followed_by_the_curve_model():
+    """A decline whose pace changed twice (a slowing, then a quickening), each bend fading by
+    half every year after (the curve model's own dynamics, as in smoothed mortality
+    estimates): the auto rule picks it in both paths — its rolling-origin errors are below
+    CHALLENGE_MARGIN × the others' — and it forecasts the next five years closer than
+    ARIMA(2,1,0) and the straight log-linear trend."""
+    from wuwei_analysis.models.local_trend import CURVE_PHI
+
+    d2 = np.zeros(len(YEARS) + 5)
+    for t in range(1, len(d2)):
+        d2[t] = CURVE_PHI * d2[t - 1] + {2: 0.03, 6: -0.02}.get(t, 0.0)
+    z = np.log(60) + np.r_[0.0, np.cumsum(-0.08 + np.cumsum(d2))[1:]]
+    y = np.exp(z)
+    n = len(YEARS)
+    end = int(YEARS[-1]) + 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = forecast_series(YEARS, y[:n], unit="‰", horizon_year=end)
+        many = forecast_series_many([YEARS], [y[:n]], unit=["‰"], horizon_year=end)
+        refs = {m: forecast_series(YEARS, y[:n], unit="‰", model=m, horizon_year=end)
+                for m in ("arima2", "loglinear")}
+    assert fc.attrs["model"] == "curve" and many.model[0] == "curve"
+    err = np.abs(fc["mean"].to_numpy() - y[n:]).max()
+    for m, ref in refs.items():
+        assert err < np.abs(ref["mean"].to_numpy() - y[n:]).max() / 10, m
+
+
+def test_curve_needs_four_yearly_points():
+    from wuwei_analysis.models import ForecastError
+    from wuwei_analysis.models.local_trend import fit_curve
+
+    with pytest.raises(ForecastError):
+        fit_curve(YEARS[:3], _bending()[:3], Scale("log"))
+    with pytest.raises(ForecastError):
+        fit_curve(np.delete(YEARS, 4), np.delete(_bending(), 4), Scale("log"))
+
+
+def test_curve_in_the_engine_equals_the_per_series_fit():
+    """``vector_models.fit_curve`` on a padded batch (3–20 years, some constant) equals
+    ``local_trend.fit_curve`` series by series to 1e-8: parameters, centre and model sd; the
+    rows too short fail."""
+    from wuwei_analysis.engine import vector_models as vm
+    from wuwei_analysis.models.local_trend import CURVE_MIN_POINTS, fit_curve
+
+    rng = np.random.default_rng(2)
+    S, T = 200, 20
+    x = np.arange(2000, 2000 + T, dtype=float)[None, :].repeat(S, 0)
+    z = np.cumsum(np.cumsum(rng.normal(0, 0.02, (S, T)), 1) * rng.uniform(0, 1, (S, 1))
+                  + rng.normal(0, 0.01, (S, T)), 1)
+    y = 20 * np.exp(z)
+    y[:10] = 7.0                                                   # constant series
+    n = rng.integers(3, T + 1, S)
+    M = np.arange(T)[None, :] < n[:, None]
+    f = vm.fit_curve(x, np.where(M, y, np.nan), M, "log")
+    xs = np.arange(2000, 2035, dtype=float)[None, :].repeat(S, 0)
+    m_e, s_e = f.predict(xs)
+    for i in range(S):
+        if n[i] < CURVE_MIN_POINTS:
+            assert f.fail[i]
+            continue
+        one = fit_curve(x[i, :n[i]], y[i, :n[i]], Scale("log"))
+        m, s = one.predict(xs[i])
+        ahead = xs[i] > x[i, n[i] - 1]
+        np.testing.assert_allclose(m_e[i, ahead], m[ahead], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(s_e[i, ahead], s[ahead], rtol=1e-8, atol=1e-10)
+        for k in ("phi", "resid_sd", "change_1y"):
+            assert f.params[k][i] == pytest.approx(one.params[k], rel=1e-8, abs=1e-10), k

@@ -148,3 +148,13 @@ def test_the_local_trend_model_has_a_summary_too():
     assert list(s.coefficients.term) == ["const", "ar.L1"]
     assert s.results.nobs == len(YEARS) - 2
     assert len(s.residuals) == len(YEARS) and s.residuals.resid.iloc[:2].eq(0).all()
+
+
+def test_the_curve_model_has_a_statsmodels_summary_with_its_coefficient_fixed():
+    from wuwei_analysis.models.local_trend import CURVE_PHI
+
+    fc = wa.forecast_series(YEARS, IMR, target="c_infant_mortality", model="curve")
+    s = wa.summary(fc)
+    assert list(s.coefficients.term) == ["ar.L1 (fixed)", "sigma2"]
+    assert s.coefficients.coef.iloc[0] == CURVE_PHI
+    assert s.stats["scale"] == "log" and len(s.residuals) == len(YEARS)

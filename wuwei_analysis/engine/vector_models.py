@@ -18,12 +18,14 @@ pooled         the pooled trend: span slopes and the ARIMA bend combined with th
 arima2         ARIMA(2,1,0) with drift by conditional least squares in closed form (a 2 × 2
                solve per row; :func:`fit_arima2`, last section); falls back to the
                ARIMA(1,1,0) path on short or non-stationary rows
+curve          ARIMA(1,2,0) with its coefficient fixed (:func:`fit_curve`, last section):
+               the latest yearly change and its latest change, halving each year
 =============  ===========================================================================
 
 ``model="auto"`` is the AUTO RULE of :mod:`wuwei_analysis.models.core`, vectorised: the
 same rolling origins (one pass per training length, all series at once), the same
-candidates (primary, naive, arima, pooled, arima2), the same scale-free error and the same
-SELECT_MARGIN.
+candidates (primary and OTHER_CANDIDATES), the same scale-free error, the same SELECT_MARGIN
+and CHALLENGE_MARGIN, and before it the same SCALE RULE (a percentage on the share scale).
 The one model not vectorised is ``damped`` (a numerical ETS likelihood fit, no longer an
 auto candidate): explicit ``damped`` requests are handed to the per-series
 :func:`~wuwei_analysis.models.forecast_series` unchanged — so the result for *every* series
@@ -61,8 +63,11 @@ if TYPE_CHECKING:
 
 #: Models the vectorised engine fits itself (others go to the per-series path).
 VECTOR_MODELS = ("poisson", "loglinear", "logit", "linear", "naive", "arima", "pooled",
-                 "arima2")
+                 "arima2", "curve")
 _TARGET_KINDS = ("at_most", "at_least", "around", "relative_change", "direction", "gap")
+#: The auto rule's candidates besides the primary model, in the order that settles ties
+#: (``core.choose_model``).
+OTHER_CANDIDATES = ("naive", "arima", "pooled", "arima2", "curve")
 #: The modelling scales (``models.fit.Scale`` kinds).
 SCALE_KINDS = ("log", "logit", "identity", "share")
 
@@ -576,6 +581,8 @@ def fit_named(name: str, batch: SeriesBatch, M: np.ndarray, rows: np.ndarray,
             out.put(sel, fit_pooled(x[sel], y[sel], M[sel], kind))
         elif name == "arima2":
             out.put(sel, fit_arima2(x[sel], y[sel], M[sel], kind))
+        elif name == "curve":
+            out.put(sel, fit_curve(x[sel], y[sel], M[sel], kind))
         elif name in ("loglinear", "logit", "linear"):
             # a straight line in percentage points is the share scale's own trend
             want = "share" if name == "linear" and kind == "share" else \
@@ -615,7 +622,7 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
 
 def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
                      ) -> dict[str, np.ndarray]:
-    """``core.rolling_errors`` with candidates (primary, naive, arima, pooled, arima2) for
+    """``core.rolling_errors`` with candidates (primary, naive, arima, pooled, arima2, curve) for
     ``rows``: the mean absolute rolling-origin error on the modelling scale (NaN: no
     comparable origin), and under ``"units:" + candidate`` in the indicator's unit.
 
@@ -638,7 +645,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
     cand_ar = _yearly(batch.x[rows], batch.mask[rows])       # arima is a candidate
     cand_pl = cand_ar & np.array([_pt.available(k) for k in sc], bool)     # pooled too
     sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R),
-            "pooled": np.zeros(R), "arima2": np.zeros(R)}
+            "pooled": np.zeros(R), "arima2": np.zeros(R), "curve": np.zeros(R)}
     sums_u = {k: np.zeros(R) for k in sums}
     cnts = {k: np.zeros(R) for k in sums}
     T = x.shape[1]
@@ -666,6 +673,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
         m_a = np.full(xs.shape, np.nan)
         m_pl = np.full(xs.shape, np.nan)
         m_a2 = np.full(xs.shape, np.nan)
+        m_cv = np.full(xs.shape, np.nan)
         failed = np.zeros(len(sub), bool)
         for kind in SCALE_KINDS:
             g = np.nonzero(sc[sub] == kind)[0]
@@ -709,11 +717,13 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
             if len(ga):
                 f2 = fit_arima2(xw[ga], y[sub[ga], :L], ones[ga], kind, ar=fa)
                 m_a2[ga] = f2.predict(xs[ga])[0]
+                fcv = fit_curve(xw[ga], y[sub[ga], :L], ones[ga], kind)
+                m_cv[ga] = fcv.predict(xs[ga])[0]
         ok = ~failed
         for cand, m in (("primary", m_p), ("naive", m_n), ("arima", m_a), ("pooled", m_pl),
-                        ("arima2", m_a2)):
+                        ("arima2", m_a2), ("curve", m_cv)):
             w = tgt & ok[:, None]
-            if cand in ("arima", "arima2"):
+            if cand in ("arima", "arima2", "curve"):
                 w = w & cand_ar[sub][:, None]
             elif cand == "pooled":
                 w = w & cand_pl[sub][:, None]
@@ -765,7 +775,7 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
 def _unit_score(scores: dict, name: np.ndarray, primary: np.ndarray) -> np.ndarray:
     """Per series: the chosen model's rolling-origin error in the indicator's unit."""
     out = np.full(len(name), np.nan)
-    for k in ("primary", "naive", "arima", "pooled", "arima2"):
+    for k in ("primary",) + OTHER_CANDIDATES:
         sel = (primary == name) if k == "primary" else (name == k)
         out[sel] = scores["units:" + k][sel]
     return out
@@ -777,16 +787,17 @@ def _choose(batch: SeriesBatch, primary, scale, rate_scale, rows: np.ndarray
     S = len(batch)
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
-    keys = ("primary", "naive", "arima", "pooled", "arima2")
+    keys = ("primary",) + OTHER_CANDIDATES
     scores = {k: np.full(S, np.nan) for k in keys + tuple("units:" + k for k in keys)}
     compare = rows & (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2, 3
     sel = np.nonzero(compare)[0]
     if len(sel):
         sc = selection_scores(batch, sel, primary, scale, rate_scale)
         base = sc["primary"]
-        # the best other candidate (on a tie the first of naive, arima, pooled, arima2)
-        names_o = np.array(["naive", "arima", "pooled", "arima2"], object)
-        so = np.column_stack([sc["naive"], sc["arima"], sc["pooled"], sc["arima2"]])
+        # the best other candidate (on a tie the first in OTHER_CANDIDATES' order)
+        others = tuple(k for k in OTHER_CANDIDATES if k not in _core.CHALLENGERS)
+        names_o = np.array(others, object)
+        so = np.column_stack([sc[k] for k in others])
         fin = np.where(np.isfinite(so), so, np.inf)
         low = fin.min(axis=1, keepdims=True)
         # within the tie tolerance of the best: the first in candidate order (as core)
@@ -799,6 +810,16 @@ def _choose(batch: SeriesBatch, primary, scale, rate_scale, rows: np.ndarray
             best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL)
             - _core.SELECT_TIE_ATOL)
         name[sel[pick]] = other[pick]
+        # a challenger replaces the model chosen so far only when clearly better than it
+        chosen = np.where(pick, best, base)
+        for c in _core.CHALLENGERS:
+            v = sc[c]
+            with np.errstate(invalid="ignore"):
+                win = np.isfinite(v) & np.isfinite(chosen) & (
+                    v < _core.CHALLENGE_MARGIN * chosen * (1.0 - _core.SELECT_TIE_RTOL)
+                    - _core.SELECT_TIE_ATOL)
+            name[sel[win]] = c
+            chosen = np.where(win, v, chosen)
         for k in scores:
             scores[k][sel] = sc[k]
     return name, scores
@@ -1763,4 +1784,38 @@ def fit_arima2(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str,
     f.params = {"ar1": np.where(ok, a1, ar.ar), "ar2": np.where(ok, a2, 0.0),
                 "drift": np.where(ok, mu, ar.B), "resid_sd": np.sqrt(s2),
                 "change_1y": path[:, 0]}
+    return f
+
+
+# =============================================================================== curve model
+def fit_curve(x: np.ndarray, y: np.ndarray, M: np.ndarray, kind: str) -> Fits:
+    """The curve model (ARIMA(1,2,0), coefficient fixed at ``local_trend.CURVE_PHI``) for
+    every row (points in M, on ``kind``'s scale) → Fits (:func:`.local_trend.fit_curve`);
+    rows that are not yearly or shorter than CURVE_MIN_POINTS fail."""
+    S = x.shape[0]
+    n = M.sum(axis=1)
+    z, fail = to_scale(kind, y, M)
+    fail = fail | ~_yearly(x, M) | (n < _lt.CURVE_MIN_POINTS)
+    rows = np.arange(S)
+    phi = _lt.CURVE_PHI
+    path = np.full((S, _pt.H_MAX), np.nan)
+    s2 = np.zeros(S)
+    change = bend = np.full(S, np.nan)
+    if x.shape[1] >= 3:
+        last = np.clip(n - 1, 2, x.shape[1] - 1)
+        with np.errstate(invalid="ignore"):
+            change = z[rows, last] - z[rows, last - 1]
+            bend = change - (z[rows, last - 1] - z[rows, last - 2])
+            k = np.arange(1, _pt.H_MAX + 1, dtype=float)
+            slope_k = change[:, None] + bend[:, None] * (phi * (1.0 - phi ** k) / (1.0 - phi))
+            path = np.cumsum(slope_k, axis=1)
+            # residuals of the recursion Δ²z_t − φ Δ²z_{t−1} over each row's own points
+            d2 = np.diff(np.where(M, z, np.nan), n=2, axis=1)
+            r = d2[:, 1:] - phi * d2[:, :-1]
+            okr = np.isfinite(r)
+            cnt = okr.sum(axis=1)
+            s2 = np.where(okr, r * r, 0.0).sum(axis=1) / np.maximum(cnt, 1)
+    f = _path_fits("curve", kind, x, y, z, M, path, s2, fail, n - 3)
+    f.params = {"phi": np.full(S, phi), "last_change": change, "bend": bend,
+                "resid_sd": np.sqrt(f.V1), "change_1y": f.path[:, 0]}
     return f

@@ -64,6 +64,7 @@ CALIBRATION: dict[str, dict[str, float]] = {
     # placeholder: the pooled trend exists only with the pool's constants (intervals.yaml)
     "pooled": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
     "arima2": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
+    "curve": {"c": 0.3378, "k80": 1.0122, "k95": 1.31, "n": 0},
 }
 # Poisson models (county counts) keep the national log-linear constants for the log-rate:
 # the pool has no counts, and its smoothed national estimates have no count noise.

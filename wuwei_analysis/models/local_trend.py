@@ -1,4 +1,5 @@
-"""Local-trend models on the differences: ARIMA(1,1,0) with drift and a damped local trend.
+"""Local-trend models on the differences: ARIMA(1,1,0) and ARIMA(2,1,0) with drift, and the
+curve model (ARIMA(1,2,0) with its coefficient fixed, :func:`fit_curve`).
 
 Both work on the family's modelling scale z (log for rates, logit for shares, identity for
 levels; see :mod:`.fit`) and on yearly series without gaps (a series with a missing year
@@ -196,3 +197,57 @@ def fit_arima2(years, values, scale: Scale, *, notes: list[str] | None = None) -
     return Fit(model="arima2", scale=scale, years=x, values=y, z=z, zfit=z.copy(),
                params=params, slope=float(path[0]), df=max(len(x) - 3, 1),
                predict_fn=predict, notes=notes)
+
+
+#: The damping of the curve model: the latest change of the yearly change carries on, shrunk
+#: by this factor every year (0.5 halves it; on the pool 0.5 beat 0.3, 0.7, 0.85 and a per-series
+#: estimate on every aggregate together: benchmarks/peer_benchmark.py).
+CURVE_PHI = 0.5
+#: Fewest yearly points a curve fit uses (two changes of the yearly change).
+CURVE_MIN_POINTS = 4
+
+
+def curve_path(change: float, bend: float, horizons: int = H_MAX) -> np.ndarray:
+    """The path of changes h = 1…``horizons`` years after the last year: the yearly change
+    ``change`` plus the bend ``bend`` (the latest change of the yearly change) shrunk by
+    CURVE_PHI each year, summed."""
+    phi = CURVE_PHI
+    k = np.arange(1, horizons + 1, dtype=float)
+    slope_k = change + bend * (phi * (1.0 - phi ** k) / (1.0 - phi))
+    return np.cumsum(slope_k)
+
+
+def fit_curve(years, values, scale: Scale, *, notes: list[str] | None = None) -> Fit:
+    """The curve model (局部弯曲趋势): ARIMA(1,2,0) without constant and with its AR
+    coefficient fixed at CURVE_PHI — the change of the yearly change follows
+
+        Δ²z_t = φ · Δ²z_{t−1} + ε_t,       φ = CURVE_PHI
+
+    so the latest yearly change Δz_T carries on and bends by Δ²z_T · (φ + φ² + … + φ^k) in
+    year k: a decline that has been slowing keeps slowing, by less each year. Nothing is
+    estimated but the innovation variance σ² = mean of the residuals squared (the one-step
+    errors of the recursion); the forecast is the path of changes for h = 1…H_MAX (then the
+    last step carries on, as for ARIMA(2,1,0)); the model sd is that of a random walk with σ²
+    (intervals are calibrated per family). ``tests/test_local_trend.py`` checks the path
+    against statsmodels ``SARIMAX(order=(1, 2, 0))`` with the coefficient fixed."""
+    x, y = _check_xy(years, values)
+    notes = [] if notes is None else notes
+    if len(x) < CURVE_MIN_POINTS:
+        raise ForecastError(f"弯曲趋势至少需要{CURVE_MIN_POINTS}年数据")
+    if not yearly(x):
+        raise ForecastError("弯曲趋势需要逐年连续的数据")
+    z = to_model_scale(scale, y, notes)
+    dz = np.diff(z)
+    d2 = np.diff(dz)
+    r = d2[1:] - CURVE_PHI * d2[:-1]
+    s2 = float(np.sum(r * r)) / max(len(r), 1)
+    change, bend = float(dz[-1]), float(d2[-1])
+    path = curve_path(change, bend)
+    if np.all(z == z[0]):
+        path, s2 = np.zeros(H_MAX), 0.0
+    z_last, x_last = float(z[-1]), float(x[-1])
+    params = {"phi": CURVE_PHI, "last_change": change, "bend": bend,
+              "resid_sd": math.sqrt(s2), "change_1y": float(path[0])}
+    return Fit(model="curve", scale=scale, years=x, values=y, z=z, zfit=z.copy(),
+               params=params, slope=float(path[0]), df=max(len(x) - 3, 1),
+               predict_fn=path_predictor(z_last, x_last, path, s2), notes=notes)

@@ -25,6 +25,7 @@ naive                            ARIMA(0, 1, 0) on the modelling scale (a random
 arima                            OLS of Δz_t on [1, Δz_{t−1}] (ARIMA(1,1,0) with drift)
 pooled                           the same ARIMA refit; the pool's weights as stats (no SEs)
 arima2                           OLS of Δz_t on [1, Δz_{t−1}, Δz_{t−2}] (ARIMA(2,1,0), drift)
+curve                            ARIMA(1, 2, 0) without constant, ar.L1 fixed at CURVE_PHI
 ===============================  ==========================================================
 
 ``trend_significance(fc)`` is the two-sided p-value of the trend slope (H0: flat) from the
@@ -372,6 +373,37 @@ def _arima2(s: SummaryInputs):
              "sigma": float(math.sqrt(res.scale)), "loglik": float(res.llf),
              "aic": float(res.aic), "bic": float(res.bic), "scale": s.scale.kind,
              "drift": fit.params["drift"]}
+    return res, tab, stats, z, zfit, notes
+
+
+@register_summary("curve")
+def _curve(s: SummaryInputs):
+    """The curve model (:func:`.local_trend.fit_curve`): statsmodels ARIMA(1, 2, 0) without
+    constant, its AR coefficient fixed at CURVE_PHI (only σ² is estimated)."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    from .local_trend import CURVE_PHI, yearly
+
+    if not yearly(np.asarray(s.years, float)):
+        raise ForecastError("弯曲趋势需要逐年连续的数据")
+    z = to_model_scale(s.scale, s.values)
+    mod = ARIMA(z, order=(1, 2, 0), trend="n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with mod.fix_params({"ar.L1": CURVE_PHI}):
+            res = mod.fit()
+    names = list(res.param_names)
+    tab = _coef_table(names, res.params, res.bse, res.tvalues, res.pvalues,
+                      res.conf_int(0.05))
+    tab["term_zh"] = [{"sigma2": "残差方差（年变化之变化）"}.get(n, "自回归系数（固定）")
+                      for n in names]
+    notes = [f"年变化量之变化的一阶自回归（ARIMA(1,2,0)，无常数项），系数固定为{CURVE_PHI}："
+             "最近的年变化延续，其增减逐年减半；只估计残差方差"]
+    zfit = np.asarray(res.fittedvalues, float)
+    zfit[:2] = z[:2]
+    stats = {"n": int(len(z)), "df_resid": int(len(z) - 3),
+             "sigma": float(math.sqrt(float(res.params[-1]))), "loglik": float(res.llf),
+             "aic": float(res.aic), "bic": float(res.bic), "scale": s.scale.kind}
     return res, tab, stats, z, zfit, notes
 
 
