@@ -50,6 +50,18 @@ def yearly(x: np.ndarray) -> bool:
     return len(x) >= 2 and bool(np.all(np.diff(x) == 1.0))
 
 
+def yearly_series(years, values, scale: Scale, notes: list[str], min_points: int, label: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(years, values, modelling-scale values) of a yearly series without gaps with at least
+    ``min_points`` points; otherwise a ForecastError naming the model ``label``."""
+    x, y = _check_xy(years, values)
+    if len(x) < min_points:
+        raise ForecastError(f"{label}至少需要{min_points}年数据")
+    if not yearly(x):
+        raise ForecastError(f"{label}需要逐年连续的数据")
+    return x, y, to_model_scale(scale, y, notes)
+
+
 def arima_forecast(z_last: float, w: float, mu: float, a: float, s2: float, h: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Centre and textbook sd h years ahead (h ≥ 0, whole years)."""
@@ -86,13 +98,8 @@ def fit_arima(years, values, scale: Scale, *, notes: list[str] | None = None) ->
     """ARIMA(1,1,0) with drift by conditional least squares (statsmodels OLS)."""
     from statsmodels.regression.linear_model import OLS
 
-    x, y = _check_xy(years, values)
     notes = [] if notes is None else notes
-    if len(x) < ARIMA_MIN_POINTS:
-        raise ForecastError(f"ARIMA(1,1,0)至少需要{ARIMA_MIN_POINTS}年数据")
-    if not yearly(x):
-        raise ForecastError("ARIMA(1,1,0)需要逐年连续的数据")
-    z = to_model_scale(scale, y, notes)
+    x, y, z = yearly_series(years, values, scale, notes, ARIMA_MIN_POINTS, "ARIMA(1,1,0)")
     dz = np.diff(z)
     d0, d1 = dz[:-1], dz[1:]
     k = len(d1)
@@ -229,14 +236,9 @@ def fit_curve(years, values, scale: Scale, *, notes: list[str] | None = None) ->
     errors of the recursion); the forecast is the path of changes for h = 1…H_MAX (then the
     last step carries on, as for ARIMA(2,1,0)); the model sd is that of a random walk with σ²
     (intervals are calibrated per family). ``tests/test_local_trend.py`` checks the path
-    against statsmodels ``SARIMAX(order=(1, 2, 0))`` with the coefficient fixed."""
-    x, y = _check_xy(years, values)
+    against statsmodels ``ARIMA(order=(1, 2, 0), trend="n")`` with the coefficient fixed."""
     notes = [] if notes is None else notes
-    if len(x) < CURVE_MIN_POINTS:
-        raise ForecastError(f"弯曲趋势至少需要{CURVE_MIN_POINTS}年数据")
-    if not yearly(x):
-        raise ForecastError("弯曲趋势需要逐年连续的数据")
-    z = to_model_scale(scale, y, notes)
+    x, y, z = yearly_series(years, values, scale, notes, CURVE_MIN_POINTS, "弯曲趋势")
     dz = np.diff(z)
     d2 = np.diff(dz)
     r = d2[1:] - CURVE_PHI * d2[:-1]
