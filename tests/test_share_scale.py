@@ -41,6 +41,12 @@ def test_a_percentage_on_a_straight_line_is_forecast_on_the_share_scale():
     fc = run(v)
     assert fc.attrs["scale"] == "share"
     assert any("百分比尺度" in n for n in fc.attrs["notes"])
+    import wuwei_analysis as wa                               # the engine's one-series case
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = wa.forecast_series(YEARS, v, unit="%", horizon_year=2030)
+    assert one.attrs["scale"] == "share" and any("百分比尺度" in n for n in one.attrs["notes"])
     # it carries the line on, +2.5 points a year, where the logit scale would bend it down
     assert fc["mean"].iloc[0] == pytest.approx(v[-1] + 2.5, abs=0.15)
     assert fc["mean"].iloc[2] == pytest.approx(v[-1] + 7.5, abs=0.5)

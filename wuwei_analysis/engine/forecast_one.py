@@ -64,7 +64,7 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
     import pandas as pd
 
     from ..models.forecasting import _prepare, _resolve_target, forecast_series as reference
-    from ..models.core import resolve_spec
+    from ..models.core import SHARE_NOTE, resolve_spec
     from ..models.fit import MODEL_LABELS_ZH, ForecastError
     from .vector_models import forecast_series_many
 
@@ -124,7 +124,8 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         target_year=int(t.year) if t is not None else None, threshold=threshold, unit=unit,
         scale=str(res.scale[0]) if name != "none" else spec.scale.kind, n_points=int(len(x)),
         interval_method="calibrated" if name != "none" else "none",
-        notes=list(chk.notes), input_unit=chk.input_unit,
+        notes=list(chk.notes) + ([SHARE_NOTE] if str(res.scale[0]) == "share" else []),
+        input_unit=chk.input_unit,
         inputs={"years": x.tolist(), "values": y.tolist(),   # for wa.summary(fc)
                 "counts": None if c is None else c.tolist(),
                 "exposures": None if e is None else e.tolist()})

@@ -256,6 +256,11 @@ def rolling_errors(spec: SeriesSpec, years, values, counts=None, exposures=None,
     return ({c: mean(v) for c, v in errs.items()}, {c: mean(v) for c, v in errs_u.items()})
 
 
+#: What a forecast on the share scale says of it (both paths' notes).
+SHARE_NOTE = ("按本序列滚动回测的一步预测误差（百分点）比较：在百分比尺度上直接延伸比在logit尺度上"
+              "更准，故按百分比尺度建模（预测限于0–100%）")
+
+
 def share_twin(spec: SeriesSpec) -> SeriesSpec | None:
     """The share-scale spec of a percentage modelled on the logit scale (SCALE RULE);
     None for every other spec."""

@@ -9,7 +9,7 @@ import numpy as np
 from ..settings import FINAL_YEAR, PLAN_START
 from ..targets import Target, trend_slope_confidence
 from .calibrate import p_meet_key, predictive, recalibrate_p
-from .core import SeriesSpec, choose_spec, fit_named, resolve_spec
+from .core import SHARE_NOTE, SeriesSpec, choose_spec, fit_named, resolve_spec
 from .fit import MIN_POINTS, MODEL_LABELS_ZH, MODEL_NAMES, Fit, ForecastError
 
 if TYPE_CHECKING:
@@ -268,8 +268,7 @@ def forecast_series(years, values, *, unit: str | None = None, target=None, coun
         logit_spec = spec
         spec, name, selection = choose_spec(spec, x, y, c, e)
         if spec is not logit_spec:
-            notes.append("按本序列滚动回测的一步预测误差（百分点）比较：在百分比尺度上"
-                         "直接延伸比在logit尺度上更准，故按百分比尺度建模（预测限于0–100%）")
+            notes.append(SHARE_NOTE)
     elif model in MODEL_NAMES and model != "none":
         name = "poisson" if model == "quasi_poisson" else model
     else:
