@@ -620,11 +620,12 @@ def _z_actual(batch: SeriesBatch, rows, primary, scale, rate_scale) -> np.ndarra
     return za
 
 
-def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale
-                     ) -> dict[str, np.ndarray]:
+def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_scale,
+                     units: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """``core.rolling_errors`` with candidates (primary, naive, arima, pooled, arima2, curve) for
     ``rows``: the mean absolute rolling-origin error on the modelling scale (NaN: no
-    comparable origin), and under ``"units:" + candidate`` in the indicator's unit.
+    comparable origin), and under ``"units:" + candidate`` in the indicator's unit (for the
+    rows where ``units``, a bool per row, is true — all by default; NaN for the others).
 
     The primaries compared are the straight-line trends (a rate with counts keeps its
     Poisson model without comparison), fitted as ``fit_trend`` fits them; for each origin
@@ -647,6 +648,7 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
     sums = {"primary": np.zeros(R), "naive": np.zeros(R), "arima": np.zeros(R),
             "pooled": np.zeros(R), "arima2": np.zeros(R), "curve": np.zeros(R)}
     sums_u = {k: np.zeros(R) for k in sums}
+    want_u = np.ones(R, bool) if units is None else np.asarray(units, bool)
     cnts = {k: np.zeros(R) for k in sums}
     T = x.shape[1]
     H = _core.AUTO_HORIZON
@@ -729,14 +731,18 @@ def selection_scores(batch: SeriesBatch, rows: np.ndarray, primary, scale, rate_
                 w = w & cand_pl[sub][:, None]
             with np.errstate(invalid="ignore"):
                 err = np.abs(m - za[sub])
-                err_u = np.abs(_inv(sc[sub], m) - y[sub])
             sums[cand][sub] += np.where(w, err, 0.0).sum(axis=1)
-            sums_u[cand][sub] += np.where(w, err_u, 0.0).sum(axis=1)
+            nu_ = want_u[sub]
+            if nu_.any():
+                with np.errstate(invalid="ignore"):
+                    err_u = np.abs(_inv(sc[sub][nu_], m[nu_]) - y[sub][nu_])
+                sums_u[cand][sub[nu_]] += np.where(w[nu_], err_u, 0.0).sum(axis=1)
             cnts[cand][sub] += w.sum(axis=1)
     with np.errstate(invalid="ignore"):
         out = {k: np.where(cnts[k] > 0, sums[k] / np.maximum(cnts[k], 1), np.nan)
                for k in sums}
-        out.update({"units:" + k: np.where(cnts[k] > 0, sums_u[k] / np.maximum(cnts[k], 1),
+        out.update({"units:" + k: np.where((cnts[k] > 0) & want_u,
+                                           sums_u[k] / np.maximum(cnts[k], 1),
                                            np.nan) for k in sums})
         return out
 
@@ -746,19 +752,18 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
     """The SCALE RULE and the AUTO RULE for every series: (model name per series, scores,
     primary and scale per series: a percentage the share scale forecasts better moves to
     it, ``core.choose_spec``). A rate with counts keeps its Poisson model."""
-    name, scores = _choose(batch, primary, scale, rate_scale,
-                           np.ones(len(batch), bool))
     primary, scale = primary.copy(), scale.copy()
     # the share twin of a percentage on the logit scale without counts, never at 0 / 100
     with np.errstate(invalid="ignore"):
         edge = (batch.mask & ((batch.y <= 100.0 * _fit.LOGIT_EPS)
                               | (batch.y >= 100.0 * (1.0 - _fit.LOGIT_EPS)))).any(axis=1)
-    twin = ((primary == "logit") & (scale == "logit") & ~batch.use_counts & ~edge
-            & np.isfinite(_unit_score(scores, name, primary)))
+    twin = (primary == "logit") & (scale == "logit") & ~batch.use_counts & ~edge
+    name, scores = _choose(batch, primary, scale, rate_scale, np.ones(len(batch), bool), twin)
+    twin &= np.isfinite(_unit_score(scores, name, primary))
     if twin.any():
         pr2, sc2 = primary.copy(), scale.copy()
         pr2[twin], sc2[twin] = "linear", "share"
-        name2, scores2 = _choose(batch, pr2, sc2, rate_scale, twin)
+        name2, scores2 = _choose(batch, pr2, sc2, rate_scale, twin, twin)
         e_l = _unit_score(scores, name, primary)
         e_s = _unit_score(scores2, name2, pr2)
         with np.errstate(invalid="ignore"):
@@ -781,9 +786,10 @@ def _unit_score(scores: dict, name: np.ndarray, primary: np.ndarray) -> np.ndarr
     return out
 
 
-def _choose(batch: SeriesBatch, primary, scale, rate_scale, rows: np.ndarray
-            ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The AUTO RULE for the series ``rows`` (bool mask; others get NaN scores)."""
+def _choose(batch: SeriesBatch, primary, scale, rate_scale, rows: np.ndarray,
+            units: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The AUTO RULE for the series ``rows`` (bool mask; others get NaN scores); scores in
+    the unit too for the series ``units`` (bool mask)."""
     S = len(batch)
     n = batch.n
     name = np.where(n < _fit.MIN_POINTS, "none", primary.astype(object)).astype(object)
@@ -792,7 +798,7 @@ def _choose(batch: SeriesBatch, primary, scale, rate_scale, rows: np.ndarray
     compare = rows & (n >= _core.AUTO_MIN_POINTS) & (primary != "poisson")   # rules 2, 3
     sel = np.nonzero(compare)[0]
     if len(sel):
-        sc = selection_scores(batch, sel, primary, scale, rate_scale)
+        sc = selection_scores(batch, sel, primary, scale, rate_scale, units=units[sel])
         base = sc["primary"]
         # the best other candidate (on a tie the first in OTHER_CANDIDATES' order)
         others = tuple(k for k in OTHER_CANDIDATES if k not in _core.CHALLENGERS)
