@@ -126,3 +126,19 @@ def test_the_engine_makes_the_same_scale_choice_and_numbers():
     assert compare(series, res, refs) == []
     assert [r.attrs["scale"] for r in refs] == list(res.scale)
     assert 10 <= (res.scale == "share").sum() <= 50        # both scales are exercised
+
+
+def test_share_scale_95_percent_intervals_are_at_most_three_times_the_80_percent_ones():
+    """The pool's share-scale errors have a fat tail (published straight lines that stop);
+    the shipped constants cap k95 at 3 × k80 (peer_benchmark.SHARE_TAIL_MAX), so a steadily
+    rising county percentage is not given a 95 % range from 71 to 100."""
+    from wuwei_analysis.models.calibrate import CALIBRATION
+
+    share = {k: v for k, v in CALIBRATION.items() if k.endswith("@share")}
+    assert share and all(c["k95"] <= 3.0 * c["k80"] + 1e-4 for c in share.values())
+    v = straight(60.0, 2.5, noise=0.6, seed=6)
+    fc = run(v)
+    assert fc.attrs["scale"] == "share"
+    first = fc.iloc[0]
+    half80, half95 = (first.hi80 - first.lo80) / 2, (first.hi95 - first.lo95) / 2
+    assert first.hi95 < 100 and half95 <= 3.0 * half80 * 1.001
