@@ -355,6 +355,11 @@ def _cached_errors(spec, years, values, counts, exposures, cands
     return rolling_errors(spec, years, values, counts, exposures, cands)
 
 
+#: The models fitted from the values on the modelling scale alone: name → fitter.
+_SCALE_FITTERS = {"naive": fit_naive, "damped": fit_damped, "arima": fit_arima,
+                  "pooled": fit_pooled, "arima2": fit_arima2, "curve": fit_curve}
+
+
 def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures=None,
               rate_scale: float = 1.0, notes: list[str] | None = None) -> Fit:
     """Fit one model by name (``poisson`` covers quasi-Poisson)."""
@@ -366,16 +371,6 @@ def fit_model(model: str, years, values, scale: Scale, *, counts=None, exposures
     if model in ("loglinear", "logit", "linear"):
         return fit_trend(years, values, scale, model, counts=counts if model == "logit" else None,
                          exposures=exposures if model == "logit" else None, notes=notes)
-    if model == "naive":
-        return fit_naive(years, values, scale, notes=notes)
-    if model == "damped":
-        return fit_damped(years, values, scale, notes=notes)
-    if model == "arima":
-        return fit_arima(years, values, scale, notes=notes)
-    if model == "pooled":
-        return fit_pooled(years, values, scale, notes=notes)
-    if model == "arima2":
-        return fit_arima2(years, values, scale, notes=notes)
-    if model == "curve":
-        return fit_curve(years, values, scale, notes=notes)
+    if model in _SCALE_FITTERS:
+        return _SCALE_FITTERS[model](years, values, scale, notes=notes)
     raise ForecastError(f"未知模型 {model!r}，可选：{', '.join(MODEL_NAMES)}")
