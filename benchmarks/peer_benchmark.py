@@ -357,19 +357,14 @@ def calib_table(wb: dict, fc: pd.DataFrame, keep: np.ndarray | None = None,
     with np.errstate(invalid="ignore", divide="ignore"):
         exact = np.sqrt(wb["s2i"]) < EXACT_NOISE * wb["u"]
     for fam in sorted(f for f in set(fk[ok]) if f in families or f.endswith("@share")):
-        sel = ok & (fk == fam)
-        if fam.endswith("@share"):
-            sel &= ~exact
-            if sel.sum() < MIN_SHARE:       # too few: the family's own constants serve
-                continue
-            cst = cal.calibrate_pool_h(err[sel], np.sqrt(wb["s2i"][sel]), wb["u"][sel], h[sel])
+        share = fam.endswith("@share")
+        sel = ok & (fk == fam) & ~(share & exact)
+        if sel.sum() < (MIN_SHARE if share else cal.MIN_POOL):   # share: the family's serve
+            continue
+        cst = cal.calibrate_pool_h(err[sel], np.sqrt(wb["s2i"][sel]), wb["u"][sel], h[sel])
+        if share:
             cst["k95"] = round(min(cst["k95"], SHARE_TAIL_MAX * cst["k80"]), 4)
-            out[fam] = cst
-            continue
-        if sel.sum() < cal.MIN_POOL:
-            continue
-        out[fam] = cal.calibrate_pool_h(err[sel], np.sqrt(wb["s2i"][sel]), wb["u"][sel],
-                                        h[sel])
+        out[fam] = cst
     return out
 
 

@@ -767,9 +767,7 @@ def choose_models(batch: SeriesBatch, primary, scale, rate_scale
         e_l = _unit_score(scores, name, primary)
         e_s = _unit_score(scores2, name2, pr2)
         with np.errstate(invalid="ignore"):
-            win = twin & np.isfinite(e_s) & (
-                e_s < _core.SCALE_MARGIN * e_l * (1.0 - _core.SELECT_TIE_RTOL)
-                - _core.SELECT_TIE_ATOL)
+            win = twin & np.isfinite(e_s) & _core.clearly_below(e_s, _core.SCALE_MARGIN, e_l)
         name[win] = name2[win]
         primary[win], scale[win] = "linear", "share"
         for k in scores:
@@ -812,18 +810,17 @@ def _choose(batch: SeriesBatch, primary, scale, rate_scale, rows: np.ndarray,
                           axis=1)
         other = names_o[k]
         best = so[np.arange(len(k)), k]
-        pick = np.isfinite(base) & np.isfinite(best) & (
-            best < _core.SELECT_MARGIN * base * (1.0 - _core.SELECT_TIE_RTOL)
-            - _core.SELECT_TIE_ATOL)
+        with np.errstate(invalid="ignore"):
+            pick = np.isfinite(base) & np.isfinite(best) & _core.clearly_below(
+                best, _core.SELECT_MARGIN, base)
         name[sel[pick]] = other[pick]
         # a challenger replaces the model chosen so far only when clearly better than it
         chosen = np.where(pick, best, base)
         for c in _core.CHALLENGERS:
             v = sc[c]
             with np.errstate(invalid="ignore"):
-                win = np.isfinite(v) & np.isfinite(chosen) & (
-                    v < _core.CHALLENGE_MARGIN * chosen * (1.0 - _core.SELECT_TIE_RTOL)
-                    - _core.SELECT_TIE_ATOL)
+                win = np.isfinite(v) & np.isfinite(chosen) & _core.clearly_below(
+                    v, _core.CHALLENGE_MARGIN, chosen)
             name[sel[win]] = c
             chosen = np.where(win, v, chosen)
         for k in scores:

@@ -114,7 +114,7 @@ import numpy as np
 
 from .fit import (LEVEL_SCALES, LOGIT_EPS, MIN_POINTS, MODEL_NAMES, Fit, ForecastError, Scale,
                   fit_damped, fit_naive, fit_poisson, fit_trend, to_model_scale)
-from .local_trend import CURVE_MIN_POINTS, fit_arima, fit_arima2, fit_curve, yearly
+from .local_trend import fit_arima, fit_arima2, fit_curve, yearly
 from .pooled_trend import fit_pooled
 from .pooled_trend import available as pooled_available
 
@@ -261,6 +261,12 @@ SHARE_NOTE = ("按本序列滚动回测的一步预测误差（百分点）比�
               "更准，故按百分比尺度建模（预测限于0–100%）")
 
 
+def clearly_below(score, margin: float, reference):
+    """``score`` < ``margin`` × ``reference`` beyond the tie tolerances (SELECT_TIE_RTOL,
+    SELECT_TIE_ATOL): the test of every replacement in the rules; scalars or arrays."""
+    return score < margin * reference * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL
+
+
 def share_twin(spec: SeriesSpec) -> SeriesSpec | None:
     """The share-scale spec of a percentage modelled on the logit scale (SCALE RULE);
     None for every other spec."""
@@ -280,15 +286,13 @@ def choose_spec(spec: SeriesSpec, years, values, counts=None, exposures=None
                 ) -> tuple[SeriesSpec, str, dict[str, float]]:
     """The SCALE RULE, then the AUTO RULE (module docstring): the spec the series is
     modelled under, the model name and its candidates' scores."""
-    name, scores = choose_model(spec, years, values, counts, exposures)
+    name, scores, units = _auto_rule(spec, years, values, counts, exposures)
     twin = share_twin(spec)
     if (twin is None or counts is not None or name not in scores
             or at_bound(values, spec.scale.top)):
         return spec, name, scores
-    name_s, scores_s = choose_model(twin, years, values)
-    e_l = _cached_errors(*_key(spec, years, values, None, None, scores))[1].get(name)
-    e_s = _cached_errors(*_key(twin, years, values, None, None, scores_s))[1].get(name_s)
-    if share_wins(e_l, e_s):
+    name_s, scores_s, units_s = _auto_rule(twin, years, values)
+    if share_wins(units.get(name), units_s.get(name_s)):
         return twin, name_s, scores_s
     return spec, name, scores
 
@@ -299,26 +303,30 @@ def share_wins(e_logit, e_share) -> bool:
     if e_logit is None or e_share is None or not (np.isfinite(e_logit)
                                                   and np.isfinite(e_share)):
         return False
-    return bool(e_share < SCALE_MARGIN * e_logit * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL)
+    return bool(clearly_below(e_share, SCALE_MARGIN, e_logit))
 
 
 def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
                  ) -> tuple[str, dict[str, float]]:
     """The AUTO RULE (module docstring): the model name and the candidates' scores."""
+    return _auto_rule(spec, years, values, counts, exposures)[:2]
+
+
+def _auto_rule(spec: SeriesSpec, years, values, counts=None, exposures=None
+               ) -> tuple[str, dict[str, float], dict[str, float]]:
+    """The AUTO RULE: the model name, the candidates' scores and their errors in the unit."""
     n = len(years)
     if n < MIN_POINTS:
-        return "none", {}
+        return "none", {}, {}
     if n < AUTO_MIN_POINTS or spec.primary == "poisson":
-        return spec.primary, {}
+        return spec.primary, {}, {}
     cands = [spec.primary, "naive"]
     if yearly(np.asarray(years, float)):
         cands.append("arima")
         if pooled_available(spec.scale.kind):
             cands.append("pooled")
-        cands.append("arima2")
-        if n >= CURVE_MIN_POINTS:
-            cands.append("curve")
-    scores = _cached_errors(*_key(spec, years, values, counts, exposures, cands))[0]
+        cands += ["arima2", "curve"]
+    scores, units = _cached_errors(*_key(spec, years, values, counts, exposures, cands))
     base = scores.get(spec.primary, float("nan"))
     best = spec.primary
     if np.isfinite(base):
@@ -331,16 +339,14 @@ def choose_model(spec: SeriesSpec, years, values, counts=None, exposures=None
             low = min(others.values())
             c = next(c for c, v in others.items()
                      if v <= low * (1.0 + SELECT_TIE_RTOL) + SELECT_TIE_ATOL)
-            s = others[c]
-            if s < SELECT_MARGIN * base * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL:
+            if clearly_below(others[c], SELECT_MARGIN, base):
                 best = c
         # a challenger replaces the model chosen so far only when clearly better than it
         for c in CHALLENGERS:
-            v, b = scores.get(c, float("nan")), scores[best]
-            if np.isfinite(v) and \
-                    v < CHALLENGE_MARGIN * b * (1.0 - SELECT_TIE_RTOL) - SELECT_TIE_ATOL:
+            v = scores.get(c, float("nan"))
+            if np.isfinite(v) and clearly_below(v, CHALLENGE_MARGIN, scores[best]):
                 best = c
-    return best, scores
+    return best, scores, units
 
 
 def _key(spec, years, values, counts, exposures, cands) -> tuple:
